@@ -1,0 +1,79 @@
+"""Replace one day of the sink with the day's source set, never showing readers an empty or doubled day.
+
+read source (+ fingerprints) → guards → stage → staging == source? → REPLACE PARTITION → live == source?
+Nothing touches the live table before the source read succeeded and the guards passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+
+import pyarrow as pa
+
+from ..errors import Refused, RuntimeFailure
+from ..sink.base import MOD64, ClickHouseSink
+from ..source.postgres import PostgresSource
+
+
+@dataclasses.dataclass
+class DaySwap:
+    day: dt.date
+    source_rows: int
+    sink_rows_before: int
+    sink_distinct_before: int
+    rows_written: int = 0
+    seconds: float = 0.0
+    action: str = "swapped"          # swapped | dropped | unchanged-empty
+
+
+def fingerprint_of(data: pa.Table) -> tuple[int, int]:
+    """(rows, hash sum mod 2^64) of a source read, from its `h` column."""
+    return data.num_rows, sum(data.column("h").to_pylist()) % MOD64
+
+
+def check_guards(day: dt.date, source_rows: int, sink_distinct: int, min_ratio: float, allow_shrink: bool) -> None:
+    if allow_shrink or sink_distinct == 0:
+        return
+    if source_rows == 0:
+        raise Refused(f"{day}: the source has no conversations but the sink holds {sink_distinct}: "
+                      "refusing to empty the day (pass --allow-shrink if that is really right)")
+    if source_rows < min_ratio * sink_distinct:
+        raise Refused(f"{day}: the source has {source_rows} conversations, less than {min_ratio:.0%} of the "
+                      f"sink's {sink_distinct}: refusing to shrink the day (pass --allow-shrink if intended)")
+
+
+def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allow_shrink: bool = False) -> DaySwap:
+    started = time.monotonic()
+    caps = sink.capabilities
+    data = source.read_day(day, caps.time_precision)
+    expected = fingerprint_of(data)
+    before = sink.day_stats(day, day).get(day, {"rows": 0, "distinct": 0})
+    result = DaySwap(day, data.num_rows, before["rows"], before["distinct"])
+    check_guards(day, data.num_rows, before["distinct"], source.spec.min_shrink_ratio, allow_shrink)
+
+    if data.num_rows == 0:
+        if before["rows"]:
+            sink.drop_day(day)
+            result.action = "dropped"
+        else:
+            result.action = "unchanged-empty"
+    else:
+        stage = sink.stage_day(day, data.drop_columns(["h"]))
+        try:
+            rows, distinct, hash_sum = sink.table_fingerprint(stage, day)
+            if (rows, hash_sum) != expected or distinct != rows:
+                raise RuntimeFailure(f"{day}: staging holds {rows} rows (fingerprint {hash_sum:x}) but the source "
+                                     f"read {expected[0]} (fingerprint {expected[1]:x}); live day left untouched")
+            sink.swap_in(day, stage)
+        finally:
+            sink.drop_table(stage)
+        result.rows_written = data.num_rows
+
+    live_rows, live_distinct, live_sum = sink.table_fingerprint(sink.read_table, day)
+    if (live_rows, live_sum) != expected or live_distinct != live_rows:
+        raise RuntimeFailure(f"{day}: after the swap the sink holds {live_rows} rows, expected {expected[0]} "
+                             "matching the source: run `chsync verify` and re-run the day")
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,29 @@
+"""Sinks: ClickHouse, embedded (chDB) or a server. All vendor SQL lives in this package."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ..errors import BadInput
+from ..secrets import redact_url
+from ..spec import Spec
+from .base import ClickHouseSink
+from .capabilities import Capabilities
+
+
+def open_sink(url: str | None, spec: Spec) -> ClickHouseSink:
+    if not url:
+        raise BadInput("no sink given: pass --sink chdb:///path/to/dir or clickhouse://user@host:9000/db, "
+                       "or set CHSYNC_SINK")
+    scheme = urlsplit(url).scheme
+    if scheme == "chdb":
+        from .chdb import ChdbSink
+        return ChdbSink.from_url(url, spec)
+    if scheme in ("clickhouse", "clickhouses"):
+        from .server import ServerSink
+        return ServerSink.from_url(url, spec)
+    raise BadInput(f"sink {redact_url(url)!r} has unknown scheme {scheme!r}: use chdb:///dir or "
+                   "clickhouse://user:password@host:9000/db?cluster=NAME")
+
+
+__all__ = ["open_sink", "ClickHouseSink", "Capabilities"]

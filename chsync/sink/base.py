@@ -1,0 +1,207 @@
+"""ClickHouse SQL shared by every sink backend; a backend supplies only the transport.
+
+Reads are raw (no FINAL) so duplicates are seen. The row fingerprint below must equal
+`source.postgres.fingerprint_sql` for the same row (tests/test_fingerprint.py proves it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+
+import pyarrow as pa
+
+from ..errors import RuntimeFailure
+from ..spec import COLUMNS, KEY_COLUMN, Spec
+from .capabilities import Capabilities
+
+MOD64 = 1 << 64
+
+
+def _enc(expr: str) -> str:
+    return f"concat(toString(length({expr})), ':', {expr})"
+
+
+def fingerprint_sql() -> str:
+    """60 bits of md5 of the canonical row text; `toString` of the column gives its own precision."""
+    labels = "arrayStringConcat(arrayMap(x -> concat(toString(length(x)), ':', x), arraySort(labels)), '')"
+    canon = ", ".join([
+        _enc("customer_id"), _enc("profile_id"), _enc("usecase_id"), _enc("agent_user_id"),
+        _enc("toString(source_type)"), _enc("toString(started_at)"), _enc("toString(ended_at)"),
+        _enc(labels), _enc("toString(updated_at)"),
+    ])
+    return f"reinterpretAsUInt64(reverse(unhex(concat('0', substring(hex(MD5(concat({canon}))), 1, 15)))))"
+
+
+def _day(d: dt.date) -> str:
+    return f"'{d.isoformat()}'"
+
+
+class ClickHouseSink(ABC):
+    """One sink table (and its Distributed table on a cluster) of one customer database."""
+
+    def __init__(self, spec: Spec, display_url: str):
+        self.spec = spec
+        self.display_url = display_url  # already redacted
+        self._caps: Capabilities | None = None
+
+    # -- transport (per backend) ---------------------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str) -> None: ...
+
+    @abstractmethod
+    def rows(self, sql: str) -> list[tuple]: ...
+
+    @abstractmethod
+    def arrow(self, sql: str) -> pa.Table: ...
+
+    @abstractmethod
+    def insert_arrow(self, table: str, data: pa.Table) -> None: ...
+
+    @abstractmethod
+    def detect_capabilities(self) -> Capabilities: ...
+
+    def close(self) -> None:  # pragma: no cover - backends override when they hold resources
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- names ---------------------------------------------------------------------------------
+    @property
+    def capabilities(self) -> Capabilities:
+        if self._caps is None:
+            self._caps = self.detect_capabilities()
+        return self._caps
+
+    def refresh_capabilities(self) -> Capabilities:
+        self._caps = None
+        return self.capabilities
+
+    @property
+    def db(self) -> str:
+        return self.spec.sink_database
+
+    @property
+    def table(self) -> str:
+        return f"{self.db}.{self.spec.table}"
+
+    @property
+    def read_table(self) -> str:
+        """Where readers look: the Distributed table on a cluster, the table itself otherwise."""
+        if self.capabilities.distributed:
+            return f"{self.db}.{self.spec.distributed_table}"
+        return self.table
+
+    def stage_table(self, day: dt.date) -> str:
+        return f"{self.db}.{self.spec.staging_table}_{day:%Y%m%d}"
+
+    # -- schema --------------------------------------------------------------------------------
+    def column_types(self, precision: int, low_cardinality: bool) -> list[tuple[str, str]]:
+        ts = "DateTime64(3, 'UTC')" if precision == 3 else "DateTime('UTC')"
+        kind = "LowCardinality(String)" if low_cardinality else "String"
+        types = {"conversation_id": "UUID", "source_type": kind, "labels": "Array(String)",
+                 "started_at": ts, "ended_at": ts, "updated_at": ts}
+        return [(c, types.get(c, "String")) for c in COLUMNS]
+
+    def table_exists(self, table: str | None = None) -> bool:
+        db, name = (table or self.table).split(".")
+        return bool(self.rows(f"SELECT count() FROM system.tables WHERE database = '{db}' AND name = '{name}'")[0][0])
+
+    def create_local_table_sql(self, name: str, caps: Capabilities) -> str:
+        cols = ",\n  ".join(f"{c} {t}" for c, t in self.column_types(caps.time_precision, caps.low_cardinality))
+        return (f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n) "
+                f"ENGINE = ReplacingMergeTree(updated_at) PARTITION BY toYYYYMMDD(ended_at) "
+                f"ORDER BY {KEY_COLUMN}")
+
+    def init(self) -> list[str]:
+        """Create the database and table when missing; returns the statements that ran."""
+        caps = self.capabilities
+        statements = [f"CREATE DATABASE IF NOT EXISTS {self.db}", self.create_local_table_sql(self.table, caps)]
+        for sql in statements:
+            self.execute(sql)
+        self.refresh_capabilities()
+        return statements
+
+    def require_table(self) -> None:
+        if not self.table_exists():
+            raise RuntimeFailure(f"sink table {self.table} does not exist in {self.display_url}: "
+                                 "run `chsync init` first")
+        have = dict(self.rows(f"SELECT name, type FROM system.columns "
+                              f"WHERE database = '{self.db}' AND table = '{self.spec.table}'"))
+        missing = [c for c in COLUMNS if c not in have]
+        if missing:
+            raise RuntimeFailure(f"sink table {self.table} lacks column(s) {', '.join(missing)}: "
+                                 "it does not have the conversation_with_labels schema")
+
+    # -- reads (raw, no FINAL) -----------------------------------------------------------------
+    def _range(self, first: dt.date, last: dt.date) -> str:
+        return f"toDate(ended_at) >= {_day(first)} AND toDate(ended_at) <= {_day(last)}"
+
+    def day_stats(self, first: dt.date, last: dt.date) -> dict[dt.date, dict]:
+        """{day: rows, distinct, duplicates (ids with >1 row), hash_sum (mod 2^64)} for days with rows."""
+        sql = f"""SELECT day, sum(n), count(), countIf(n > 1), sum(hs) FROM (
+                    SELECT toDate(ended_at) AS day, {KEY_COLUMN}, count() AS n, sum({fingerprint_sql()}) AS hs
+                    FROM {self.read_table} WHERE {self._range(first, last)} GROUP BY day, {KEY_COLUMN})
+                  GROUP BY day"""
+        return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
+                for d, r, u, dup, s in self.rows(sql)}
+
+    def range_totals(self, first: dt.date, last: dt.date) -> dict:
+        sql = f"""SELECT sum(n), count(), countIf(n > 1) FROM (
+                    SELECT {KEY_COLUMN}, count() AS n FROM {self.read_table}
+                    WHERE {self._range(first, last)} GROUP BY {KEY_COLUMN})"""
+        rows, distinct, dups = self.rows(sql)[0]
+        return {"rows": int(rows or 0), "distinct": int(distinct or 0), "duplicate_conversations": int(dups or 0)}
+
+    def usecase_counts(self, first: dt.date, last: dt.date) -> dict[str, int]:
+        """{usecase_id: distinct conversations} over the range."""
+        return {u: int(n) for u, n in self.rows(
+            f"SELECT usecase_id, uniqExact({KEY_COLUMN}) FROM {self.read_table} "
+            f"WHERE {self._range(first, last)} GROUP BY usecase_id")}
+
+    def day_hashes(self, day: dt.date) -> pa.Table:
+        """(conversation_id, h) for every raw row of the day — duplicates appear as repeated ids."""
+        return self.arrow(f"SELECT toString({KEY_COLUMN}) AS conversation_id, toInt64({fingerprint_sql()}) AS h "
+                          f"FROM {self.read_table} WHERE {self._range(day, day)}")
+
+    # -- writes --------------------------------------------------------------------------------
+    def partition_literal(self, day: dt.date) -> str:
+        key = self.capabilities.partition_key.replace(" ", "")
+        if key == "toYYYYMMDD(ended_at)":
+            return f"{day:%Y%m%d}"
+        if key == "toDate(ended_at)":
+            return _day(day)
+        raise RuntimeFailure(f"sink table {self.table} is partitioned by {key}: day swaps need "
+                             "toYYYYMMDD(ended_at) partitions")
+
+    def stage_day(self, day: dt.date, data: pa.Table) -> str:
+        """Load one day into a fresh staging table with the live table's structure; returns its name."""
+        stage = self.stage_table(day)
+        self.execute(f"DROP TABLE IF EXISTS {stage}")
+        self.execute(f"CREATE TABLE {stage} AS {self.table}")
+        if data.num_rows:
+            self.insert_arrow(stage, data)
+        return stage
+
+    def table_fingerprint(self, table: str, day: dt.date) -> tuple[int, int, int]:
+        """(rows, distinct ids, hash sum mod 2^64) of one day of any table with the sink's structure."""
+        n, u, s = self.rows(f"SELECT count(), uniqExact({KEY_COLUMN}), sum({fingerprint_sql()}) "
+                            f"FROM {table} WHERE {self._range(day, day)}")[0]
+        return int(n), int(u), int(s or 0) % MOD64
+
+    def swap_in(self, day: dt.date, stage: str) -> None:
+        self.execute(f"ALTER TABLE {self.table} REPLACE PARTITION {self.partition_literal(day)} FROM {stage}")
+
+    def drop_day(self, day: dt.date) -> None:
+        self.execute(f"ALTER TABLE {self.table} DROP PARTITION {self.partition_literal(day)}")
+
+    def drop_table(self, table: str) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -1,0 +1,103 @@
+"""Embedded sink: chDB in-process (FACTS: one process per directory, one directory per process)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+
+from ..errors import BadInput, RuntimeFailure
+from ..spec import COLUMNS, Spec
+from .base import ClickHouseSink
+from .capabilities import Capabilities
+
+_open: dict[str, object] = {}  # path -> chdb Session; chDB allows one path per process
+
+
+def _session(path: str):
+    try:
+        from chdb import session as chdb_session
+    except ImportError:
+        raise RuntimeFailure("the embedded sink needs chDB: pip install 'chsync[embedded]'") from None
+    if path in _open:
+        return _open[path]
+    if _open:
+        other = next(iter(_open))
+        raise RuntimeFailure(f"this process already holds chDB directory {other}; chDB allows one per process")
+    Path(path).mkdir(parents=True, exist_ok=True)
+    try:
+        sess = chdb_session.Session(path)
+    except Exception as e:  # noqa: BLE001 - chDB raises RuntimeError for everything
+        if "Cannot lock file" in str(e):
+            raise RuntimeFailure(f"chDB directory {path} is in use by another process (a running chsync?): "
+                                 "wait for it to finish or use another --sink directory") from None
+        raise RuntimeFailure(f"cannot open chDB directory {path}: {_first_line(e)}") from None
+    _open[path] = sess
+    return sess
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class ChdbSink(ClickHouseSink):
+    def __init__(self, path: str, spec: Spec):
+        super().__init__(spec, f"chdb://{path}")
+        self.path = path
+        self.session = _session(path)
+
+    @classmethod
+    def from_url(cls, url: str, spec: Spec) -> "ChdbSink":
+        parts = urlsplit(url)
+        raw = (parts.netloc + parts.path) if parts.netloc in ("", ".", "..", "~") else None
+        if not raw:
+            raise BadInput(f"sink {url!r} is not a chDB URL: use chdb:///absolute/dir or chdb://./relative/dir")
+        return cls(os.path.abspath(os.path.expanduser(raw)), spec)
+
+    def close(self) -> None:
+        sess = _open.pop(self.path, None)
+        if sess is not None:
+            sess.close()
+
+    def _run(self, sql: str, fmt: str = "CSV"):
+        try:
+            return self.session.query(sql, fmt)
+        except Exception as e:  # noqa: BLE001
+            raise RuntimeFailure(f"chDB query failed: {_first_line(e)}") from None
+
+    def execute(self, sql: str) -> None:
+        self._run(sql)
+
+    def rows(self, sql: str) -> list[tuple]:
+        table = self.arrow(sql)
+        return list(zip(*(col.to_pylist() for col in table.columns))) if table.num_columns else []
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self._run(sql, "ArrowTable")
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        cols = ", ".join(COLUMNS)
+        try:
+            # chDB resolves Python(data) from this frame's locals.
+            self.session.query(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(data)")
+        except Exception as e:  # noqa: BLE001
+            raise RuntimeFailure(f"chDB insert into {table} failed: {_first_line(e)}") from None
+
+    def detect_capabilities(self) -> Capabilities:
+        version = self.rows("SELECT version()")[0][0]
+        partition_key, precision, low_card = "toYYYYMMDD(ended_at)", 3, True
+        found = self.rows(f"SELECT partition_key FROM system.tables "
+                          f"WHERE database = '{self.db}' AND name = '{self.spec.table}'")
+        if found:
+            partition_key = found[0][0]
+            types = dict(self.rows(f"SELECT name, type FROM system.columns "
+                                   f"WHERE database = '{self.db}' AND table = '{self.spec.table}'"))
+            precision = 3 if types.get("ended_at", "").startswith("DateTime64") else 0
+            low_card = types.get("source_type", "").startswith("LowCardinality")
+        return Capabilities(
+            backend="chdb", version=version, time_precision=precision, partition_key=partition_key,
+            lightweight_delete=True, mutations_sync=True, exchange_tables=True, postgresql_function=True,
+            low_cardinality=low_card, replace_partition_needs_rows=True)

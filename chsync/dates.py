@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from .errors import BadInput
 
 MAX_RANGE_DAYS = 3660
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_day(text: str, what: str = "date") -> dt.date:
     try:
+        if not _ISO_DAY.match(text):
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except (TypeError, ValueError):
         raise BadInput(f"{what} {text!r} is not a date: use YYYY-MM-DD, e.g. 2026-01-20") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +28,9 @@ def _session(path: str):
         other = next(iter(_open))
         raise RuntimeFailure(f"this process already holds chDB directory {other}; chDB allows one per process")
     Path(path).mkdir(parents=True, exist_ok=True)
+    if _locked_by_another_process(path):
+        raise RuntimeFailure(f"chDB directory {path} is in use by another process (a running chsync?): "
+                             "wait for it to finish or use another --sink directory")
     try:
         sess = chdb_session.Session(path)
     except Exception as e:  # noqa: BLE001 - chDB raises RuntimeError for everything
@@ -36,6 +40,20 @@ def _session(path: str):
         raise RuntimeFailure(f"cannot open chDB directory {path}: {_first_line(e)}") from None
     _open[path] = sess
     return sess
+
+
+def _locked_by_another_process(path: str) -> bool:
+    """chDB (like clickhouse-server) holds an flock on <dir>/status while a process has it open."""
+    status = Path(path, "status")
+    if not status.exists():
+        return False
+    with open(status, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return False
 
 
 def _first_line(e: Exception) -> str:

@@ -1,0 +1,86 @@
+"""`chsync demo`: the seed's incident and its repair, told on one machine with real components."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from .. import embedded, log
+from ..apply.sync import run_sync
+from ..dates import day_range
+from ..report import markdown as md
+from ..scope import build_scope
+from ..sink import open_sink
+from ..source import open_source
+from ..spec import Spec
+from ..timeline import Timeline
+
+FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 2, 18)
+DEFAULT_SCALE = 0.25
+SEED_BASELINE = "15 min 17 s for 49 days (≈1.7K rows/s); table empty or partial for ≈16.5 min"
+
+
+def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, customer: str = "alaska-air") -> dict:
+    from .generate import generate
+    scale = DEFAULT_SCALE if scale is None else scale
+    workdir_path = Path(workdir).resolve()
+    spec = Spec().with_customer(customer)
+    timeline = Timeline()
+
+    with timeline.step("Start embedded Postgres + chDB"):
+        urls = embedded.up(workdir_path)
+        log.info(f"source {urls['source']}  sink {urls['sink']}")
+    source, sink = open_source(urls["source"], spec), open_sink(urls["sink"], spec)
+    try:
+        with timeline.step(f"Generate seed-shaped data (scale {scale})") as step:
+            truth = generate(urls["source"], sink, scale=scale, seed=seed, customer=customer,
+                             progress=lambda m: log.info(f"  generate: {m}"))
+            step.rows = sum(d["sink_rows"] for d in truth["days"].values())
+        with timeline.step("Scope (before)"):
+            before = build_scope(source, sink, FIRST, LAST)
+        log.info(f"before: {before['sink']['rows']:,} sink rows, {before['source']['conversations']:,} in Postgres, "
+                 f"{sum(not d['in_sync'] for d in before['days'])} days out of sync")
+        with timeline.step(f"Sync {len(day_range(FIRST, LAST))} days (stage + REPLACE PARTITION)") as step:
+            synced = run_sync(source, sink, day_range(FIRST, LAST))
+            step.rows = sum(d.rows_written for d in synced.days)
+        with timeline.step("Verify (= scope after)"):
+            after = build_scope(source, sink, FIRST, LAST)
+    finally:
+        source.close()
+        sink.close()
+
+    doc = {"workdir": str(workdir_path), "scale": scale, "seed": seed, "source": urls["source"],
+           "sink": urls["sink"], "before": before, "after": after, "sync": synced.as_dict(),
+           "timeline": timeline.as_list(), "report": str(workdir_path / "report.md")}
+    (workdir_path / "report.md").write_text(render_report(doc))
+    (workdir_path / "report.json").write_text(json.dumps(doc, indent=2, default=str))
+    log.info(f"after: in sync = {after['in_sync']}; report: {doc['report']}")
+    return doc
+
+
+def render_report(doc: dict) -> str:
+    before, after, sync = doc["before"], doc["after"], doc["sync"]
+    sync_step = next(s for s in doc["timeline"] if s["step"].startswith("Sync"))
+    rate = sync["rows_written"] / sync_step["seconds"] if sync_step["seconds"] else 0
+    return "\n\n".join([
+        f"# chsync demo: {before['customer']} backfill scope and repair",
+        f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `chsync demo --scale {doc['scale']} "
+        f"--seed {doc['seed']}` on embedded Postgres + chDB.",
+        "## Data Volume Summary (before)", md.volume_summary(before),
+        "## Daily Volume (before)", md.daily_volume(before),
+        "## Usecase Distribution", md.usecases_before_after(before, after),
+        "## Timeline", md.timeline_table(doc["timeline"]),
+        "## Results", md.before_after(before, after),
+        "## Comparison with the seed's backfill",
+        md.table(["", "Seed (bulk DELETE + 49 cron runs)", "chsync sync (per-day swap)"], [
+            ["Rows written", "1,539,530", f"{sync['rows_written']:,}"],
+            ["Duration", "15 min 17 s", md.duration(sync_step["seconds"])],
+            ["Rate", "≈1.7K rows/s", f"≈{rate / 1000:.1f}K rows/s"],
+            ["Window with an empty or partial table", "≈16.5 min", "none (each day swapped as one partition)"],
+            ["Duplicates after", "0", f"{after['sink']['duplicate_conversations']:,}"],
+            ["ClickHouse vs Postgres after", "+29,112 (~1.9%)",
+             f"{after['sink']['distinct'] - after['source']['conversations']:+,}"],
+        ]),
+        f"**Verify: {'in sync — every day equals Postgres' if after['in_sync'] else 'NOT in sync'}.**",
+    ]) + "\n"

@@ -1,0 +1,1 @@
+"""Rendering of scope/verify/demo documents (Markdown today)."""

@@ -1,0 +1,88 @@
+"""The seed's tables, generated: Data Volume Summary, Daily Volume, Usecase Distribution, Timeline."""
+
+from __future__ import annotations
+
+
+def _n(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_n(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _ratio(sink: int, source: int) -> str:
+    return f"{sink / source:.2f}x" if source else ("—" if not sink else "∞")
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s} s" if m < 60 else f"{m // 60} h {m % 60} min"
+
+
+def volume_summary(doc: dict) -> str:
+    src, snk = doc["source"], doc["sink"]
+    days = len(doc["days"])
+    rows = [["Postgres conversations (filter match)", src["conversations"]],
+            ["ClickHouse total rows", snk["rows"]],
+            ["ClickHouse distinct conversations", snk["distinct"]],
+            ["**ClickHouse duplicate conversations**", f"**{snk['duplicate_conversations']:,}**"],
+            ["ClickHouse extra duplicate rows", snk["extra_duplicate_rows"]],
+            ["Missing in ClickHouse", doc["totals"]["missing"]],
+            ["Stale in ClickHouse", doc["totals"]["stale"]],
+            ["Changed (content differs)", doc["totals"]["changed"]],
+            [f"Days in range ({doc['from']} – {doc['to']})", days],
+            ["Avg conversations per day (Postgres)", round(src["conversations"] / days) if days else 0],
+            ["Profiles scanned", f"{src['profiles_scanned']} (filtered to {src['profiles_matched']}: "
+                                 f"{doc['customer']})"],
+            ["In sync", "yes" if doc["in_sync"] else "**no**"]]
+    return table(["Metric", "Count"], rows)
+
+
+def daily_volume(doc: dict) -> str:
+    rows = [[d["day"], d["source"], f"{d['sink_rows']:,} / {d['sink_distinct']:,} unique", d["duplicates"],
+             d["missing"], d["stale"], d["changed"], "yes" if d["in_sync"] else "**no**"] for d in doc["days"]]
+    return table(["Day", "Postgres (filter)", "ClickHouse", "CH duplicates", "Missing", "Stale", "Changed",
+                   "In sync"], rows)
+
+
+def usecases(doc: dict) -> str:
+    rows = [[u["usecase"] or "(none)", u["source"], u["sink"], _ratio(u["sink"], u["source"])]
+            for u in doc["usecases"]]
+    return table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows)
+
+
+def scope_markdown(doc: dict, title: str = "Scope") -> str:
+    return "\n\n".join([
+        f"# {title}: {doc['customer']} {doc['from']} – {doc['to']}",
+        "## Data Volume Summary", volume_summary(doc),
+        "## Daily Volume", daily_volume(doc),
+        "## Usecase Distribution", usecases(doc),
+    ]) + "\n"
+
+
+def timeline_table(steps: list[dict]) -> str:
+    rows = [[s["step"], s["start"][11:19] if s["start"] else "", (s["end"] or "")[11:19], duration(s["seconds"]),
+             "" if s.get("rows") is None else s["rows"]] for s in steps]
+    return table(["Step", "Start (UTC)", "End (UTC)", "Duration", "Rows"], rows)
+
+
+def before_after(before: dict, after: dict) -> str:
+    def metrics(d):
+        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
+                d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
+                sum(1 for x in d["days"] if not x["in_sync"])]
+    names = ["Total rows", "Distinct conversations", "Duplicate conversations", "Missing", "Stale", "Changed",
+             "Days out of sync"]
+    return table(["Metric", "Before", "After"], [[n, b, a] for n, b, a in zip(names, metrics(before), metrics(after))])
+
+
+def usecases_before_after(before: dict, after: dict) -> str:
+    a = {u["usecase"]: u for u in after["usecases"]}
+    rows = [[u["usecase"] or "(none)", u["sink"], a.get(u["usecase"], {}).get("sink", 0), u["source"]]
+            for u in before["usecases"]]
+    return table(["Usecase", "Before", "After", "Postgres"], rows)

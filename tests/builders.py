@@ -1,0 +1,68 @@
+"""A tiny source world built row by row, so each test states exactly the drift it creates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from chsync.source import schema
+
+USECASES = ["reservations", "reservations-chat", "customer-care", "cargo", "central-baggage", "chat", "cco"]
+
+
+class World:
+    def __init__(self, conn):
+        self.conn = conn
+        schema.create(conn)
+        conn.execute("""
+            INSERT INTO customers VALUES ('alaska-air', 'Alaska Air'), ('other-air', 'Other Air');
+            INSERT INTO profiles VALUES ('p-alaska', 'alaska-air', 'main'), ('p-other', 'other-air', 'main'),
+                                        ('p-other-2', 'other-air', 'second');
+            INSERT INTO users VALUES ('agent-1', 'alaska-air', false), ('agent-2', 'alaska-air', false),
+                                     ('dev-1', 'alaska-air', true);""")
+        for name in USECASES:
+            conn.execute("INSERT INTO usecases VALUES (%s, 'alaska-air', %s)", (f"uc-{name}", name))
+
+    @classmethod
+    def attach(cls, conn) -> "World":
+        """A World over an already built source (no schema changes)."""
+        w = cls.__new__(cls)
+        w.conn = conn
+        return w
+
+    def add(self, day: dt.date, *, n: int = 1, usecase: str = "reservations", agent: str | None = "agent-1",
+            source_type: str = "voice", labels: tuple[str, ...] = ("baggage",), assist: bool = True,
+            customer: str = "alaska-air", profile: str = "p-alaska", second: int = 0) -> list[str]:
+        ids = []
+        for i in range(n):
+            cid = str(uuid.uuid4())
+            ended = dt.datetime.combine(day, dt.time(), dt.timezone.utc) + dt.timedelta(
+                seconds=(second + 37 * i) % 86400, microseconds=123456)
+            self.conn.execute(
+                "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (cid, customer, profile, f"uc-{usecase}", agent, source_type, ended - dt.timedelta(minutes=7),
+                 ended, assist, ended + dt.timedelta(minutes=1)))
+            for label in labels:
+                self.conn.execute("INSERT INTO conversation_labels VALUES (%s, %s)", (cid, label))
+            ids.append(cid)
+        return ids
+
+
+FILTER_SQL = """
+    SELECT c.id::text FROM conversations c
+    JOIN profiles p ON p.id = c.profile_id AND p.customer_id = 'alaska-air'
+    JOIN users u ON u.id = c.agent_user_id AND u.is_dev_user = FALSE
+    WHERE c.customer_id = 'alaska-air' AND c.ended_at IS NOT NULL
+      AND c.ended_at >= %(day)s::date AND c.ended_at < %(day)s::date + 1
+      AND c.source_type IN ('voice', 'chat') AND c.has_agent_assistance = TRUE"""
+
+
+def source_ids(conn, day: dt.date) -> set[str]:
+    """The source set of DESIGN §2, written independently of chsync's own query."""
+    return {r[0] for r in conn.execute(FILTER_SQL, {"day": day.isoformat()}).fetchall()}
+
+
+def sink_rows(sink, day: dt.date) -> list[str]:
+    """Raw sink rows of the day (ids, repeated for duplicates), plain SQL."""
+    return [r[0] for r in sink.rows(
+        f"SELECT toString(conversation_id) FROM {sink.table} WHERE toDate(ended_at) = '{day.isoformat()}'")]

@@ -1,0 +1,70 @@
+"""Real components only: one embedded Postgres per test session, a fresh database and chDB dir per test."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from chsync import embedded
+from chsync.sink import open_sink
+from chsync.spec import Spec
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("embedded")
+    urls = embedded.up(workdir)
+    yield urls["source"].rsplit("/", 1)[0]
+    embedded.down(workdir)
+
+
+class Env:
+    """One source database + one chDB directory, and the CLI pointed at them."""
+
+    def __init__(self, base: str, tmp: Path):
+        self.db = f"t{os.getpid()}_{next(_counter)}"
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {self.db}")
+        self.source = f"{base}/{self.db}"
+        self.sink_url = f"chdb://{tmp / 'chdb'}"
+        self.tmp = tmp
+
+    def pg(self):
+        return psycopg.connect(self.source, autocommit=True, options="-c TimeZone=UTC")
+
+    @contextlib.contextmanager
+    def sink(self, spec: Spec | None = None):
+        """In-process sink; closed on exit so CLI subprocesses can open the directory."""
+        s = open_sink(self.sink_url, spec or Spec())
+        try:
+            yield s
+        finally:
+            s.close()
+
+    def cli(self, *args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, "CHSYNC_SOURCE": self.source, "CHSYNC_SINK": self.sink_url, **(env or {})}
+        done = subprocess.run([sys.executable, "-m", "chsync", *args], capture_output=True, text=True,
+                              env=full_env, timeout=600)
+        if check and done.returncode != 0:
+            raise AssertionError(f"chsync {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+        return done
+
+    def cli_json(self, *args: str, expect: int = 0) -> dict:
+        done = self.cli(*args, "--json")
+        assert done.returncode == expect, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture
+def env(pg_server, tmp_path):
+    return Env(pg_server, tmp_path)

@@ -1,0 +1,93 @@
+"""Bad input: one clear line on stderr, the DESIGN §7 exit code, and nothing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from builders import World
+
+D1 = dt.date(2026, 1, 20)
+
+
+@pytest.fixture
+def synced(env):
+    with env.pg() as conn:
+        World(conn).add(D1, n=6)
+    env.cli("init", check=True)
+    env.cli("sync", "--day", "2026-01-20", check=True)
+    return env
+
+
+def _snapshot(env):
+    with env.sink() as sink:
+        return sorted(sink.rows(f"SELECT toString(conversation_id), updated_at FROM {sink.table}"))
+
+
+def _one_error_line(done) -> str:
+    lines = [l for l in done.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+CASES = [
+    (["--customer", "nobody-air", "sync", "--day", "2026-01-20"], 2, "unknown customer 'nobody-air'"),
+    (["--customer", "x'; DROP TABLE t;--", "sync", "--day", "2026-01-20"], 2, "is not a valid name"),
+    (["sync", "--day", "2026-13-01"], 2, "'2026-13-01' is not a date: use YYYY-MM-DD"),
+    (["sync", "--from", "2026-01-21", "--to", "2026-01-20"], 2, "is after --to"),
+    (["verify", "--from", "20260120", "--to", "2026-01-20"], 2, "is not a date"),
+    (["sync"], 2, "give --day D or both --from D and --to D"),
+    (["--source", "mysql://root@localhost/x", "sync", "--day", "2026-01-20"], 2, "is not a Postgres URL"),
+    (["--sink", "ftp://host/x", "sync", "--day", "2026-01-20"], 2, "unknown scheme 'ftp'"),
+    (["--source", "postgresql://postgres:hunter2@127.0.0.1:1/nothing", "sync", "--day", "2026-01-20"], 4,
+     "cannot connect to Postgres at postgresql://postgres:***@127.0.0.1:1/nothing"),
+]
+
+
+@pytest.mark.parametrize("args, code, message", CASES, ids=[c[2][:30] for c in CASES])
+def test_bad_input_one_line_exit_code_nothing_written(synced, args, code, message):
+    before = _snapshot(synced)
+    done = synced.cli(*args)
+    assert done.returncode == code, done.stderr
+    line = _one_error_line(done)
+    assert line.startswith("chsync: error: ") and message in line
+    assert "hunter2" not in done.stderr + done.stdout
+    assert _snapshot(synced) == before
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("[filter]\ncustomer = 'alaska-air'\ncolour = 'blue'\n", "unknown key filter.colour"),
+    ("[filter]\nsource_types = 'voice'\n", "filter.source_types must be a list"),
+    ("[sink]\ndatabase = 'a`b'\n", "is not a plain identifier"),
+    ("[filter\ncustomer = 1\n", "is not valid TOML"),
+    ("[guards]\nmin_shrink_ratio = 7\n", "must be between 0 and 1"),
+])
+def test_bad_config(synced, tmp_path, toml, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(toml)
+    before = _snapshot(synced)
+    done = synced.cli("--config", str(cfg), "sync", "--day", "2026-01-20")
+    assert done.returncode == 2
+    assert message in _one_error_line(done)
+    assert _snapshot(synced) == before
+
+
+def test_config_file_missing(synced, tmp_path):
+    done = synced.cli("--config", str(tmp_path / "nope.toml"), "scope", "--from", "2026-01-20", "--to", "2026-01-20")
+    assert done.returncode == 2 and "not found: check --config" in _one_error_line(done)
+
+
+def test_locked_chdb_directory_is_a_clear_runtime_error(synced):
+    with synced.sink() as held:
+        done = synced.cli("sync", "--day", "2026-01-20")
+        assert done.returncode == 4
+        assert "is in use by another process" in _one_error_line(done)
+        assert held.rows(f"SELECT count() FROM {held.table}")[0][0] == 6
+
+
+def test_sink_table_missing_says_run_init(env):
+    with env.pg() as conn:
+        World(conn).add(D1, n=2)
+    done = env.cli("sync", "--day", "2026-01-20")
+    assert done.returncode == 4 and "run `chsync init` first" in _one_error_line(done)

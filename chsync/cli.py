@@ -265,3 +265,159 @@ def verify(ctx: Context, as_json: bool, from_, to):
                   f"{', '.join(d['day'] for d in bad[:10])}{' ...' if len(bad) > 10 else ''}")
         return EXIT_CHECKS_FAILED
     return 0
+
+
+def _plan_for(ctx: Context, from_, to, strategy: str) -> dict:
+    from .plan import build_plan
+    from .scope import build_scope
+    from .sink.journal import Journal
+    first, last = _range(from_, to)
+    scope_doc = build_scope(ctx.source, ctx.sink, first, last)
+    journal = Journal(ctx.sink)
+    journal.ensure()
+    rate = journal.rate(strategy) if strategy != "auto" else None
+    basis = "rows/s of earlier runs in the journal" if rate else ""
+    if rate is None:
+        rate, basis = _calibrate(ctx, scope_doc)
+    return build_plan(scope_doc, ctx.sink, strategy, rate=rate, rate_basis=basis)
+
+
+def _calibrate(ctx: Context, scope_doc: dict) -> tuple[float, str]:
+    """Time one day's source read (the largest drifted day); writes are assumed as fast as reads."""
+    import time
+    drifted = [d for d in scope_doc["days"] if not d["in_sync"] and d["source"]]
+    if not drifted:
+        return 20_000.0, "default 20,000 rows/s (nothing to calibrate on)"
+    day = max(drifted, key=lambda d: d["source"])
+    t0 = time.monotonic()
+    n = ctx.source.read_day(parse_day(day["day"]), ctx.sink.capabilities.time_precision).num_rows
+    seconds = max(time.monotonic() - t0, 1e-3)
+    rate = n / seconds / 2
+    return rate, f"calibrated: reading {day['day']} ({n:,} rows) took {seconds:.2f}s; read + write ≈ {rate:,.0f} rows/s"
+
+
+def _print_plan(plan: dict) -> None:
+    from .report.markdown import duration, table
+    click.echo(f"Plan: {plan['strategy']} for {plan['customer']} {plan['from']} – {plan['to']} on {plan['sink_table']}")
+    click.echo(f"Why: {plan['why']}")
+    click.echo(f"Read window: {plan['read_window']}")
+    for g in plan["global_steps"]:
+        click.echo(f"Global step: {g['step']}: {'; '.join(g['sql'])}")
+    rows = [[d["day"], d["action"], d["drift"]["source"], d["drift"]["sink_rows"], d["drift"]["duplicates"],
+             d["drift"]["missing"], d["drift"]["stale"], d["drift"]["changed"], f"{d['expected_row_delta']:+,}",
+             duration(d["eta_seconds"])] for d in plan["days"]]
+    click.echo(table(["Day", "Action", "Postgres", "CH rows", "Dups", "Missing", "Stale", "Changed", "Δ rows", "ETA"],
+                     rows))
+    t = plan["totals"]
+    click.echo(f"\n{t['days_to_change']} of {t['days']} days change, {t['rows_to_write']:,} rows to write, "
+               f"row delta {t['expected_row_delta']:+,}, ETA {duration(t['eta_seconds'])} ({plan['eta_basis']})")
+    first = next((d for d in plan["days"] if d["sql"]), None)
+    if first:
+        click.echo(f"\nSQL for {first['day']}:\n  " + "\n  ".join(first["sql"]))
+
+
+@main.command()
+@range_options
+@click.option("--strategy", default="auto", show_default=True,
+              type=click.Choice(["auto", "swap", "repair", "bulk", "per-day"]),
+              help="swap: stage + REPLACE PARTITION per day; repair: only differing keys; bulk: seed option A; "
+                   "per-day: seed option B; auto: picks and says why.")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan as JSON.")
+@command
+def plan(ctx: Context, as_json: bool, from_, to, strategy, out):
+    """What a backfill would do (read-only, always safe): per day the drift, the action, the exact SQL, the
+    expected row delta and an ETA, plus the read window the strategy implies.
+    Example: chsync plan --from 2026-01-01 --to 2026-02-18 --strategy swap --out plan.json
+    """
+    from .plan import save_plan
+    the_plan = _plan_for(ctx, from_, to, strategy)
+    if out:
+        save_plan(the_plan, out)
+    emit(the_plan) if as_json else _print_plan(the_plan)
+    return 0
+
+
+def _confirm(plan: dict, yes: bool) -> None:
+    from .errors import Refused
+    if yes:
+        return
+    t = plan["totals"]
+    question = (f"Backfill {t['days_to_change']} day(s) of {plan['sink_table']} with {plan['strategy']} "
+                f"({t['rows_to_write']:,} rows; read window: {plan['read_window']})?")
+    if not sys.stdin.isatty():
+        raise Refused(f"{question} — not confirmed: pass --yes to run without a prompt")
+    if not click.confirm(question, err=True):
+        raise Refused("not confirmed: nothing was changed")
+
+
+@main.command()
+@click.option("--from", "from_", metavar="YYYY-MM-DD", help="First day (UTC).")
+@click.option("--to", "to", metavar="YYYY-MM-DD", help="Last day (inclusive, UTC).")
+@click.option("--strategy", default="auto", show_default=True,
+              type=click.Choice(["auto", "swap", "repair", "bulk", "per-day"]), help="See `chsync plan --help`.")
+@click.option("--plan", "plan_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Apply a plan saved by `chsync plan --out` instead of planning now.")
+@click.option("--resume", metavar="RUN|last", help="Continue a run where it stopped (a finished run: no-op).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-shrink", is_flag=True, help="Let a day become empty or shrink below half.")
+@click.option("--take-over", is_flag=True, help="Take the lock of a run whose process is gone.")
+@click.option("--barrier-timeout", default=600.0, show_default=True, help="Seconds to wait for mutations.")
+@command
+def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume, yes, allow_shrink, take_over,
+             barrier_timeout):
+    """Repair the range in the sink (DESTRUCTIVE for the planned days; asks unless --yes). Journaled per
+    day in the sink (planned → staged → verified → swapped → checked for swap), resumable, locked (one
+    backfill per table), guarded (a day whose source read fails or shrinks is never touched), and
+    verified at the end. Example: chsync backfill --from 2026-01-01 --to 2026-02-18 --yes
+    """
+    from .apply.backfill import Backfill
+    from .plan import load_plan
+    from .scope import build_scope
+    job = Backfill(ctx.source, ctx.sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout)
+    if resume:
+        ctx.source.check_customer()
+        result = job.resume(resume, take_over=take_over)
+    else:
+        if plan_file:
+            the_plan = load_plan(plan_file)
+        elif from_ and to:
+            the_plan = _plan_for(ctx, from_, to, strategy)
+        else:
+            from .errors import BadInput
+            raise BadInput("give --from D --to D, --plan FILE or --resume RUN|last")
+        _confirm(the_plan, yes)
+        result = job.start(the_plan, take_over=take_over)
+    first, last = parse_day(result["from"]), parse_day(result["to"])
+    with job.timeline.step("Verify"):
+        after = build_scope(ctx.source, ctx.sink, first, last)
+    result["timeline"] = job.timeline.as_list()
+    result["verify"] = {"in_sync": after["in_sync"], "days_out_of_sync": [d["day"] for d in after["days"]
+                                                                          if not d["in_sync"]],
+                        "duplicate_conversations": after["sink"]["duplicate_conversations"]}
+    if as_json:
+        emit(result)
+    else:
+        from .report.markdown import timeline_table
+        click.echo(f"run {result['run']}: {result['state']}, {result['rows_written']:,} rows written")
+        click.echo(timeline_table(result["timeline"]))
+        click.echo("verify: in sync" if after["in_sync"] else
+                   f"verify: NOT in sync: {', '.join(result['verify']['days_out_of_sync'])}")
+    return 0 if after["in_sync"] else EXIT_CHECKS_FAILED
+
+
+@main.command()
+@command
+def runs(ctx: Context, as_json: bool):
+    """Backfill runs in the journal, newest first (read-only). Example: chsync runs --json"""
+    from .sink.journal import Journal
+    journal = Journal(ctx.sink)
+    journal.ensure()
+    listed = journal.runs()
+    if as_json:
+        emit(listed)
+    else:
+        from .report.markdown import table
+        click.echo(table(["Run", "State", "From", "To", "Strategy", "Days done", "Started"],
+                         [[r["run"], r["state"], r["from"], r["to"], r["strategy"], r["days_done"], r["started"]]
+                          for r in listed]) if listed else "no backfill runs yet")
+    return 0

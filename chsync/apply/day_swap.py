@@ -44,7 +44,14 @@ def check_guards(day: dt.date, source_rows: int, sink_distinct: int, min_ratio: 
                       f"sink's {sink_distinct}: refusing to shrink the day (pass --allow-shrink if intended)")
 
 
-def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allow_shrink: bool = False) -> DaySwap:
+def _noop(state: str, rows: int = 0) -> None:
+    pass
+
+
+def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allow_shrink: bool = False,
+             on_state=_noop) -> DaySwap:
+    """`on_state(state, rows)` is told "staged", "verified" and "swapped" as they happen; the day is
+    checked when this returns."""
     started = time.monotonic()
     caps = sink.capabilities
     data = source.read_day(day, caps.time_precision)
@@ -59,21 +66,29 @@ def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allo
             result.action = "dropped"
         else:
             result.action = "unchanged-empty"
+        on_state("swapped", 0)
     else:
         stage = sink.stage_day(day, data.drop_columns(["h"]))
+        on_state("staged", data.num_rows)
         try:
             rows, distinct, hash_sum = sink.table_fingerprint(stage, day)
             if (rows, hash_sum) != expected or distinct != rows:
                 raise RuntimeFailure(f"{day}: staging holds {rows} rows (fingerprint {hash_sum:x}) but the source "
                                      f"read {expected[0]} (fingerprint {expected[1]:x}); live day left untouched")
-            sink.swap_in(day, stage)
+            on_state("verified", rows)
+            sink.swap_in(day)
+            on_state("swapped", rows)
         finally:
             sink.drop_table(stage)
         result.rows_written = data.num_rows
 
-    live_rows, live_distinct, live_sum = sink.table_fingerprint(sink.read_table, day)
-    if (live_rows, live_sum) != expected or live_distinct != live_rows:
-        raise RuntimeFailure(f"{day}: after the swap the sink holds {live_rows} rows, expected {expected[0]} "
-                             "matching the source: run `chsync verify` and re-run the day")
+    check_live(sink, day, expected)
     result.seconds = time.monotonic() - started
     return result
+
+
+def check_live(sink: ClickHouseSink, day: dt.date, expected: tuple[int, int]) -> None:
+    live_rows, live_distinct, live_sum = sink.table_fingerprint(sink.read_table, day)
+    if (live_rows, live_sum) != expected or live_distinct != live_rows:
+        raise RuntimeFailure(f"{day}: the sink holds {live_rows:,} rows ({live_distinct:,} distinct) where the "
+                             f"source has {expected[0]:,}, or their fingerprints differ: re-run the day")

@@ -7,6 +7,7 @@ Reads are raw (no FINAL) so duplicates are seen. The row fingerprint below must 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from abc import ABC, abstractmethod
 
 import pyarrow as pa
@@ -178,11 +179,15 @@ class ClickHouseSink(ABC):
         raise RuntimeFailure(f"sink table {self.table} is partitioned by {key}: day swaps need "
                              "toYYYYMMDD(ended_at) partitions")
 
+    def stage_statements(self, day: dt.date) -> list[str]:
+        stage = self.stage_table(day)
+        return [f"DROP TABLE IF EXISTS {stage}", f"CREATE TABLE {stage} AS {self.table}"]
+
     def stage_day(self, day: dt.date, data: pa.Table) -> str:
         """Load one day into a fresh staging table with the live table's structure; returns its name."""
+        for sql in self.stage_statements(day):
+            self.execute(sql)
         stage = self.stage_table(day)
-        self.execute(f"DROP TABLE IF EXISTS {stage}")
-        self.execute(f"CREATE TABLE {stage} AS {self.table}")
         if data.num_rows:
             self.insert_arrow(stage, data)
         return stage
@@ -193,14 +198,53 @@ class ClickHouseSink(ABC):
                             f"FROM {table} WHERE {self._range(day, day)}")[0]
         return int(n), int(u), int(s or 0) % MOD64
 
-    def swap_in(self, day: dt.date, stage: str) -> None:
-        self.execute(f"ALTER TABLE {self.table} REPLACE PARTITION {self.partition_literal(day)} FROM {stage}")
+    def swap_statements(self, day: dt.date) -> list[str]:
+        return [f"ALTER TABLE {self.table} REPLACE PARTITION {self.partition_literal(day)} "
+                f"FROM {self.stage_table(day)}"]
+
+    def swap_in(self, day: dt.date) -> None:
+        for sql in self.swap_statements(day):
+            self.execute(sql)
+
+    def drop_day_statements(self, day: dt.date) -> list[str]:
+        return [f"ALTER TABLE {self.table} DROP PARTITION {self.partition_literal(day)}"]
 
     def drop_day(self, day: dt.date) -> None:
-        self.execute(f"ALTER TABLE {self.table} DROP PARTITION {self.partition_literal(day)}")
+        for sql in self.drop_day_statements(day):
+            self.execute(sql)
 
     def drop_table(self, table: str) -> None:
         self.execute(f"DROP TABLE IF EXISTS {table}")
+
+    # -- mutations (the seed's options A and B, and repair) ------------------------------------
+    def delete_where_statements(self, condition: str) -> list[str]:
+        if self.capabilities.lightweight_delete:
+            return [f"DELETE FROM {self.table} WHERE {condition}"]
+        return [f"ALTER TABLE {self.table} DELETE WHERE {condition}"]
+
+    def delete_range_statements(self, first: dt.date, last: dt.date) -> list[str]:
+        return self.delete_where_statements(self._range(first, last))
+
+    def delete_keys_statements(self, day: dt.date, keys: list[str]) -> list[str]:
+        if not keys:
+            return []
+        ids = ", ".join(f"'{uuid.UUID(k)}'" for k in keys)  # UUID() refuses anything but an id
+        return self.delete_where_statements(f"{self._range(day, day)} AND {KEY_COLUMN} IN ({ids})")
+
+    def delete_keys_preview(self, day: dt.date, n: int) -> list[str]:
+        """The delete of `delete_keys_statements`, with the id list summarised (for plans)."""
+        return self.delete_where_statements(f"{self._range(day, day)} AND {KEY_COLUMN} IN (<{n:,} ids>)")
+
+    def pending_mutations(self) -> list[dict]:
+        rows = self.rows(f"SELECT mutation_id, command, create_time, latest_fail_reason FROM system.mutations "
+                         f"WHERE database = '{self.db}' AND table = '{self.spec.table}' AND is_done = 0")
+        return [{"mutation_id": m, "command": c, "created": str(t), "fail_reason": f} for m, c, t, f in rows]
+
+    def insert_day(self, day: dt.date, data: pa.Table, token: str) -> None:
+        """Insert rows into the live table. `token` makes a retried insert idempotent where the
+        server deduplicates inserts, and keeps a re-insert after a delete from being dropped."""
+        if data.num_rows:
+            self.insert_arrow(self.table, data)
 
 
 def _as_date(value) -> dt.date:

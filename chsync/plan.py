@@ -1,0 +1,140 @@
+"""A backfill Plan: plain data (JSON-able) — per day the drift, the action, the SQL, the row delta, an ETA,
+and the read window the strategy implies. Printable, savable, reviewable, then applied by apply/backfill.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from .errors import BadInput
+from .sink.base import ClickHouseSink
+from .sink.capabilities import Capabilities
+
+STRATEGIES = ("auto", "swap", "repair", "bulk", "per-day")
+PLAN_VERSION = 1
+# Below this share of drifted rows, deleting just the differing keys beats reloading whole days.
+REPAIR_MAX_DRIFT = 0.01
+
+READ_WINDOWS = {
+    "swap": "none: each day is staged, checked, and swapped in as one partition",
+    "repair": "differing rows: stale/duplicate rows stay visible until their delete mutation finishes; "
+              "changed rows are absent between their delete and re-insert",
+    "bulk": "the whole range: empty from the range DELETE until each day is re-inserted (seed option A)",
+    "per-day": "one day at a time: each day is empty while it reloads (seed option B)",
+}
+STATES = {
+    "swap": ["planned", "staged", "verified", "swapped", "checked"],
+    "repair": ["planned", "deleted", "inserted", "checked"],
+    "bulk": ["planned", "deleted", "inserted", "checked"],
+    "per-day": ["planned", "deleted", "inserted", "checked"],
+}
+
+
+def choose_strategy(requested: str, caps: Capabilities, scope: dict) -> tuple[str, str]:
+    """The strategy to run and why (auto reads the capabilities and the drift)."""
+    if requested not in STRATEGIES:
+        raise BadInput(f"unknown strategy {requested!r}: use one of {', '.join(STRATEGIES)}")
+    if requested != "auto":
+        if requested == "swap" and not caps.partitions_are_days:
+            raise BadInput(f"strategy swap needs day partitions; the sink is partitioned by {caps.partition_key}: "
+                           "use --strategy repair or bulk")
+        return requested, "requested"
+    rows = max(1, scope["sink"]["rows"], scope["source"]["conversations"])
+    drift = sum(scope["totals"].values()) + scope["sink"]["extra_duplicate_rows"]
+    if caps.partitions_are_days:
+        return "swap", ("partitions are days: each drifted day is staged, checked against Postgres and swapped in "
+                        "with REPLACE PARTITION, so readers never see an empty or doubled day")
+    if drift / rows <= REPAIR_MAX_DRIFT:
+        return "repair", (f"partitions are not days ({caps.partition_key}) and only {drift:,} of {rows:,} rows "
+                          "differ: delete and re-insert just those keys")
+    return "bulk", (f"partitions are not days ({caps.partition_key}) and {drift:,} of {rows:,} rows differ: "
+                    "delete the range and reload it")
+
+
+def _day_action(strategy: str, day: dict) -> str:
+    if day["in_sync"]:
+        return "skip"
+    if day["source"] == 0 and strategy in ("swap", "per-day"):
+        return "drop"
+    return {"swap": "swap", "repair": "repair", "bulk": "reload", "per-day": "reload"}[strategy]
+
+
+def _day_sql(sink: ClickHouseSink, strategy: str, action: str, day: dt.date, drift: dict) -> list[str]:
+    n = drift["source"]
+    n_delete = drift["stale"] + drift["duplicates"] + drift["changed"]
+    n_insert = drift["missing"] + drift["changed"] + drift["duplicates"]
+    insert = f"INSERT INTO {{table}} ({n:,} rows read from Postgres for {day})"
+    if action == "skip":
+        return []
+    if action == "drop":
+        return sink.drop_day_statements(day)
+    if strategy == "swap":
+        stage = sink.stage_table(day)
+        return [*sink.stage_statements(day), insert.format(table=stage),
+                f"-- check {stage}: {n:,} rows and fingerprint = Postgres", *sink.swap_statements(day),
+                f"-- check {sink.read_table} for {day}: {n:,} rows and fingerprint = Postgres"]
+    if strategy == "repair":
+        return [*sink.delete_keys_preview(day, n_delete),
+                "-- the ids: the day's stale, duplicate and changed keys, diffed again when applied",
+                f"INSERT INTO {sink.table} ({n_insert:,} missing, changed and duplicated rows from Postgres)"]
+    if strategy == "per-day":
+        return [*sink.delete_range_statements(day, day), "-- wait for mutations", insert.format(table=sink.table)]
+    return [insert.format(table=sink.table)]  # bulk: the delete is one global step
+
+
+def build_plan(scope: dict, sink: ClickHouseSink, strategy: str = "auto", *, rate: float | None = None,
+               rate_basis: str = "", mutation_seconds: float = 1.0) -> dict:
+    caps = sink.capabilities
+    chosen, why = choose_strategy(strategy, caps, scope)
+    rate = rate or 20_000.0
+    first, last = scope["from"], scope["to"]
+    days, global_steps = [], []
+    for d in scope["days"]:
+        day = dt.date.fromisoformat(d["day"])
+        action = _day_action(chosen, d)
+        if chosen == "bulk":
+            action = "reload"  # the range delete empties every day, so every day is reloaded
+        mutations = {"repair": 1, "per-day": 1}.get(chosen, 0) if action not in ("skip",) else 0
+        eta = 0.0 if action == "skip" else d["source"] / rate + mutations * mutation_seconds
+        days.append({
+            "day": d["day"], "action": action,
+            "drift": {k: d[k] for k in ("source", "sink_rows", "sink_distinct", "duplicates", "missing", "stale",
+                                        "changed")},
+            "expected_row_delta": 0 if action == "skip" else d["source"] - d["sink_rows"],
+            "sql": _day_sql(sink, chosen, action, day, d),
+            "eta_seconds": round(eta, 3),
+        })
+    if chosen == "bulk":
+        global_steps = [{"step": "delete range", "sql": sink.delete_range_statements(
+            dt.date.fromisoformat(first), dt.date.fromisoformat(last))},
+            {"step": "wait for mutations", "sql": ["-- poll system.mutations until is_done on every shard"]}]
+    total = sum(d["eta_seconds"] for d in days) + (mutation_seconds if global_steps else 0)
+    return {
+        "version": PLAN_VERSION, "customer": scope["customer"], "sink": sink.display_url,
+        "sink_table": sink.table, "from": first, "to": last, "strategy": chosen, "why": why,
+        "read_window": READ_WINDOWS[chosen], "states": STATES[chosen],
+        "capabilities": caps.as_dict(), "global_steps": global_steps, "days": days,
+        "totals": {"days": len(days), "days_to_change": sum(d["action"] != "skip" for d in days),
+                   "expected_row_delta": sum(d["expected_row_delta"] for d in days),
+                   "rows_to_write": sum(d["drift"]["source"] for d in days if d["action"] != "skip"),
+                   "eta_seconds": round(total, 3)},
+        "eta_basis": rate_basis or f"default {rate:,.0f} rows/s",
+    }
+
+
+def save_plan(plan: dict, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(plan, indent=2, default=str))
+
+
+def load_plan(path: str | Path) -> dict:
+    try:
+        plan = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise BadInput(f"plan file {path} not found") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(f"plan file {path} is not JSON ({e})") from None
+    if plan.get("version") != PLAN_VERSION or "days" not in plan:
+        raise BadInput(f"plan file {path} is not a chsync plan (version {PLAN_VERSION}): make one with `chsync plan`")
+    return plan

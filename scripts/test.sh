@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (pip packages; Debian's PostgreSQL, ClickHouse and ZooKeeper
+# when missing and we may use apt) and runs the whole suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "scripts/test.sh: cannot install $* (needs root + apt): the tests that need it will skip" >&2
+    return 0
+  fi
+  [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+if [ -f .ci/install-cluster.sh ]; then
+  bash .ci/install-cluster.sh || echo "scripts/test.sh: cluster packages not installed: cluster tests will skip" >&2
+fi
+
+exec python3 -m pytest -q "$@"

@@ -1,0 +1,176 @@
+"""Backfill: every strategy ends in sync with 0 duplicates; resume, lock, and what readers see."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+
+from builders import World, sink_rows, source_ids
+
+DAYS = [dt.date(2026, 1, 19), dt.date(2026, 1, 20), dt.date(2026, 1, 21), dt.date(2026, 1, 22)]
+RANGE = ("--from", "2026-01-19", "--to", "2026-01-22")
+
+
+def add_duplicates(sink, ids):
+    for cid in ids:  # separate inserts: chDB collapses duplicates inside one INSERT
+        sink.execute(f"INSERT INTO {sink.table} SELECT * REPLACE (updated_at - 60 AS updated_at, 'agent-2' AS "
+                     f"agent_user_id) FROM {sink.table} WHERE conversation_id = '{cid}'")
+
+
+@pytest.fixture
+def drifted(env):
+    """Four days: in sync; stale + changed + duplicates; missing + stale; duplicates only."""
+    with env.pg() as conn:
+        w = World(conn)
+        w.add(DAYS[0], n=20)
+        d2 = w.add(DAYS[1], n=30, usecase="reservations-chat")
+        d3 = w.add(DAYS[2], n=25, usecase="chat")
+        d4 = w.add(DAYS[3], n=15)
+    env.cli("init", check=True)
+    env.cli("sync", *RANGE, check=True)
+    with env.pg() as conn:
+        conn.execute("UPDATE conversations SET agent_user_id = 'dev-1' WHERE id = ANY(%s::uuid[])", (d2[:4],))
+        conn.execute("UPDATE conversations SET usecase_id = 'uc-reservations' WHERE id = ANY(%s::uuid[])",
+                     (d2[4:10],))
+        conn.execute("UPDATE conversations SET ended_at = NULL WHERE id = ANY(%s::uuid[])", (d3[:3],))
+        World.attach(conn).add(DAYS[2], n=5, usecase="chat", second=5000)
+    with env.sink() as sink:
+        add_duplicates(sink, d2[10:13] + d4[:2])
+    doc = env.cli_json("verify", *RANGE, expect=1)
+    assert [d["in_sync"] for d in doc["days"]] == [True, False, False, False]
+    return env
+
+
+def assert_equal_to_source(env):
+    with env.pg() as conn:
+        expected = {day: source_ids(conn, day) for day in DAYS}
+    with env.sink() as sink:
+        for day in DAYS:
+            rows = sink_rows(sink, day)
+            assert len(rows) == len(set(rows)), f"{day}: duplicates left"
+            assert set(rows) == expected[day], f"{day}: sink differs from the source set"
+
+
+@pytest.mark.parametrize("strategy", ["swap", "repair", "bulk", "per-day", "auto"])
+def test_each_strategy_ends_in_sync(drifted, strategy):
+    result = drifted.cli_json("backfill", *RANGE, "--strategy", strategy, "--yes")
+    assert result["verify"]["in_sync"] is True and result["verify"]["duplicate_conversations"] == 0
+    assert result["strategy"] == ("swap" if strategy == "auto" else strategy)
+    assert_equal_to_source(drifted)
+    assert drifted.cli("verify", *RANGE).returncode == 0
+    runs = drifted.cli_json("runs")
+    assert runs[0]["run"] == result["run"] and runs[0]["state"] == "finished" and runs[0]["days_done"] == (4 if strategy == "bulk" else 3)
+
+
+def test_plan_is_plain_data_with_sql_and_read_window(drifted, tmp_path):
+    out = tmp_path / "plan.json"
+    plan = drifted.cli_json("plan", *RANGE, "--strategy", "swap", "--out", str(out))
+    assert json.loads(out.read_text()) == plan
+    actions = {d["day"]: d["action"] for d in plan["days"]}
+    assert actions == {"2026-01-19": "skip", "2026-01-20": "swap", "2026-01-21": "swap", "2026-01-22": "swap"}
+    d2 = plan["days"][1]
+    assert any("REPLACE PARTITION 20260120" in sql for sql in d2["sql"])
+    assert d2["drift"]["duplicates"] == 3 and d2["drift"]["stale"] == 4 and d2["drift"]["changed"] == 6
+    assert plan["read_window"].startswith("none") and plan["totals"]["eta_seconds"] > 0
+    bulk = drifted.cli_json("plan", *RANGE, "--strategy", "bulk")
+    assert "empty" in bulk["read_window"] and bulk["global_steps"][0]["step"] == "delete range"
+    applied = drifted.cli_json("backfill", "--plan", str(out), "--yes")
+    assert applied["verify"]["in_sync"] is True
+
+
+def test_without_yes_and_without_a_terminal_nothing_happens(drifted):
+    done = drifted.cli("backfill", *RANGE)
+    assert done.returncode == 3 and "pass --yes" in done.stderr
+    assert drifted.cli("verify", *RANGE).returncode == 1
+
+
+@pytest.mark.parametrize("state", ["planned", "staged", "verified", "swapped"])
+def test_resume_after_a_failure_between_states(drifted, state):
+    fault = f"fail:{state}" if state == "planned" else f"fail:{state}:2026-01-21"
+    done = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes", env={"CHSYNC_FAULT": fault})
+    assert done.returncode == 4 and "injected fault" in done.stderr
+    runs = drifted.cli_json("runs")
+    assert runs[0]["state"] == "failed"
+    resumed = drifted.cli_json("backfill", "--resume", "last", "--yes")
+    assert resumed["run"] == runs[0]["run"] and resumed["verify"]["in_sync"] is True
+    assert_equal_to_source(drifted)
+    again = drifted.cli_json("backfill", "--resume", runs[0]["run"], "--yes")
+    assert again["changed"] is False and again["rows_written"] == 0
+
+
+def test_bulk_resume_after_the_range_delete_does_not_duplicate(drifted):
+    done = drifted.cli("backfill", *RANGE, "--strategy", "bulk", "--yes",
+                       env={"CHSYNC_FAULT": "fail:inserted:2026-01-21"})
+    assert done.returncode == 4
+    resumed = drifted.cli_json("backfill", "--resume", "last", "--yes")
+    assert resumed["verify"]["in_sync"] is True
+    assert_equal_to_source(drifted)
+
+
+def test_lock_left_by_a_killed_run_is_reported_and_taken_over_only_when_asked(drifted):
+    done = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes",
+                       env={"CHSYNC_FAULT": "kill:staged:2026-01-21"})
+    assert done.returncode == -9
+    killed = drifted.cli_json("runs")[0]
+    assert killed["state"] == "running"
+    refused = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes")
+    assert refused.returncode == 3
+    assert f"locked by run {killed['run']}" in refused.stderr and "whose process is gone" in refused.stderr
+    taken = drifted.cli_json("backfill", *RANGE, "--strategy", "swap", "--yes", "--take-over")
+    assert taken["verify"]["in_sync"] is True
+
+
+def test_resume_of_a_killed_run_finishes_it(drifted):
+    drifted.cli("backfill", *RANGE, "--strategy", "per-day", "--yes",
+                env={"CHSYNC_FAULT": "kill:deleted:2026-01-21"})
+    resumed = drifted.cli_json("backfill", "--resume", "last", "--yes")
+    assert resumed["verify"]["in_sync"] is True
+    assert_equal_to_source(drifted)
+
+
+WATCHED = ("2026-01-20", "2026-01-22")
+
+
+def _poll_reader(sink, stop, polls):
+    """A reader polling the per-day counts the way a dashboard would (raw, no FINAL)."""
+    while not stop.is_set():
+        counts = {str(d): n for d, n in sink.rows(
+            f"SELECT toDate(ended_at), count() FROM {sink.table} GROUP BY 1")}
+        polls.append({day: counts.get(day, 0) for day in WATCHED})
+
+
+@pytest.mark.parametrize("strategy", ["swap", "bulk"])
+def test_concurrent_reader_sees_old_or_new_day_with_swap_and_the_empty_window_with_bulk(drifted, strategy):
+    from chsync.apply.backfill import Backfill
+    from chsync.plan import build_plan
+    from chsync.scope import build_scope
+    from chsync.source import open_source
+    from chsync.spec import Spec
+
+    with drifted.sink() as sink:
+        def day_counts():
+            return {str(d): n for d, n in sink.rows(f"SELECT toDate(ended_at), count() FROM {sink.table} GROUP BY 1")}
+        old = day_counts()
+        source = open_source(drifted.source, Spec())
+        plan = build_plan(build_scope(source, sink, DAYS[0], DAYS[-1]), sink, strategy)
+        stop, polls = threading.Event(), []
+        reader = threading.Thread(target=_poll_reader, args=(sink, stop, polls))
+        reader.start()
+        try:
+            Backfill(source, sink).start(plan)
+        finally:
+            stop.set()
+            reader.join()
+        new = day_counts()
+        source.close()
+    assert len(polls) > 5, "the reader must have polled during the backfill"
+    for day in WATCHED:
+        assert old[day] != new[day], "the test needs days whose count changes"
+        seen = {p[day] for p in polls}
+        if strategy == "swap":
+            assert seen <= {old[day], new[day]}, f"{day}: reader saw {seen}, not only old {old[day]} / new {new[day]}"
+    if strategy == "bulk":
+        assert any(p[day] == 0 for p in polls for day in WATCHED), "bulk must show readers the empty window"

@@ -1,0 +1,44 @@
+"""`chsync embedded up/down/status`: idempotent, prints the DSNs, stops only what it started."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "chsync", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def _lifecycle(workdir, env=None):
+    first = _cli("embedded", "up", "--workdir", str(workdir), "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    urls = json.loads(first.stdout)
+    assert urls["source"].startswith("postgresql://") and urls["sink"] == f"chdb://{workdir}/chdb"
+    with psycopg.connect(urls["source"]) as conn:
+        assert conn.execute("SELECT current_database()").fetchone()[0] == "chsync"
+    again = _cli("embedded", "up", "--workdir", str(workdir), "--json", env=env)
+    assert json.loads(again.stdout) == urls, "a second `up` must reuse the running instance"
+    status = json.loads(_cli("embedded", "status", "--workdir", str(workdir), "--json").stdout)
+    assert status["running"] is True
+    down = _cli("embedded", "down", "--workdir", str(workdir))
+    assert down.returncode == 0 and down.stdout.strip() == "stopped"
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(urls["source"], connect_timeout=3)
+    assert json.loads(_cli("embedded", "status", "--workdir", str(workdir), "--json").stdout)["running"] is False
+    assert _cli("embedded", "down", "--workdir", str(workdir)).stdout.strip() == "nothing was started here"
+
+
+def test_system_postgres_lifecycle(tmp_path):
+    _lifecycle(tmp_path / "wd")
+
+
+def test_pgserver_wheel_lifecycle(tmp_path):
+    pytest.importorskip("pgserver", reason="pip install pgserver (part of the [embedded] extra)")
+    _lifecycle(tmp_path / "wd", env={"CHSYNC_PG_BACKEND": "pgserver"})

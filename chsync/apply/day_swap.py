@@ -79,7 +79,7 @@ def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allo
             sink.swap_in(day)
             on_state("swapped", rows)
         finally:
-            sink.drop_table(stage)
+            sink.drop_stage(day)
         result.rows_written = data.num_rows
 
     check_live(sink, day, expected)

@@ -100,6 +100,14 @@ class ClickHouseSink(ABC):
     def stage_table(self, day: dt.date) -> str:
         return f"{self.db}.{self.spec.staging_table}_{day:%Y%m%d}"
 
+    def stage_read_table(self, day: dt.date) -> str:
+        """Where the staged day is read and inserted (a staging Distributed table on a cluster)."""
+        return self.stage_table(day)
+
+    @property
+    def on_cluster(self) -> str:
+        return ""
+
     # -- schema --------------------------------------------------------------------------------
     def column_types(self, precision: int, low_cardinality: bool) -> list[tuple[str, str]]:
         ts = "DateTime64(3, 'UTC')" if precision == 3 else "DateTime('UTC')"
@@ -112,11 +120,14 @@ class ClickHouseSink(ABC):
         db, name = (table or self.table).split(".")
         return bool(self.rows(f"SELECT count() FROM system.tables WHERE database = '{db}' AND name = '{name}'")[0][0])
 
-    def create_local_table_sql(self, name: str, caps: Capabilities) -> str:
+    def create_local_table_sql(self, name: str, caps: Capabilities, *, replicated: bool = False,
+                               if_not_exists: bool = True) -> str:
         cols = ",\n  ".join(f"{c} {t}" for c, t in self.column_types(caps.time_precision, caps.low_cardinality))
-        return (f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n) "
-                f"ENGINE = ReplacingMergeTree(updated_at) PARTITION BY toYYYYMMDD(ended_at) "
-                f"ORDER BY {KEY_COLUMN}")
+        db, table = name.split(".")
+        engine = (f"ReplicatedReplacingMergeTree('/clickhouse/tables/{{shard}}/{db}/{table}', '{{replica}}', "
+                  f"updated_at)" if replicated else "ReplacingMergeTree(updated_at)")
+        return (f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{name}{self.on_cluster} (\n  {cols}\n) "
+                f"ENGINE = {engine} PARTITION BY toYYYYMMDD(ended_at) ORDER BY {KEY_COLUMN}")
 
     def init(self) -> list[str]:
         """Create the database and table when missing; returns the statements that ran."""
@@ -181,16 +192,22 @@ class ClickHouseSink(ABC):
 
     def stage_statements(self, day: dt.date) -> list[str]:
         stage = self.stage_table(day)
-        return [f"DROP TABLE IF EXISTS {stage}", f"CREATE TABLE {stage} AS {self.table}"]
+        return [*self.drop_stage_statements(day), f"CREATE TABLE {stage} AS {self.table}"]
+
+    def drop_stage_statements(self, day: dt.date) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.stage_table(day)}"]
 
     def stage_day(self, day: dt.date, data: pa.Table) -> str:
-        """Load one day into a fresh staging table with the live table's structure; returns its name."""
+        """Load one day into fresh staging with the live table's structure; returns where to read it."""
         for sql in self.stage_statements(day):
             self.execute(sql)
-        stage = self.stage_table(day)
         if data.num_rows:
-            self.insert_arrow(stage, data)
-        return stage
+            self.insert_arrow(self.stage_read_table(day), data)
+        return self.stage_read_table(day)
+
+    def drop_stage(self, day: dt.date) -> None:
+        for sql in self.drop_stage_statements(day):
+            self.execute(sql)
 
     def table_fingerprint(self, table: str, day: dt.date) -> tuple[int, int, int]:
         """(rows, distinct ids, hash sum mod 2^64) of one day of any table with the sink's structure."""
@@ -212,9 +229,6 @@ class ClickHouseSink(ABC):
     def drop_day(self, day: dt.date) -> None:
         for sql in self.drop_day_statements(day):
             self.execute(sql)
-
-    def drop_table(self, table: str) -> None:
-        self.execute(f"DROP TABLE IF EXISTS {table}")
 
     # -- mutations (the seed's options A and B, and repair) ------------------------------------
     def delete_where_statements(self, condition: str) -> list[str]:

@@ -22,6 +22,7 @@ class Capabilities:
     exchange_tables: bool = False
     postgresql_function: bool = False
     low_cardinality: bool = True
+    insert_deduplication_token: bool = False
     # 26.x refuses REPLACE PARTITION from a staging table without rows in that partition.
     replace_partition_needs_rows: bool = True
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -154,10 +155,31 @@ def down(workdir: str | Path) -> dict:
         if root != workdir / "pg":
             shutil.rmtree(root, ignore_errors=True)
     else:
-        import pgserver
-        pgserver.get_server(state["data"], cleanup_mode="stop").cleanup()
+        _stop_by_pid(Path(state["data"]))
     (workdir / STATE).unlink()
     return {"stopped": True}
+
+
+def _stop_by_pid(data: Path, timeout: float = 30.0) -> None:
+    """Fast shutdown (SIGINT) of the postmaster of `data`, waiting for it to exit. pgserver's own
+    cleanup is reference-counted per process and may leave the server running."""
+    pidfile = data / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise RuntimeFailure(f"Postgres (pid {pid}) of {data} did not stop within {timeout:.0f}s")
 
 
 def _run(cmd: list[str], what: str, log: Path | None = None) -> None:

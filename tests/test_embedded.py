@@ -42,3 +42,13 @@ def test_system_postgres_lifecycle(tmp_path):
 def test_pgserver_wheel_lifecycle(tmp_path):
     pytest.importorskip("pgserver", reason="pip install pgserver (part of the [embedded] extra)")
     _lifecycle(tmp_path / "wd", env={"CHSYNC_PG_BACKEND": "pgserver"})
+
+
+def test_pgserver_down_in_the_process_that_started_it(tmp_path, monkeypatch):
+    pytest.importorskip("pgserver", reason="pip install pgserver (part of the [embedded] extra)")
+    from chsync import embedded
+    monkeypatch.setenv("CHSYNC_PG_BACKEND", "pgserver")
+    urls = embedded.up(tmp_path / "wd")
+    assert embedded.down(tmp_path / "wd") == {"stopped": True}
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(urls["source"], connect_timeout=3)

@@ -221,8 +221,8 @@ def _range(from_, to):
 @command
 def scope(ctx: Context, as_json: bool, from_, to, out, samples):
     """Analysis of the range (read-only): totals, distinct, duplicates, missing/stale/changed per day and per
-    usecase, laid out like the seed's report. Stale reasons and changed columns stay 0 until the
-    row-level diff fills them. Example: chsync scope --from 2026-01-01 --to 2026-02-18 --out report/
+    usecase, stale reasons and changed columns, laid out like the seed's report.
+    Example: chsync scope --from 2026-01-01 --to 2026-02-18 --out report/
     """
     from .report.markdown import scope_markdown
     from .scope import build_scope
@@ -237,6 +237,63 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples):
             json.dump(doc, f, indent=2)
     emit(doc) if as_json else click.echo(md)
     return 0
+
+
+@main.command()
+@range_options
+@click.option("--limit", default=10, show_default=True, help="Sample ids per class.")
+@command
+def diff(ctx: Context, as_json: bool, from_, to, limit):
+    """Row-level differences, classified (read-only): missing, stale (with the reason: deleted,
+    ended_at_reset, day_moved, dev_user, source_type_changed, no_agent_assistance, customer_changed),
+    changed (with the columns), duplicates. Only days whose fingerprints differ are drilled into.
+    Example: chsync diff --from 2026-01-20 --to 2026-01-20 --limit 5
+    """
+    from .diff import diff_range
+    first, last = _range(from_, to)
+    ctx.source.check_customer()
+    ctx.sink.require_table()
+    result = diff_range(ctx.source, ctx.sink, first, last)
+    doc = _diff_doc(ctx.spec.customer, result, limit)
+    if as_json:
+        emit(doc)
+    else:
+        _print_diff(doc)
+    return 0 if doc["in_sync"] else EXIT_CHECKS_FAILED
+
+
+def _diff_doc(customer: str, result, limit: int) -> dict:
+    days = [{"day": day.isoformat(), **d.counts()} for day, d in sorted(result.days.items()) if not d.in_sync]
+    samples: dict[str, list] = {"missing": [], "stale": [], "changed": [], "duplicates": []}
+    for d in result.days.values():
+        room = lambda kind: max(0, limit - len(samples[kind]))  # noqa: E731
+        samples["missing"] += d.missing[: room("missing")]
+        samples["duplicates"] += d.duplicates[: room("duplicates")]
+        samples["stale"] += [{"id": k, "reason": d.stale_reasons.get(k)} for k in d.stale[: room("stale")]]
+        samples["changed"] += [{"id": k, "columns": d.changed_columns.get(k, [])} for k in d.changed[: room("changed")]]
+    classes = {k: sum(d[k] for d in days) for k in ("missing", "stale", "changed", "duplicates")}
+    return {"customer": customer, "from": result.first.isoformat(), "to": result.last.isoformat(),
+            "classes": classes, "stale_reasons": result.reason_counts(), "changed_columns": result.column_counts(),
+            "days": days, "samples": samples, "in_sync": not days}
+
+
+def _print_diff(doc: dict) -> None:
+    from .report.markdown import table
+    if doc["in_sync"]:
+        click.echo(f"no differences {doc['from']} – {doc['to']}")
+        return
+    click.echo(table(["Day", "Missing", "Stale", "Changed", "Duplicates"],
+                     [[d["day"], d["missing"], d["stale"], d["changed"], d["duplicates"]] for d in doc["days"]]))
+    click.echo("\nStale reasons: " + ", ".join(f"{k} {v:,}" for k, v in doc["stale_reasons"].items() if v))
+    click.echo("Changed columns: " + (", ".join(f"{k} {v:,}" for k, v in doc["changed_columns"].items()) or "-"))
+    s = doc["samples"]
+    for kind in ("missing", "duplicates"):
+        if s[kind]:
+            click.echo(f"{kind}: " + ", ".join(s[kind]))
+    for item in s["stale"]:
+        click.echo(f"stale {item['id']}: {item['reason']}")
+    for item in s["changed"]:
+        click.echo(f"changed {item['id']}: {', '.join(item['columns'])}")
 
 
 @main.command()
@@ -272,7 +329,7 @@ def _plan_for(ctx: Context, from_, to, strategy: str) -> dict:
     from .scope import build_scope
     from .sink.journal import Journal
     first, last = _range(from_, to)
-    scope_doc = build_scope(ctx.source, ctx.sink, first, last)
+    scope_doc = build_scope(ctx.source, ctx.sink, first, last, explain=False)
     journal = Journal(ctx.sink)
     journal.ensure()
     rate = journal.rate(strategy) if strategy != "auto" else None
@@ -389,7 +446,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
         result = job.start(the_plan, take_over=take_over)
     first, last = parse_day(result["from"]), parse_day(result["to"])
     with job.timeline.step("Verify"):
-        after = build_scope(ctx.source, ctx.sink, first, last)
+        after = build_scope(ctx.source, ctx.sink, first, last, explain=False)
     result["timeline"] = job.timeline.as_list()
     result["verify"] = {"in_sync": after["in_sync"], "days_out_of_sync": [d["day"] for d in after["days"]
                                                                           if not d["in_sync"]],

@@ -1,17 +1,26 @@
-"""Key-level comparison of one day: pure logic over (id, row hash) pairs from both sides.
+"""Row-level diff: per-day fingerprints on both sides, drill-down by (id, hash) only where they differ,
+then every difference classified (DESIGN §4). The algorithm is here; the SQL is in source/ and sink/.
 
 - missing: in the source set, not in the sink
-- stale: in the sink, not in the source set
+- stale: in the sink, not in the source set — with the first reason that applies
+- changed: in both, and no sink row of the id carries the source's row hash — with the columns
 - duplicate: more than one sink row for the id
-- changed: in both, and no sink row of the id carries the source's row hash
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import Counter, defaultdict
 
 import pyarrow as pa
+
+from .dates import day_range
+from .spec import COLUMNS, KEY_COLUMN, Spec
+
+STALE_REASONS = ("deleted", "ended_at_reset", "day_moved", "dev_user", "source_type_changed",
+                 "no_agent_assistance", "customer_changed")
+COMPARED = [c for c in COLUMNS if c != KEY_COLUMN]
 
 
 @dataclasses.dataclass
@@ -20,6 +29,8 @@ class DayDiff:
     stale: list[str]
     changed: list[str]
     duplicates: list[str]
+    stale_reasons: dict[str, str] = dataclasses.field(default_factory=dict)      # id -> reason
+    changed_columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # id -> columns
 
     @property
     def in_sync(self) -> bool:
@@ -32,8 +43,8 @@ class DayDiff:
 
 def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
     """`source`: one row per id; `sink`: one row per sink row (ids repeat for duplicates). Columns: id, h."""
-    src = dict(zip(source.column("conversation_id").to_pylist(), source.column("h").to_pylist()))
-    sink_ids = sink.column("conversation_id").to_pylist()
+    src = dict(zip(source.column(KEY_COLUMN).to_pylist(), source.column("h").to_pylist()))
+    sink_ids = sink.column(KEY_COLUMN).to_pylist()
     sink_hashes: dict[str, set[int]] = defaultdict(set)
     for key, h in zip(sink_ids, sink.column("h").to_pylist()):
         sink_hashes[key].add(h)
@@ -44,3 +55,97 @@ def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
         changed=sorted(k for k, h in src.items() if k in sink_hashes and h not in sink_hashes[k]),
         duplicates=sorted(k for k, n in row_counts.items() if n > 1),
     )
+
+
+def stale_reason(facts: dict, day: dt.date, spec: Spec) -> str:
+    """Why a sink row of `day` is no longer in the source set, from what Postgres holds now."""
+    if not facts["exists"]:
+        return "deleted"
+    if facts["ended_at"] is None:
+        return "ended_at_reset"
+    dev = facts["agent_is_dev"] is not False  # a dev agent, no agent, or an unknown agent
+    wrong_type = facts["source_type"] not in spec.source_types
+    no_assist = spec.require_agent_assistance and not facts["has_agent_assistance"]
+    other_customer = facts["customer_id"] != spec.customer or facts["profile_customer_id"] != spec.customer
+    moved = facts["ended_at"].astimezone(dt.timezone.utc).date() != day
+    if moved and not (dev or wrong_type or no_assist or other_customer):
+        return "day_moved"
+    if dev:
+        return "dev_user"
+    if wrong_type:
+        return "source_type_changed"
+    if no_assist:
+        return "no_agent_assistance"
+    if other_customer:
+        return "customer_changed"
+    return "unknown"  # it passes the filter on this very day now: it changed while we were reading
+
+
+def _normal(column: str, value):
+    if column == "labels":
+        return sorted(value or [])
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def changed_columns(source_row: dict, sink_rows: list[dict]) -> list[str]:
+    """Columns in which the sink row closest to the source row differs from it."""
+    best = None
+    for row in sink_rows:
+        diff = [c for c in COMPARED if _normal(c, row.get(c)) != _normal(c, source_row.get(c))]
+        if best is None or len(diff) < len(best):
+            best = diff
+    return best or []
+
+
+@dataclasses.dataclass
+class RangeDiff:
+    first: dt.date
+    last: dt.date
+    source_days: dict[dt.date, tuple[int, int]]
+    sink_days: dict[dt.date, dict]
+    days: dict[dt.date, DayDiff]          # only the days whose fingerprints differ
+
+    def reason_counts(self) -> dict[str, int]:
+        counts = Counter(r for d in self.days.values() for r in d.stale_reasons.values())
+        return {r: counts.get(r, 0) for r in STALE_REASONS} | {r: n for r, n in counts.items() if r not in STALE_REASONS}
+
+    def column_counts(self) -> dict[str, int]:
+        counts = Counter(c for d in self.days.values() for cols in d.changed_columns.values() for c in cols)
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _agree(src: tuple[int, int], snk: dict | None) -> bool:
+    snk = snk or {"rows": 0, "distinct": 0, "hash_sum": 0}
+    return src[0] == snk["rows"] == snk["distinct"] and src[1] == snk["hash_sum"]
+
+
+def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True) -> RangeDiff:
+    precision = sink.capabilities.time_precision
+    result = RangeDiff(first, last, source.day_fingerprints(first, last, precision), sink.day_stats(first, last), {})
+    for day in day_range(first, last):
+        if _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
+            continue
+        result.days[day] = compare_day(source.day_hashes(day, precision), sink.day_hashes(day))
+    if explain:
+        _explain(source, sink, result, precision)
+    return result
+
+
+def _explain(source, sink, result: RangeDiff, precision: int) -> None:
+    stale = [(day, k) for day, d in result.days.items() for k in d.stale]
+    if stale:
+        facts = {f["conversation_id"]: f for f in source.explain_keys(sorted({k for _, k in stale}))}
+        for day, key in stale:
+            result.days[day].stale_reasons[key] = stale_reason(facts[key], day, source.spec)
+    for day, d in result.days.items():
+        if not d.changed:
+            continue
+        src_rows = {r[KEY_COLUMN]: r for r in source.read_keys(day, d.changed, precision).to_pylist()}
+        sink_rows: dict[str, list[dict]] = defaultdict(list)
+        for r in sink.read_keys(day, d.changed).to_pylist():
+            sink_rows[r[KEY_COLUMN]].append(r)
+        for key in d.changed:
+            if key in src_rows:
+                d.changed_columns[key] = changed_columns(src_rows[key], sink_rows[key])

@@ -180,6 +180,15 @@ class ClickHouseSink(ABC):
         return self.arrow(f"SELECT toString({KEY_COLUMN}) AS conversation_id, toInt64({fingerprint_sql()}) AS h "
                           f"FROM {self.read_table} WHERE {self._range(day, day)}")
 
+    def read_keys(self, day: dt.date, keys: list[str]) -> pa.Table:
+        """Raw sink rows of the day with these ids, all columns (to explain changes)."""
+        if not keys:
+            return pa.table({c: [] for c in COLUMNS})
+        ids = ", ".join(f"'{uuid.UUID(k)}'" for k in keys)
+        cols = ", ".join(f"toString({c}) AS {c}" if c == KEY_COLUMN else c for c in COLUMNS)
+        return self.arrow(f"SELECT {cols} FROM {self.read_table} WHERE {self._range(day, day)} "
+                          f"AND {KEY_COLUMN} IN ({ids})")
+
     # -- writes --------------------------------------------------------------------------------
     def partition_literal(self, day: dt.date) -> str:
         key = self.capabilities.partition_key.replace(" ", "")

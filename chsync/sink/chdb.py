@@ -38,6 +38,7 @@ def _session(path: str):
             raise RuntimeFailure(f"chDB directory {path} is in use by another process (a running chsync?): "
                                  "wait for it to finish or use another --sink directory") from None
         raise RuntimeFailure(f"cannot open chDB directory {path}: {_first_line(e)}") from None
+    sess.query("SET max_query_size = 268435456")  # id lists of a whole day (repair, explain) exceed 256 KiB
     _open[path] = sess
     return sess
 

@@ -182,12 +182,32 @@ class PostgresSource:
         return self.arrow(f"SELECT c.id::text AS conversation_id, {fingerprint_sql(precision)} AS h "
                           f"{self._where(day, day, '$1')}", (self.spec.customer,))
 
-    def read_day(self, day: dt.date, precision: int = 3) -> pa.Table:
-        """The day's source set as sink rows (DESIGN §3) plus `h`, the row fingerprint read in the same
-        snapshot: NULL ids become '', labels are sorted, times are truncated to the sink's precision."""
-        return self.arrow(f"""SELECT c.id::text AS conversation_id, c.customer_id, c.profile_id,
+    def _row_select(self, precision: int) -> str:
+        return f"""SELECT c.id::text AS conversation_id, c.customer_id, c.profile_id,
                 coalesce(c.usecase_id, '') AS usecase_id, coalesce(c.agent_user_id, '') AS agent_user_id,
                 c.source_type, {_trunc('c.started_at', precision)} AS started_at,
                 {_trunc('c.ended_at', precision)} AS ended_at, {_LABELS_ARRAY} AS labels,
-                {_trunc('c.updated_at', precision)} AS updated_at, {fingerprint_sql(precision)} AS h
-            {self._where(day, day, '$1')}""", (self.spec.customer,))
+                {_trunc('c.updated_at', precision)} AS updated_at, {fingerprint_sql(precision)} AS h"""
+
+    def read_day(self, day: dt.date, precision: int = 3) -> pa.Table:
+        """The day's source set as sink rows (DESIGN §3) plus `h`, the row fingerprint read in the same
+        snapshot: NULL ids become '', labels are sorted, times are truncated to the sink's precision."""
+        return self.arrow(f"{self._row_select(precision)} {self._where(day, day, '$1')}", (self.spec.customer,))
+
+    def read_keys(self, day: dt.date, keys: list[str], precision: int = 3) -> pa.Table:
+        """Rows of the day's source set with these ids (to explain which columns changed)."""
+        where = self._where(day, day, "$1") + " AND c.id = ANY(string_to_array($2, ',')::uuid[])"
+        return self.arrow(f"{self._row_select(precision)} {where}", (self.spec.customer, ",".join(keys)))
+
+    def explain_keys(self, keys: list[str]) -> list[dict]:
+        """What Postgres holds now for these ids: the facts the stale reasons are decided on."""
+        rows = self.query(
+            """SELECT k.id::text, c.id IS NOT NULL, c.customer_id, p.customer_id, c.ended_at, c.source_type,
+                      c.has_agent_assistance, c.agent_user_id, u.is_dev_user
+               FROM unnest(%s::uuid[]) AS k(id)
+               LEFT JOIN conversations c ON c.id = k.id
+               LEFT JOIN profiles p ON p.id = c.profile_id
+               LEFT JOIN users u ON u.id = c.agent_user_id""", (keys,))
+        names = ("conversation_id", "exists", "customer_id", "profile_customer_id", "ended_at", "source_type",
+                 "has_agent_assistance", "agent_user_id", "agent_is_dev")
+        return [dict(zip(names, r)) for r in rows]

@@ -42,6 +42,19 @@ CASES = [
     (["--sink", "ftp://host/x", "sync", "--day", "2026-01-20"], 2, "unknown scheme 'ftp'"),
     (["--source", "postgresql://postgres:hunter2@127.0.0.1:1/nothing", "sync", "--day", "2026-01-20"], 4,
      "cannot connect to Postgres at postgresql://postgres:***@127.0.0.1:1/nothing"),
+    (["sync", "--from", "1900-01-01", "--to", "2100-01-01"], 2, "split it"),
+    (["sync", "--day", "2026-01-20", "--from", "2026-01-20", "--to", "2026-01-20"], 2, "not both"),
+    (["scope", "--from", "2026-02-30", "--to", "2026-03-01"], 2, "'2026-02-30' is not a date"),
+    (["--source", "postgresql//postgres@127.0.0.1/x", "sync", "--day", "2026-01-20"], 2, "is not a Postgres URL"),
+    (["--source", "postgresql://postgres@127.0.0.1:port/x", "sync", "--day", "2026-01-20"], 2, "invalid port"),
+    (["--sink", "chdb://", "sync", "--day", "2026-01-20"], 2, "is not a chDB URL"),
+    (["--sink", "clickhouse://u:hunter2@127.0.0.1:90x/db", "init"], 2, "invalid port"),
+    (["--sink", "clickhouse://u:hunter2@127.0.0.1:9000/db?clustr=c", "init"], 2, "unknown parameter(s) clustr"),
+    (["--sink", "clickhouse://u:hunter2@127.0.0.1:9000/my-db", "init"], 2, "'my-db' is not a plain identifier"),
+    (["--sink", "clickhouse://u:hunter2@127.0.0.1:1/db", "sync", "--day", "2026-01-20"], 4,
+     "cannot reach ClickHouse at clickhouse://u:***@127.0.0.1:1/db"),
+    (["backfill", "--from", "2026-01-20", "--to", "2026-01-20", "--strategy", "swap", "--resume", "nope", "--yes"],
+     3, "no backfill run 'nope'"),
 ]
 
 
@@ -62,6 +75,11 @@ def test_bad_input_one_line_exit_code_nothing_written(synced, args, code, messag
     ("[sink]\ndatabase = 'a`b'\n", "is not a plain identifier"),
     ("[filter\ncustomer = 1\n", "is not valid TOML"),
     ("[guards]\nmin_shrink_ratio = 7\n", "must be between 0 and 1"),
+    ("customer = 'alaska-air'\n", "must be a section"),
+    ("[filter]\nsource_types = []\n", "non-empty list"),
+    ("[filter]\ncustomer = \"a'; drop\"\n", "is not a valid name"),
+    ("[sink]\nsharding_key = 'sipHash64(x)'\n", "sharding_key must be one of"),
+    ("[filter]\nrequire_agent_assistance = 'yes'\n", "must be a bool"),
 ])
 def test_bad_config(synced, tmp_path, toml, message):
     cfg = tmp_path / "bad.toml"
@@ -91,3 +109,44 @@ def test_sink_table_missing_says_run_init(env):
         World(conn).add(D1, n=2)
     done = env.cli("sync", "--day", "2026-01-20")
     assert done.returncode == 4 and "run `chsync init` first" in _one_error_line(done)
+
+
+def test_source_without_the_conversation_tables(env):
+    env.cli("init", check=True)
+    done = env.cli("sync", "--day", "2026-01-20")
+    assert done.returncode == 4 and "has no table customers" in _one_error_line(done)
+
+
+@pytest.mark.parametrize("ddl, message", [
+    ("conversation_id UUID, ended_at DateTime64(3, 'UTC')", "lacks column(s) customer_id"),
+    ("conversation_id String, customer_id String, profile_id String, usecase_id String, agent_user_id String, "
+     "source_type String, started_at DateTime64(3, 'UTC'), ended_at DateTime64(3, 'UTC'), labels Array(String), "
+     "updated_at DateTime64(3, 'UTC')", "column conversation_id has type String, expected UUID"),
+    ("conversation_id UUID, customer_id String, profile_id String, usecase_id String, agent_user_id String, "
+     "source_type String, started_at DateTime, ended_at DateTime, labels Array(String), updated_at DateTime",
+     "column started_at has type DateTime, expected"),
+])
+def test_sink_schema_mismatch(synced, tmp_path, ddl, message):
+    with synced.sink() as sink:
+        sink.execute("CREATE DATABASE IF NOT EXISTS odd")
+        sink.execute(f"CREATE TABLE odd.conversation_with_labels ({ddl}) ENGINE = MergeTree "
+                     f"PARTITION BY toYYYYMMDD(ended_at) ORDER BY conversation_id")
+    cfg = tmp_path / "odd.toml"
+    cfg.write_text("[sink]\ndatabase = 'odd'\n")
+    done = synced.cli("--config", str(cfg), "sync", "--day", "2026-01-20")
+    assert done.returncode == 4 and message in _one_error_line(done)
+    with synced.sink() as sink:
+        assert sink.rows("SELECT count() FROM odd.conversation_with_labels")[0][0] == 0
+
+
+def test_month_partitioned_sink_is_refused_by_sync_with_a_hint(synced, tmp_path):
+    with synced.sink() as sink:
+        sink.execute("CREATE DATABASE IF NOT EXISTS monthly")
+        ddl = sink.create_local_table_sql("monthly.conversation_with_labels", sink.capabilities)
+        sink.execute(ddl.replace("toYYYYMMDD(ended_at)", "toYYYYMM(ended_at)"))
+    cfg = tmp_path / "monthly.toml"
+    cfg.write_text("[sink]\ndatabase = 'monthly'\n")
+    done = synced.cli("--config", str(cfg), "sync", "--day", "2026-01-20")
+    assert done.returncode == 4 and "partitioned by toYYYYMM(ended_at)" in _one_error_line(done) and "--strategy repair" in done.stderr
+    with synced.sink() as sink:
+        assert sink.rows("SELECT count() FROM monthly.conversation_with_labels")[0][0] == 0

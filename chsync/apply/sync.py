@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 
 from .. import log
-from ..errors import Refused
+from ..errors import Refused, RuntimeFailure
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from .day_swap import DaySwap, swap_day
@@ -38,6 +38,9 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
     A failed source read or sink write stops the run (RuntimeFailure): finished days stay finished."""
     source.check_customer()
     sink.require_table()
+    if not sink.capabilities.partitions_are_days:
+        raise RuntimeFailure(f"sink table {sink.table} is partitioned by {sink.capabilities.partition_key}: the "
+                             "daily sync swaps day partitions; use `chsync backfill --strategy repair` instead")
     scanned, matched = source.profiles()
     result = SyncResult(source.spec.customer, scanned, matched)
     log.info(f"profiles scanned {scanned} (filtered to {matched}: {source.spec.customer})")

@@ -7,6 +7,7 @@ Reads are raw (no FINAL) so duplicates are seen. The row fingerprint below must 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from abc import ABC, abstractmethod
 
@@ -139,6 +140,7 @@ class ClickHouseSink(ABC):
         return statements
 
     def require_table(self) -> None:
+        """The sink table exists and has the conversation_with_labels columns with usable types."""
         if not self.table_exists():
             raise RuntimeFailure(f"sink table {self.table} does not exist in {self.display_url}: "
                                  "run `chsync init` first")
@@ -148,6 +150,10 @@ class ClickHouseSink(ABC):
         if missing:
             raise RuntimeFailure(f"sink table {self.table} lacks column(s) {', '.join(missing)}: "
                                  "it does not have the conversation_with_labels schema")
+        for column, kind in have.items():
+            if column in COLUMNS and not _TYPE_OK[column](kind.replace(" ", "")):
+                raise RuntimeFailure(f"sink table {self.table} column {column} has type {kind}, expected "
+                                     f"{_TYPE_HINT[column]}: point chsync at a table with the DESIGN §3 schema")
 
     # -- reads (raw, no FINAL) -----------------------------------------------------------------
     def _range(self, first: dt.date, last: dt.date) -> str:
@@ -268,6 +274,20 @@ class ClickHouseSink(ABC):
         server deduplicates inserts, and keeps a re-insert after a delete from being dropped."""
         if data.num_rows:
             self.insert_arrow(self.table, data)
+
+
+_TIME = re.compile(r"^(DateTime64\(3,'UTC'\)|DateTime\('UTC'\))$")
+_STRING = ("String", "LowCardinality(String)")
+_TYPE_OK = {
+    "conversation_id": lambda t: t == "UUID",
+    "labels": lambda t: t == "Array(String)",
+    "started_at": _TIME.match, "ended_at": _TIME.match, "updated_at": _TIME.match,
+    **{c: (lambda t: t in _STRING) for c in ("customer_id", "profile_id", "usecase_id", "agent_user_id",
+                                             "source_type")},
+}
+_TYPE_HINT = {"conversation_id": "UUID", "labels": "Array(String)",
+              **{c: "DateTime64(3, 'UTC') or DateTime('UTC')" for c in ("started_at", "ended_at", "updated_at")},
+              **{c: "String" for c in ("customer_id", "profile_id", "usecase_id", "agent_user_id", "source_type")}}
 
 
 def _as_date(value) -> dt.date:

@@ -14,6 +14,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .dates import day_range
 from .spec import COLUMNS, KEY_COLUMN, Spec
@@ -121,13 +122,36 @@ def _agree(src: tuple[int, int], snk: dict | None) -> bool:
     return src[0] == snk["rows"] == snk["distinct"] and src[1] == snk["hash_sum"]
 
 
-def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True) -> RangeDiff:
+def hash_sum(h: pa.ChunkedArray) -> int:
+    """Sum of 60-bit hashes mod 2^64, exact: summed as two 30-bit halves so int64 cannot overflow."""
+    if len(h) == 0:
+        return 0
+    high = pc.sum(pc.shift_right(h, 30)).as_py() or 0
+    low = pc.sum(pc.bit_wise_and(h, (1 << 30) - 1)).as_py() or 0
+    return ((high << 30) + low) % (1 << 64)
+
+
+def _windows(first: dt.date, last: dt.date, days: int):
+    while first <= last:
+        end = min(last, first + dt.timedelta(days=days - 1))
+        yield first, end
+        first = end + dt.timedelta(days=1)
+
+
+def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True,
+               window_days: int = 7) -> RangeDiff:
+    """Per day: compare (count, distinct, hash sum); drill into a day by (id, hash) only when they differ.
+    The source is hashed once per window of days (memory bounded by a window, not the range)."""
     precision = sink.capabilities.time_precision
-    result = RangeDiff(first, last, source.day_fingerprints(first, last, precision), sink.day_stats(first, last), {})
-    for day in day_range(first, last):
-        if _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
-            continue
-        result.days[day] = compare_day(source.day_hashes(day, precision), sink.day_hashes(day))
+    result = RangeDiff(first, last, {}, sink.day_stats(first, last), {})
+    for lo, hi in _windows(first, last, window_days):
+        pairs = source.range_hashes(lo, hi, precision)
+        for day in day_range(lo, hi):
+            day_pairs = pairs.filter(pc.equal(pairs.column("day"), pa.scalar(day, pa.date32())))
+            if day_pairs.num_rows:
+                result.source_days[day] = (day_pairs.num_rows, hash_sum(day_pairs.column("h")))
+            if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
+                result.days[day] = compare_day(day_pairs.select([KEY_COLUMN, "h"]), sink.day_hashes(day))
     if explain:
         _explain(source, sink, result, precision)
     return result

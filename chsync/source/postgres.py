@@ -182,6 +182,13 @@ class PostgresSource:
         return self.arrow(f"SELECT c.id::text AS conversation_id, {fingerprint_sql(precision)} AS h "
                           f"{self._where(day, day, '$1')}", (self.spec.customer,))
 
+    def range_hashes(self, first: dt.date, last: dt.date, precision: int) -> pa.Table:
+        """(day, conversation_id, h) of every day of the range in one pass: hashing is the expensive part
+        here, so per-day fingerprints and the drill-down are both derived from this one read."""
+        return self.arrow(f"SELECT (c.ended_at AT TIME ZONE 'UTC')::date AS day, c.id::text AS conversation_id, "
+                          f"{fingerprint_sql(precision)} AS h {self._where(first, last, '$1')}",
+                          (self.spec.customer,))
+
     def _row_select(self, precision: int) -> str:
         return f"""SELECT c.id::text AS conversation_id, c.customer_id, c.profile_id,
                 coalesce(c.usecase_id, '') AS usecase_id, coalesce(c.agent_user_id, '') AS agent_user_id,

@@ -106,7 +106,7 @@ def main(click_ctx, source, sink, customer, config, quiet):
 
 @main.command()
 @click.option("--scale", default=None, type=float, help="Data size; 1.0 ≈ the seed (1.51M conversations). "
-              "Default: 0.25 (about two minutes here).")
+              "Default: 0.75 (about two minutes here).")
 @click.option("--workdir", default="chsync-demo", show_default=True, type=click.Path(file_okay=False),
               help="Where the throwaway Postgres, the chDB data and report.md go.")
 @click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")

@@ -11,7 +11,7 @@ Example `chsync.toml` (every key optional):
     database = "alaska_air_us_east_1"     # default: customer with '-' -> '_' + "_us_east_1"
     table = "conversation_with_labels"
     distributed_table = "conversation_with_labels_d"
-    sharding_key = "cityHash64(conversation_id)"
+    sharding_key = "cityHash64(toString(conversation_id))"   # or "rand()"
 
     [guards]
     min_shrink_ratio = 0.5                # refuse a day whose source shrinks below this share of the sink
@@ -28,7 +28,8 @@ from .errors import BadInput
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 CUSTOMER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-SHARDING_KEYS = ("cityHash64(conversation_id)", "rand()")
+# toString: ClickHouse 18.16 cannot hash a UUID directly.
+SHARDING_KEYS = ("cityHash64(toString(conversation_id))", "rand()")
 
 KEY_COLUMN = "conversation_id"
 DAY_COLUMN = "ended_at"

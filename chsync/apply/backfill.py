@@ -128,6 +128,7 @@ class Backfill:
         data = self.source.read_day(day, self.sink.capabilities.time_precision)
         before = self.sink.day_stats(day, day).get(day, {"rows": 0, "distinct": 0})
         check_guards(day, data.num_rows, before["distinct"], self.source.spec.min_shrink_ratio, self.allow_shrink)
+        self.sink.check_reachable()
         return data, fingerprint_of(data), before
 
     def _mutate(self, statements: list[str]) -> None:

@@ -59,6 +59,7 @@ def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allo
     before = sink.day_stats(day, day).get(day, {"rows": 0, "distinct": 0})
     result = DaySwap(day, data.num_rows, before["rows"], before["distinct"])
     check_guards(day, data.num_rows, before["distinct"], source.spec.min_shrink_ratio, allow_shrink)
+    sink.check_reachable()
 
     if data.num_rows == 0:
         if before["rows"]:

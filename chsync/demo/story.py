@@ -17,7 +17,7 @@ from ..spec import Spec
 from ..timeline import Timeline
 
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 2, 18)
-DEFAULT_SCALE = 0.25
+DEFAULT_SCALE = 0.75
 SEED_BASELINE = "15 min 17 s for 49 days (≈1.7K rows/s); table empty or partial for ≈16.5 min"
 
 

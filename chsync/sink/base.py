@@ -60,11 +60,19 @@ class ClickHouseSink(ABC):
     @abstractmethod
     def insert_arrow(self, table: str, data: pa.Table) -> None: ...
 
+    def insert_rows(self, table: str, rows: list[tuple]) -> None:
+        """A few rows given as Python values (journal entries): literals in the SQL text."""
+        values = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+        self.execute(f"INSERT INTO {table} VALUES {values}")
+
     @abstractmethod
     def detect_capabilities(self) -> Capabilities: ...
 
     def close(self) -> None:  # pragma: no cover - backends override when they hold resources
         pass
+
+    def check_reachable(self) -> None:
+        """Before a destructive step: every node the step needs answers (a cluster checks each shard)."""
 
     def __enter__(self):
         return self
@@ -288,6 +296,12 @@ _TYPE_OK = {
 _TYPE_HINT = {"conversation_id": "UUID", "labels": "Array(String)",
               **{c: "DateTime64(3, 'UTC') or DateTime('UTC')" for c in ("started_at", "ended_at", "updated_at")},
               **{c: "String" for c in ("customer_id", "profile_id", "usecase_id", "agent_user_id", "source_type")}}
+
+
+def _literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(int(value) if isinstance(value, bool) else value)
 
 
 def _as_date(value) -> dt.date:

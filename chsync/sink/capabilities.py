@@ -23,6 +23,7 @@ class Capabilities:
     postgresql_function: bool = False
     low_cardinality: bool = True
     insert_deduplication_token: bool = False
+    mutation_fail_reason: bool = True   # system.mutations.latest_fail_reason (not in 18.16)
     # 26.x refuses REPLACE PARTITION from a staging table without rows in that partition.
     replace_partition_needs_rows: bool = True
 

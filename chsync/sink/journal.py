@@ -47,8 +47,7 @@ class Journal:
                           f"ENGINE = MergeTree ORDER BY (sink_table, at)")
 
     def _insert(self, table: str, values: list) -> None:
-        literal = ", ".join(_quote(v) if isinstance(v, str) else str(v) for v in values)
-        self.sink.execute(f"INSERT INTO {table} VALUES ({literal})")
+        self.sink.insert_rows(table, [tuple(values)])
 
     # -- runs ----------------------------------------------------------------------------------
     def start_run(self, run: str, plan: dict) -> None:

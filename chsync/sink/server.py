@@ -10,10 +10,12 @@ import dataclasses
 import datetime as dt
 import logging
 import re
+import time
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
 
+from .. import log
 from ..errors import BadInput, RuntimeFailure
 from ..secrets import redact_url
 from ..spec import COLUMNS, IDENTIFIER, Spec
@@ -34,6 +36,11 @@ FEATURES = {
 # clickhouse-driver logs every failed connection attempt with a traceback; chsync reports one line.
 logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
 
+RETRY_SECONDS = 60
+# KEEPER_EXCEPTION (Session expired, Connection loss), TABLE_IS_READ_ONLY: ZooKeeper is coming back.
+_TRANSIENT_CODES = {999, 242}
+# ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer.
+_CONNECTION_CODES = {279, 210, 209}
 _URL_PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout", "verify"}
 
 
@@ -96,6 +103,10 @@ def parse_url(url: str) -> ServerURL:
                      timeout)
 
 
+class _Transient(Exception):
+    pass
+
+
 class ServerSink(ClickHouseSink):
     def __init__(self, url: ServerURL, spec: Spec, display_url: str):
         super().__init__(spec, display_url)
@@ -116,7 +127,8 @@ class ServerSink(ClickHouseSink):
         return Client(host=host, port=port, user=self.url.user, password=self.url.password,
                       secure=self.url.secure, connect_timeout=self.url.connect_timeout,
                       send_receive_timeout=600, sync_request_timeout=30,
-                      settings={"insert_distributed_sync": 1, "max_query_size": 268435456})
+                      settings={"insert_distributed_sync": 1, "max_query_size": 268435456,
+                                "distributed_ddl_task_timeout": 60})
 
     @property
     def client(self):
@@ -134,11 +146,30 @@ class ServerSink(ClickHouseSink):
         self._client, self._shard_clients = None, {}
 
     def _call(self, fn, sql: str, where: str = ""):
+        """Runs fn(); transient ZooKeeper errors (a restarted ZooKeeper expires every session; tables are
+        read-only until the server reconnects) are retried for up to RETRY_SECONDS. Every statement chsync
+        sends is safe to repeat, and a repeated insert into staging would fail the staging check."""
+        from clickhouse_driver import errors
+        deadline = time.monotonic() + RETRY_SECONDS
+        while True:
+            try:
+                return self._call_once(fn, where)
+            except _Transient as e:
+                if time.monotonic() > deadline:
+                    raise RuntimeFailure(f"ClickHouse{where} kept failing for {RETRY_SECONDS}s: {e}") from None
+                log.info(f"ClickHouse{where}: {e}; retrying")
+                time.sleep(1.0)
+
+    def _call_once(self, fn, where: str):
         from clickhouse_driver import errors
         try:
             return fn()
         except errors.ServerException as e:
+            if e.code in _TRANSIENT_CODES:
+                raise _Transient(f"code {e.code}: {str(e.message).strip().splitlines()[0][:200]}") from None
             first = str(e.message).strip().splitlines()[0] if e.message else str(e)
+            if e.code in _CONNECTION_CODES and self.url.cluster and not where:
+                self.check_reachable()  # names the shard that is down, when one is
             raise RuntimeFailure(f"ClickHouse{where} rejected a query (code {e.code}): {first[:300]}") from None
         except (errors.NetworkError, errors.SocketTimeoutError, EOFError, OSError) as e:
             raise RuntimeFailure(f"cannot reach ClickHouse{where or ' at ' + self.display_url}: {e}") from None
@@ -162,6 +193,22 @@ class ServerSink(ClickHouseSink):
         columns = [data.column(c).to_pylist() for c in COLUMNS]
         sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES"
         self._call(lambda: self.client.execute(sql, columns, columnar=True, settings=settings or {}), sql)
+
+    def insert_rows(self, table: str, rows: list[tuple]) -> None:
+        # The native protocol sends INSERT data as blocks; VALUES in the query text would wait forever.
+        sql = f"INSERT INTO {table} VALUES"
+        self._call(lambda: self.client.execute(sql, rows), sql)
+
+    def check_reachable(self) -> None:
+        if not self.url.cluster:
+            return
+        for number, shard in enumerate(self.shards(), 1):
+            try:
+                self.on_shard(shard, "SELECT 1")
+            except RuntimeFailure as e:
+                raise RuntimeFailure(f"shard {number} ({shard[0]}:{shard[1]}) of cluster {self.url.cluster} is "
+                                     f"unreachable ({e}); days already checked stay done: resume the run once "
+                                     "the shard is back") from None
 
     def on_shard(self, shard: tuple[str, int], sql: str) -> None:
         if shard not in self._shard_clients:
@@ -203,7 +250,9 @@ class ServerSink(ClickHouseSink):
             lightweight_delete=_has(version, "lightweight_delete"), mutations_sync=_has(version, "mutations_sync"),
             replace_partition_on_cluster=_has(version, "replace_partition_on_cluster"),
             exchange_tables=_has(version, "exchange_tables"), postgresql_function=_has(version, "postgresql_function"),
-            low_cardinality=low_card, insert_deduplication_token=_has(version, "insert_deduplication_token"))
+            low_cardinality=low_card, insert_deduplication_token=_has(version, "insert_deduplication_token"),
+            mutation_fail_reason=bool(self.rows("SELECT count() FROM system.columns WHERE database = 'system' "
+                                                "AND table = 'mutations' AND name = 'latest_fail_reason'")[0][0]))
 
     def _table_info(self, name: str) -> tuple[str, str, dict]:
         """(engine_full, partition key, {column: type}) of a table of the sink database, or ('', '', {})."""
@@ -287,7 +336,8 @@ class ServerSink(ClickHouseSink):
     def pending_mutations(self) -> list[dict]:
         source = f"cluster('{self.url.cluster}', system.mutations)" if self.url.cluster else "system.mutations"
         host = "hostName()" if self.url.cluster else "''"
-        rows = self.rows(f"SELECT mutation_id, command, create_time, latest_fail_reason, {host} FROM {source} "
+        reason = "latest_fail_reason" if self.capabilities.mutation_fail_reason else "''"
+        rows = self.rows(f"SELECT mutation_id, command, create_time, {reason}, {host} FROM {source} "
                          f"WHERE database = '{self.db}' AND table = '{self.spec.table}' AND is_done = 0")
         return [{"mutation_id": m, "command": c, "created": str(t), "fail_reason": f, "shard": h}
                 for m, c, t, f, h in rows]

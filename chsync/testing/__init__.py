@@ -1,0 +1,1 @@
+"""Test harnesses users can run too (a local ClickHouse cluster)."""

@@ -1,0 +1,17 @@
+"""One local 3-shard ClickHouse 18.16 + ZooKeeper cluster for the whole test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from chsync.testing.cluster import LocalCluster, find_binaries
+
+
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory):
+    problem = find_binaries()
+    if problem:
+        pytest.skip(problem)
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
+    yield cluster
+    cluster.stop()

@@ -183,6 +183,16 @@ class ClickHouseSink(ABC):
         rows, distinct, dups = self.rows(sql)[0]
         return {"rows": int(rows or 0), "distinct": int(distinct or 0), "duplicate_conversations": int(dups or 0)}
 
+    def duplicate_ids(self, first: dt.date, last: dt.date) -> list[str]:
+        return [r[0] for r in self.rows(
+            f"SELECT toString({KEY_COLUMN}) FROM {self.read_table} WHERE {self._range(first, last)} "
+            f"GROUP BY {KEY_COLUMN} HAVING count() > 1")]
+
+    def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
+        """Duplicate conversations whose rows sit on one node (FINAL/merges can collapse them) vs on
+        several shards (nothing in ClickHouse ever will). One node: all are same-shard."""
+        return {"same_shard": len(self.duplicate_ids(first, last)), "cross_shard": 0}
+
     def usecase_counts(self, first: dt.date, last: dt.date) -> dict[str, int]:
         """{usecase_id: distinct conversations} over the range."""
         return {u: int(n) for u, n in self.rows(

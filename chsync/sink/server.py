@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 import time
+import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
@@ -210,11 +211,29 @@ class ServerSink(ClickHouseSink):
                                      f"unreachable ({e}); days already checked stay done: resume the run once "
                                      "the shard is back") from None
 
-    def on_shard(self, shard: tuple[str, int], sql: str) -> None:
+    def _shard_client(self, shard: tuple[str, int]):
         if shard not in self._shard_clients:
             self._shard_clients[shard] = self._connect(*shard)
-        client = self._shard_clients[shard]
+        return self._shard_clients[shard]
+
+    def on_shard(self, shard: tuple[str, int], sql: str) -> None:
+        client = self._shard_client(shard)
         self._call(lambda: client.execute(sql), sql, f" shard {shard[0]}:{shard[1]}")
+
+    def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
+        dups = self.duplicate_ids(first, last)
+        if not self.url.cluster or not dups:
+            return {"same_shard": len(dups), "cross_shard": 0}
+        ids = ", ".join(f"'{uuid.UUID(k)}'" for k in dups)
+        shards_per_id: dict[str, int] = {}
+        for shard in self.shards():
+            client = self._shard_client(shard)
+            for (key,) in self._call(lambda c=client: c.execute(
+                    f"SELECT DISTINCT toString(conversation_id) FROM {self.table} WHERE conversation_id IN ({ids})"),
+                    "", f" shard {shard[0]}:{shard[1]}"):
+                shards_per_id[key] = shards_per_id.get(key, 0) + 1
+        cross = sum(1 for n in shards_per_id.values() if n > 1)
+        return {"same_shard": len(dups) - cross, "cross_shard": cross}
 
     # -- capabilities ----------------------------------------------------------------------------
     def detect_capabilities(self) -> Capabilities:

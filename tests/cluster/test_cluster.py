@@ -69,6 +69,12 @@ def test_scope_on_the_cluster_equals_the_ground_truth(cluster_env):
     assert scope["stale_reasons"] == truth["stale_reasons"]
     assert scope["changed_columns"] == truth["changed_columns"]
     assert scope["sink_table"].endswith("conversation_with_labels_d")
+    split = scope["sink"]["duplicates_by_placement"]
+    assert split["same_shard"] + split["cross_shard"] == scope["sink"]["duplicate_conversations"] > 0
+    if cluster_env.layout == "plain-rand":
+        assert split["cross_shard"] > 0, "rand() sharding scatters an id's rows over shards"
+    else:
+        assert split["cross_shard"] == 0, "cityHash64 keeps an id's rows on one shard"
 
 
 def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):

@@ -1,0 +1,132 @@
+"""Benchmark: chsync's daily sync of every day vs the floor, on embedded Postgres + chDB, in one run.
+
+    python bench/bench_sync.py --scale 1 [--workdir /tmp/chsync-bench] [--strategies swap,bulk]
+
+Each measured step runs as its own `chsync` process so its wall time and peak RSS are its own.
+The floor: ONE `INSERT … SELECT … FROM postgresql()` of the same filtered rows (a Postgres view running
+chsync's own filter and label aggregation) into a scratch chDB table, no Python in the data path.
+Prints a Markdown table; paste it into BENCHMARKS.md with the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from chsync import embedded
+from chsync.demo.generate import generate
+from chsync.sink import open_sink
+from chsync.source.postgres import PostgresSource
+from chsync.spec import COLUMNS, Spec
+
+FROM, TO = "2026-01-01", "2026-02-18"
+
+
+def measured_chsync(env: dict, *args: str) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MB, stdout) of one chsync process."""
+    code = ("import resource, sys, runpy; sys.argv = ['chsync', *sys.argv[1:]];\n"
+            "try:\n    runpy.run_module('chsync', run_name='__main__')\n"
+            "finally:\n    print(f'PEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)")
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"chsync {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    rss = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB"))
+    return wall, rss / 1024, done.stdout
+
+
+def regenerate(urls: dict, scale: float, seed: int) -> float:
+    t0 = time.monotonic()
+    with open_sink(urls["sink"], Spec()) as sink:
+        generate(urls["source"], sink, scale=scale, seed=seed)
+    return time.monotonic() - t0
+
+
+def floor(urls: dict) -> tuple[float, int]:
+    """One INSERT … SELECT FROM postgresql() of the filtered rows into a scratch table."""
+    source = PostgresSource(urls["source"], Spec())
+    import datetime as dt
+    select = source._row_select(3).rsplit(",", 1)[0]  # the same columns and expressions, without the hash
+    where = source._where(dt.date.fromisoformat(FROM), dt.date.fromisoformat(TO), "'alaska-air'")
+    with psycopg.connect(urls["source"], autocommit=True) as conn:
+        conn.execute("DROP VIEW IF EXISTS chsync_bench_source")
+        conn.execute(f"CREATE VIEW chsync_bench_source AS {select} {where}")
+    source.close()
+    port = urls["source"].rsplit(":", 1)[1].split("/")[0]
+    with open_sink(urls["sink"], Spec()) as sink:
+        sink.execute("DROP TABLE IF EXISTS bench_floor")
+        sink.execute(f"CREATE TABLE bench_floor AS {sink.table}")
+        cols = ", ".join(COLUMNS)
+        t0 = time.monotonic()
+        sink.execute(f"INSERT INTO bench_floor ({cols}) SELECT {cols} FROM "
+                     f"postgresql('127.0.0.1:{port}', 'chsync', 'chsync_bench_source', 'postgres', '')")
+        seconds = time.monotonic() - t0
+        rows = sink.rows("SELECT count() FROM bench_floor")[0][0]
+        sink.execute("DROP TABLE bench_floor")
+    return seconds, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", default="/tmp/chsync-bench")
+    parser.add_argument("--strategies", default="swap,bulk")
+    args = parser.parse_args()
+    os.environ["PGTZ"] = "UTC"  # postgresql() returns timestamptz in the session's zone (FACTS)
+    urls = embedded.up(args.workdir)
+    env = {**os.environ, "CHSYNC_SOURCE": urls["source"], "CHSYNC_SINK": urls["sink"], "PGTZ": "UTC"}
+    rows = []
+
+    gen_s = regenerate(urls, args.scale, args.seed)
+    rows.append(("generate (Postgres + drifted sink)", gen_s, float("nan"), "", ""))
+    fl_s, fl_rows = floor(urls)
+    rows.append(("floor: one INSERT…SELECT FROM postgresql()", fl_s, float("nan"), f"{fl_rows:,}", "1.0×"))
+
+    for name, cmd in [("scope (before)", ["scope", "--from", FROM, "--to", TO, "--json"])]:
+        wall, rss, _ = measured_chsync(env, *cmd)
+        rows.append((name, wall, rss, "", ""))
+    wall, rss, out = measured_chsync(env, "sync", "--from", FROM, "--to", TO, "--json")
+    written = json.loads(out)["rows_written"]
+    rows.append(("chsync sync, 49 days (stage + REPLACE PARTITION)", wall, rss, f"{written:,}", f"{wall / fl_s:.1f}×"))
+    wall, rss, _ = measured_chsync(env, "verify", "--from", FROM, "--to", TO, "--json")
+    rows.append(("verify (in sync)", wall, rss, "", ""))
+
+    for strategy in [s for s in args.strategies.split(",") if s]:
+        regenerate(urls, args.scale, args.seed)
+        wall, rss, out = measured_chsync(env, "backfill", "--from", FROM, "--to", TO, "--strategy", strategy,
+                                         "--yes", "--json")
+        result = json.loads(out)
+        window = read_window(result)
+        rows.append((f"chsync backfill --strategy {strategy} (incl. plan + verify)", wall, rss,
+                     f"{result['rows_written']:,}", f"{wall / fl_s:.1f}×; read window {window}"))
+
+    print(f"\nScale {args.scale} (seed {args.seed}); {os.cpu_count()} cores\n")
+    print("| step | wall | peak RSS | rows | vs floor |")
+    print("|---|---|---|---|---|")
+    for name, wall, rss, n, ratio in rows:
+        print(f"| {name} | {wall:.1f} s | {'' if rss != rss else f'{rss:,.0f} MB'} | {n} | {ratio} |")
+
+
+def read_window(result: dict) -> str:
+    """What readers could see: swap replaces each day atomically; bulk empties the range from its DELETE
+    until every day is re-inserted (from the run's timeline)."""
+    if result["strategy"] == "swap":
+        return "0 s"
+    steps = {s["step"].split(" ")[0]: s for s in result["timeline"]}
+    if "Bulk" in steps and "Backfill" in steps:
+        seconds = steps["Bulk"]["seconds"] + steps["Backfill"]["seconds"]
+        return f"{seconds:.1f} s (range empty or partial)"
+    return "per day while it reloads"
+
+
+if __name__ == "__main__":
+    main()

@@ -189,12 +189,13 @@ class PostgresSource:
                           f"{fingerprint_sql(precision)} AS h {self._where(first, last, '$1')}",
                           (self.spec.customer,))
 
-    def _row_select(self, precision: int) -> str:
+    def _row_select(self, precision: int, with_hash: bool = True) -> str:
+        h = f", {fingerprint_sql(precision)} AS h" if with_hash else ""
         return f"""SELECT c.id::text AS conversation_id, c.customer_id, c.profile_id,
                 coalesce(c.usecase_id, '') AS usecase_id, coalesce(c.agent_user_id, '') AS agent_user_id,
                 c.source_type, {_trunc('c.started_at', precision)} AS started_at,
                 {_trunc('c.ended_at', precision)} AS ended_at, {_LABELS_ARRAY} AS labels,
-                {_trunc('c.updated_at', precision)} AS updated_at, {fingerprint_sql(precision)} AS h"""
+                {_trunc('c.updated_at', precision)} AS updated_at{h}"""
 
     def read_day(self, day: dt.date, precision: int = 3) -> pa.Table:
         """The day's source set as sink rows (DESIGN §3) plus `h`, the row fingerprint read in the same

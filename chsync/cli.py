@@ -254,27 +254,12 @@ def diff(ctx: Context, as_json: bool, from_, to, limit):
     ctx.source.check_customer()
     ctx.sink.require_table()
     result = diff_range(ctx.source, ctx.sink, first, last)
-    doc = _diff_doc(ctx.spec.customer, result, limit)
+    doc = result.as_doc(ctx.spec.customer, limit)
     if as_json:
         emit(doc)
     else:
         _print_diff(doc)
     return 0 if doc["in_sync"] else EXIT_CHECKS_FAILED
-
-
-def _diff_doc(customer: str, result, limit: int) -> dict:
-    days = [{"day": day.isoformat(), **d.counts()} for day, d in sorted(result.days.items()) if not d.in_sync]
-    samples: dict[str, list] = {"missing": [], "stale": [], "changed": [], "duplicates": []}
-    for d in result.days.values():
-        room = lambda kind: max(0, limit - len(samples[kind]))  # noqa: E731
-        samples["missing"] += d.missing[: room("missing")]
-        samples["duplicates"] += d.duplicates[: room("duplicates")]
-        samples["stale"] += [{"id": k, "reason": d.stale_reasons.get(k)} for k in d.stale[: room("stale")]]
-        samples["changed"] += [{"id": k, "columns": d.changed_columns.get(k, [])} for k in d.changed[: room("changed")]]
-    classes = {k: sum(d[k] for d in days) for k in ("missing", "stale", "changed", "duplicates")}
-    return {"customer": customer, "from": result.first.isoformat(), "to": result.last.isoformat(),
-            "classes": classes, "stale_reasons": result.reason_counts(), "changed_columns": result.column_counts(),
-            "days": days, "samples": samples, "in_sync": not days}
 
 
 def _print_diff(doc: dict) -> None:
@@ -325,32 +310,9 @@ def verify(ctx: Context, as_json: bool, from_, to):
 
 
 def _plan_for(ctx: Context, from_, to, strategy: str) -> dict:
-    from .plan import build_plan
-    from .scope import build_scope
-    from .sink.journal import Journal
+    from .plan import make_plan
     first, last = _range(from_, to)
-    scope_doc = build_scope(ctx.source, ctx.sink, first, last, explain=False)
-    journal = Journal(ctx.sink)
-    journal.ensure()
-    rate = journal.rate(strategy) if strategy != "auto" else None
-    basis = "rows/s of earlier runs in the journal" if rate else ""
-    if rate is None:
-        rate, basis = _calibrate(ctx, scope_doc)
-    return build_plan(scope_doc, ctx.sink, strategy, rate=rate, rate_basis=basis)
-
-
-def _calibrate(ctx: Context, scope_doc: dict) -> tuple[float, str]:
-    """Time one day's source read (the largest drifted day); writes are assumed as fast as reads."""
-    import time
-    drifted = [d for d in scope_doc["days"] if not d["in_sync"] and d["source"]]
-    if not drifted:
-        return 20_000.0, "default 20,000 rows/s (nothing to calibrate on)"
-    day = max(drifted, key=lambda d: d["source"])
-    t0 = time.monotonic()
-    n = ctx.source.read_day(parse_day(day["day"]), ctx.sink.capabilities.time_precision).num_rows
-    seconds = max(time.monotonic() - t0, 1e-3)
-    rate = n / seconds / 2
-    return rate, f"calibrated: reading {day['day']} ({n:,} rows) took {seconds:.2f}s; read + write ≈ {rate:,.0f} rows/s"
+    return make_plan(ctx.source, ctx.sink, first, last, strategy)
 
 
 def _print_plan(plan: dict) -> None:

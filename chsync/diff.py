@@ -116,6 +116,23 @@ class RangeDiff:
         counts = Counter(c for d in self.days.values() for cols in d.changed_columns.values() for c in cols)
         return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
+    def as_doc(self, customer: str, limit: int) -> dict:
+        """The `chsync diff --json` document: counts per class and day, up to `limit` samples per class."""
+        days = [{"day": day.isoformat(), **d.counts()} for day, d in sorted(self.days.items()) if not d.in_sync]
+        samples: dict[str, list] = {"missing": [], "stale": [], "changed": [], "duplicates": []}
+        for d in self.days.values():
+            def room(kind: str) -> int:
+                return max(0, limit - len(samples[kind]))
+            samples["missing"] += d.missing[: room("missing")]
+            samples["duplicates"] += d.duplicates[: room("duplicates")]
+            samples["stale"] += [{"id": k, "reason": d.stale_reasons.get(k)} for k in d.stale[: room("stale")]]
+            samples["changed"] += [{"id": k, "columns": d.changed_columns.get(k, [])}
+                                   for k in d.changed[: room("changed")]]
+        classes = {k: sum(d[k] for d in days) for k in ("missing", "stale", "changed", "duplicates")}
+        return {"customer": customer, "from": self.first.isoformat(), "to": self.last.isoformat(),
+                "classes": classes, "stale_reasons": self.reason_counts(), "changed_columns": self.column_counts(),
+                "days": days, "samples": samples, "in_sync": not days}
+
 
 def _agree(src: tuple[int, int], snk: dict | None) -> bool:
     snk = snk or {"rows": 0, "distinct": 0, "hash_sum": 0}

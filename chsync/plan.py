@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 from .errors import BadInput
@@ -122,6 +123,34 @@ def build_plan(scope: dict, sink: ClickHouseSink, strategy: str = "auto", *, rat
                    "eta_seconds": round(total, 3)},
         "eta_basis": rate_basis or f"default {rate:,.0f} rows/s",
     }
+
+
+def make_plan(source, sink: ClickHouseSink, first: dt.date, last: dt.date, strategy: str = "auto") -> dict:
+    """Scope the range, pick the strategy, estimate from earlier runs of it (or a one-day calibration)."""
+    from .scope import build_scope
+    from .sink.journal import Journal
+    scope = build_scope(source, sink, first, last, explain=False)
+    chosen, _ = choose_strategy(strategy, sink.capabilities, scope)
+    journal = Journal(sink)
+    journal.ensure()
+    rate = journal.rate(chosen)
+    basis = f"{rate:,.0f} rows/s: earlier {chosen} runs in the journal" if rate else ""
+    if rate is None:
+        rate, basis = calibrate(source, sink, scope)
+    return build_plan(scope, sink, strategy, rate=rate, rate_basis=basis)
+
+
+def calibrate(source, sink: ClickHouseSink, scope: dict) -> tuple[float, str]:
+    """Times one source read (the largest drifted day); writes are assumed to cost as much as reads."""
+    drifted = [d for d in scope["days"] if not d["in_sync"] and d["source"]]
+    if not drifted:
+        return 20_000.0, "default 20,000 rows/s (nothing to calibrate on)"
+    day = max(drifted, key=lambda d: d["source"])
+    t0 = time.monotonic()
+    n = source.read_day(dt.date.fromisoformat(day["day"]), sink.capabilities.time_precision).num_rows
+    seconds = max(time.monotonic() - t0, 1e-3)
+    rate = n / seconds / 2
+    return rate, f"calibrated: reading {day['day']} ({n:,} rows) took {seconds:.2f}s; read + write ≈ {rate:,.0f} rows/s"
 
 
 def save_plan(plan: dict, path: str | Path) -> None:

@@ -126,6 +126,24 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     return 0 if doc["after"]["in_sync"] else EXIT_CHECKS_FAILED
 
 
+@main.command()
+@click.option("--scale", default=0.05, show_default=True, type=float, help="1.0 ≈ the seed (1.51M conversations).")
+@click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
+@click.option("--truth", metavar="FILE", type=click.Path(dir_okay=False), help="Write the ground truth JSON here.")
+@command
+def generate(ctx: Context, as_json: bool, scale, seed, truth):
+    """DESTRUCTIVE, for trying chsync: (re)creates the source tables in --source and fills the sink table
+    in --sink with seed-shaped drifted data (stale rows, stale labels, duplicates). Never point it at
+    real data. Example: eval "$(chsync embedded up)" && chsync generate --scale 0.05
+    """
+    from .demo.generate import generate as run
+    ctx.source.close()  # only checks the DSN; the generator opens its own connection
+    doc = run(ctx.source_dsn, ctx.sink, scale=scale, seed=seed, customer=ctx.spec.customer,
+              progress=lambda m: log.info(m), truth_path=truth)
+    emit(doc) if as_json else click.echo(f"generated: {doc['totals']['source']:,} conversations in the source, "
+                                         f"{doc['totals']['sink_rows']:,} rows in the sink")
+
+
 @main.group()
 def embedded():
     """A throwaway Postgres and chDB directory for trying chsync (up / down / status)."""

@@ -68,3 +68,13 @@ def test_same_seed_same_data(env):
         second = generate(env.source, sink, scale=0.005, seed=11)
         ids_second = Counter(r[0] for r in sink.rows(f"SELECT toString(conversation_id) FROM {sink.table}"))
     assert first == second and ids_first == ids_second
+
+
+def test_generate_refuses_to_replace_a_real_source(env):
+    from builders import World
+    with env.pg() as conn:
+        World(conn).add(dt.date(2026, 1, 20), n=3)
+    done = env.cli("generate", "--scale", "0.001")
+    assert done.returncode == 3 and "did not generate" in done.stderr
+    with env.pg() as conn:
+        assert conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 3

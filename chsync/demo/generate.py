@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 
+from ..errors import Refused
 from ..sink.base import ClickHouseSink
 from ..source import schema
 from . import shape
@@ -242,10 +243,23 @@ class Generator:
                 "totals": totals}
 
 
+MARK = "chsync demo data"
+
+
+def _refuse_real_data(conn) -> None:
+    """The generator drops the source tables: only ever those it made itself."""
+    found = conn.execute("SELECT to_regclass('conversations') IS NOT NULL, "
+                         "coalesce(obj_description(to_regclass('conversations'), 'pg_class'), '')").fetchone()
+    if found[0] and found[1] != MARK:
+        raise Refused("the source already has a conversations table that chsync did not generate: "
+                      "refusing to replace it (use an empty database, e.g. `chsync embedded up`)")
+
+
 def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed: int = 1,
              customer: str = "alaska-air", progress=None, truth_path: str | Path | None = None) -> dict:
     """(Re)create the source tables and a drifted sink; returns the ground truth."""
     with psycopg.connect(source_dsn, autocommit=True, options="-c TimeZone=UTC") as conn:
+        _refuse_real_data(conn)
         gen = Generator(conn, scale, seed, customer, progress)
         conn.execute("DROP SCHEMA IF EXISTS chsync_demo CASCADE; CREATE SCHEMA chsync_demo")
         schema.create(conn, constraints=False)
@@ -254,6 +268,7 @@ def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed:
         gen.labels()
         gen.source_state()
         schema.add_constraints(conn)
+        conn.execute(f"COMMENT ON TABLE conversations IS {_q(MARK)}")
         conn.execute("ANALYZE")
         gen.say("Postgres loaded, constraints added")
         gen.write_sink(source_dsn, sink)

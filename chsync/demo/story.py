@@ -70,6 +70,7 @@ def render_report(doc: dict) -> str:
         "## Data Volume Summary (before)", md.volume_summary(before),
         "## Daily Volume (before)", md.daily_volume(before),
         "## Usecase Distribution", md.usecases_before_after(before, after),
+        "## Drift explained (before)", md.drift_explained(before),
         "## Timeline", md.timeline_table(doc["timeline"]),
         "## Results", md.before_after(before, after),
         "## Comparison with the seed's backfill",

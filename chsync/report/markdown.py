@@ -56,12 +56,21 @@ def usecases(doc: dict) -> str:
     return table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows)
 
 
+def drift_explained(doc: dict) -> str:
+    reasons = [[r, n] for r, n in doc["stale_reasons"].items() if n]
+    columns = [[c, n] for c, n in doc["changed_columns"].items()]
+    parts = [table(["Stale reason", "Conversations"], reasons) if reasons else "No stale conversations."]
+    parts.append(table(["Changed column", "Conversations"], columns) if columns else "No changed conversations.")
+    return "\n\n".join(parts)
+
+
 def scope_markdown(doc: dict, title: str = "Scope") -> str:
     return "\n\n".join([
         f"# {title}: {doc['customer']} {doc['from']} – {doc['to']}",
         "## Data Volume Summary", volume_summary(doc),
         "## Daily Volume", daily_volume(doc),
         "## Usecase Distribution", usecases(doc),
+        "## Drift explained", drift_explained(doc),
     ]) + "\n"
 
 

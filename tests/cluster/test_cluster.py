@@ -87,10 +87,10 @@ def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
     assert all(n > 0 for n in shards) and sum(shards) == source
 
 
-@pytest.mark.parametrize("strategy", ["bulk", "per-day", "repair"])
+@pytest.mark.parametrize("cluster_env, strategy", [
+    ("replicated-cityhash", "bulk"), ("replicated-cityhash", "per-day"), ("replicated-cityhash", "repair"),
+    ("plain-rand", "repair")], indirect=["cluster_env"])
 def test_mutation_strategies_on_the_cluster(cluster_env, strategy):
-    if cluster_env.layout == "plain-rand" and strategy != "repair":
-        pytest.skip("one layout is enough for bulk and per-day; repair covers rand() sharding")
     result = _json(cluster_env, "backfill", *RANGE, "--strategy", strategy, "--yes")
     assert result["verify"]["in_sync"] and result["verify"]["duplicate_conversations"] == 0
 
@@ -103,9 +103,8 @@ def _checked_days(env) -> int:
         return 0
 
 
+@pytest.mark.parametrize("cluster_env", ["replicated-cityhash"], indirect=True)
 def test_shard_killed_mid_backfill_then_resume(cluster_env):
-    if cluster_env.layout == "plain-rand":
-        pytest.skip("the fault path is exercised on the replicated layout")
     import os
     env = {**os.environ, "CHSYNC_SOURCE": cluster_env.source, "CHSYNC_SINK": cluster_env.sink_url}
     proc = subprocess.Popen([sys.executable, "-m", "chsync", "--config", cluster_env.config, "backfill", *FULL,
@@ -129,9 +128,8 @@ def test_shard_killed_mid_backfill_then_resume(cluster_env):
     assert len([d for d in resumed["days"] if d["action"] != "skip"]) <= 49 - done + 1
 
 
+@pytest.mark.parametrize("cluster_env", ["replicated-cityhash"], indirect=True)
 def test_zookeeper_restart_mid_run_recovers_or_fails_cleanly(cluster_env):
-    if cluster_env.layout == "plain-rand":
-        pytest.skip("ZooKeeper matters for the replicated layout")
     cluster_env.cluster.restart_zookeeper()
     first = _cli(cluster_env, "backfill", *RANGE, "--strategy", "swap", "--yes")
     if first.returncode != 0:
@@ -140,3 +138,12 @@ def test_zookeeper_restart_mid_run_recovers_or_fails_cleanly(cluster_env):
         again = _cli(cluster_env, "backfill", "--resume", "last", "--yes")
         assert again.returncode == 0, again.stderr
     assert _cli(cluster_env, "verify", *RANGE).returncode == 0
+
+
+def test_daily_sync_on_the_cluster_is_idempotent(cluster_env):
+    for _ in range(2):
+        done = _cli(cluster_env, "sync", *RANGE)
+        assert done.returncode == 0, done.stderr
+    doc = _json(cluster_env, "verify", *RANGE)
+    assert doc["in_sync"] and doc["sink"]["duplicate_conversations"] == 0
+    assert doc["sink"]["rows"] == doc["source"]["conversations"]

@@ -68,8 +68,7 @@ class Backfill:
     def _execute(self, plan: dict, states: dict[dt.date, str], *, fresh: bool = False) -> dict:
         try:
             if fresh:
-                for d in plan["days"]:
-                    self.journal.day_state(self.run_id, dt.date.fromisoformat(d["day"]), "planned")
+                self.journal.days_state(self.run_id, [dt.date.fromisoformat(d["day"]) for d in plan["days"]], "planned")
                 fault_point("planned")
             todo = [d for d in plan["days"] if states.get(dt.date.fromisoformat(d["day"])) not in ("checked", "skipped")]
             if plan["strategy"] == "bulk":
@@ -182,7 +181,7 @@ class Backfill:
         with self.timeline.step("Bulk DELETE of the range + mutation barrier") as step:
             step.rows = sum(s["rows"] for s in sink_days.values())
             self._mutate(self.sink.delete_range_statements(first, last))
-        for d in todo:
-            self._state(dt.date.fromisoformat(d["day"]), "deleted")
-            states[dt.date.fromisoformat(d["day"])] = "deleted"
+        days = [dt.date.fromisoformat(d["day"]) for d in todo]
+        self.journal.days_state(self.run_id, days, "deleted")
+        states.update(dict.fromkeys(days, "deleted"))
 

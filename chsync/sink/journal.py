@@ -92,6 +92,11 @@ class Journal:
                   detail: str = "") -> None:
         self._insert(self.days_table, [run, day.isoformat(), state, _now_ms(), rows, round(seconds, 3), detail])
 
+    def days_state(self, run: str, days: list[dt.date], state: str) -> None:
+        """One state for many days in one insert (a plan's days, bulk's range delete)."""
+        now = _now_ms()
+        self.sink.insert_rows(self.days_table, [(run, d.isoformat(), state, now, 0, 0.0, "") for d in days])
+
     def day_states(self, run: str) -> dict[dt.date, str]:
         return {dt.date.fromisoformat(d): s for d, s in self.sink.rows(
             f"SELECT day, argMax(state, at) FROM {self.days_table} WHERE run = {_quote(run)} GROUP BY day")}

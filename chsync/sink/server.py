@@ -42,7 +42,7 @@ RETRY_SECONDS = 60
 _TRANSIENT_CODES = {999, 242}
 # ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer.
 _CONNECTION_CODES = {279, 210, 209}
-_URL_PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout", "verify"}
+_URL_PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout"}
 
 
 def _version_tuple(version: str) -> tuple[int, int]:
@@ -65,6 +65,7 @@ class ServerURL:
     secure: bool
     replicated: bool | None
     connect_timeout: float
+    distributed: str | None = None
 
 
 def parse_url(url: str) -> ServerURL:
@@ -82,7 +83,8 @@ def parse_url(url: str) -> ServerURL:
         raise BadInput(f"sink {shown!r} has unknown parameter(s) {', '.join(sorted(unknown))}: "
                        f"known are {', '.join(sorted(_URL_PARAMS))}")
     database = parts.path.strip("/") or None
-    for what, value in (("database", database), ("cluster", params.get("cluster"))):
+    for what, value in (("database", database), ("cluster", params.get("cluster")),
+                        ("distributed", params.get("distributed"))):
         if value is not None and not IDENTIFIER.match(value):
             raise BadInput(f"sink {shown!r}: {what} {value!r} is not a plain identifier")
 
@@ -101,7 +103,7 @@ def parse_url(url: str) -> ServerURL:
         raise BadInput(f"sink {shown!r}: connect_timeout must be a number of seconds") from None
     return ServerURL(parts.hostname, port or (9440 if secure else 9000), unquote(parts.username or "default"),
                      unquote(parts.password or ""), database, params.get("cluster"), secure, flag("replicated"),
-                     timeout)
+                     timeout, params.get("distributed"))
 
 
 class _Transient(Exception):
@@ -120,6 +122,8 @@ class ServerSink(ClickHouseSink):
         parsed = parse_url(url)
         if parsed.database:
             spec = dataclasses.replace(spec, database=parsed.database)
+        if parsed.distributed:
+            spec = dataclasses.replace(spec, distributed_table=parsed.distributed)
         return cls(parsed, spec, redact_url(url))
 
     # -- transport -----------------------------------------------------------------------------

@@ -422,6 +422,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
         else:
             from .errors import BadInput
             raise BadInput("give --from D --to D, --plan FILE or --resume RUN|last")
+        log.info(f"strategy {the_plan['strategy']}: {the_plan['why']}; read window: {the_plan['read_window']}")
         _confirm(the_plan, yes)
         result = job.start(the_plan, take_over=take_over)
     first, last = parse_day(result["from"]), parse_day(result["to"])

@@ -147,3 +147,17 @@ def test_daily_sync_on_the_cluster_is_idempotent(cluster_env):
     doc = _json(cluster_env, "verify", *RANGE)
     assert doc["in_sync"] and doc["sink"]["duplicate_conversations"] == 0
     assert doc["sink"]["rows"] == doc["source"]["conversations"]
+
+
+@pytest.mark.parametrize("cluster_env", ["replicated-cityhash"], indirect=True)
+def test_a_stuck_mutation_times_out_with_its_name(cluster_env):
+    from chsync.apply.barrier import wait_for_mutations
+    from chsync.errors import RuntimeFailure
+    with open_sink(cluster_env.sink_url, Spec()) as sink:
+        # fails at run time on every shard and then stays is_done = 0 forever (FACTS)
+        sink.execute(f"ALTER TABLE {sink.table} ON CLUSTER replicated UPDATE usecase_id = "
+                     f"toString(toUInt8(customer_id)) WHERE 1")
+        with pytest.raises(RuntimeFailure) as failed:
+            wait_for_mutations(sink, timeout=3, poll=0.5)
+    message = str(failed.value)
+    assert "mutation" in message and "is not done after 3s" in message and "toUInt8" in message

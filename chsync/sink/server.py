@@ -40,8 +40,9 @@ logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
 RETRY_SECONDS = 60
 # KEEPER_EXCEPTION (Session expired, Connection loss), TABLE_IS_READ_ONLY: ZooKeeper is coming back.
 _TRANSIENT_CODES = {999, 242}
-# ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer.
-_CONNECTION_CODES = {279, 210, 209}
+# ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer;
+# TIMEOUT_EXCEEDED: an ON CLUSTER statement waited for a host that is down.
+_CONNECTION_CODES = {279, 210, 209, 159}
 _URL_PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout"}
 
 

@@ -1,0 +1,413 @@
+"""The seed's report as one self-contained HTML file: tables plus inline SVG charts, nothing to fetch.
+
+`scope_html(doc)` renders a scope/verify document (DESIGN §7), `demo_html(doc)` the demo document (before,
+after, sync, timeline). Sections follow the seed: Data Volume Summary, ClickHouse vs Postgres, Daily
+Volume, Usecase Distribution, then — only when the document has them — Duplicate impact, Backfill
+timeline, Results and Comparison with Postgres. Every piece of text from the document is escaped; a
+Content-Security-Policy forbids scripts and any network access, so the page opens the same offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+from . import markdown as md
+from . import svg
+
+POSTGRES, BEFORE, AFTER, DUPLICATES = "#4e79a7", "#f28e2b", "#59a14f", "#e15759"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+STALE_REASONS = {
+    "deleted": "no Postgres row any more",
+    "ended_at_reset": "ended_at set back to NULL in Postgres",
+    "day_moved": "passes the filter on another day now",
+    "dev_user": "agent is now a dev user (or none)",
+    "source_type_changed": "source type changed",
+    "no_agent_assistance": "no longer has agent assistance",
+    "customer_changed": "belongs to another customer now",
+}
+# The seed's full backfill (bulk DELETE + 49 cron runs), the baseline the demo is compared with.
+SEED_BACKFILL = {"rows": "1,539,530", "duration": "15 min 17 s", "rate": "≈1.7K rows/s", "window": "≈16.5 min",
+                 "duplicates_after": "0", "vs_postgres_after": "+29,112 (~1.9%)"}
+
+CSS = """
+:root{color-scheme:light}
+*{box-sizing:border-box}
+body{margin:0;background:#f3f4f6;color:#1f2328;line-height:1.45;
+ font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans","Liberation Sans",sans-serif}
+main{max-width:1080px;margin:0 auto;padding:28px 32px 56px;background:#fff;min-height:100vh;
+ box-shadow:0 0 0 1px #e5e7eb}
+h1{font-size:1.55rem;margin:0 0 .2em}
+h2{font-size:1.2rem;margin:2.2em 0 .7em;padding-bottom:.3em;border-bottom:1px solid #e5e7eb}
+h3{font-size:1rem;margin:1.5em 0 .4em}
+p{margin:.5em 0}
+.sub,.note{color:#57606a}
+.note{font-size:.88rem}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.88em;
+ background:#f3f4f6;padding:1px 4px;border-radius:4px}
+table{border-collapse:collapse;margin:.7em 0 1em;font-size:.9rem}
+th,td{padding:5px 12px;border-bottom:1px solid #eaeef2;text-align:left;vertical-align:top}
+th{background:#f6f8fa;font-weight:600;border-bottom:1px solid #d0d7de}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th.num{white-space:normal}
+.wide{overflow-x:auto}
+table.compact{font-size:.82rem}
+table.compact th,table.compact td{padding:4px 8px}
+table.compact td:first-child{white-space:nowrap}
+tr.drift td{background:#fff8f0}
+tr.total td{font-weight:600;border-top:1px solid #d0d7de}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin:1.2em 0}
+.card{border:1px solid #e5e7eb;border-radius:10px;padding:10px 14px}
+.card .v{font-size:1.35rem;font-weight:600;font-variant-numeric:tabular-nums}
+.card .k{color:#57606a;font-size:.82rem}
+.badge{display:inline-block;white-space:nowrap;padding:2px 10px;border-radius:999px;font-weight:600;font-size:.85rem}
+.ok{background:#dafbe1;color:#116329}
+.bad{background:#ffebe9;color:#a40e26}
+figure{margin:1.2em 0}
+svg.chart{display:block;max-width:100%;height:auto}
+footer{margin-top:3em;color:#8c959f;font-size:.8rem}
+"""
+
+
+class Raw(str):
+    """Markup built here (already escaped)."""
+
+
+def _cell(v) -> str:
+    if isinstance(v, Raw):
+        return v
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return escape(str(v))
+
+
+def table(header: list[str], rows: list[list], align: str = "", *, id: str = "", row_class=None,
+          compact: bool = False) -> str:
+    """`align`: one letter per column, 'l' or 'r' (numbers); missing letters mean 'l'."""
+    cls = [' class="num"' if (align[i:i + 1] == "r") else "" for i in range(len(header))]
+    head = "".join(f"<th{cls[i]}>{escape(h)}</th>" for i, h in enumerate(header))
+    body = []
+    for k, row in enumerate(rows):
+        rc = row_class(k) if row_class else ""
+        body.append((f'<tr class="{rc}">' if rc else "<tr>")
+                    + "".join(f"<td{cls[i]}>{_cell(c)}</td>" for i, c in enumerate(row)) + "</tr>")
+    attrs = (f' id="{escape(id)}"' if id else "") + (' class="compact"' if compact else "")
+    t = f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="wide">{t}</div>' if compact else t
+
+
+def _strong(v) -> Raw:
+    return Raw(f"<strong>{_cell(v)}</strong>")
+
+
+def _p(text: str) -> str:
+    return f"<p>{text}</p>"
+
+
+def _figure(chart: str) -> str:
+    return f"<figure>{chart}</figure>"
+
+
+def _section(id: str, heading: str, *parts: str) -> str:
+    return f'<section id="{id}"><h2>{escape(heading)}</h2>{"".join(parts)}</section>'
+
+
+def _badge(in_sync: bool) -> Raw:
+    return Raw('<span class="badge ok">in sync</span>' if in_sync else '<span class="badge bad">out of sync</span>')
+
+
+def _delta(after: int, before: int) -> str:
+    if after == before:
+        return "0"
+    pct = f" ({(after - before) / before:+.1%})" if before else ""
+    return f"{after - before:+,}{pct}"
+
+
+def _per_conversation(sink: dict) -> str:
+    return f"{sink['rows'] / sink['distinct']:.2f}x" if sink["distinct"] else "—"
+
+
+def _weekday(day: str) -> str:
+    return f"{day} ({WEEKDAYS[dt.date.fromisoformat(day).weekday()]})"
+
+
+def _page(title: str, subtitle: str, sections: list[str]) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "img-src data:\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body><main>"
+        f"<h1>{escape(title)}</h1><p class=\"sub\">{subtitle}</p>\n"
+        + "\n".join(s for s in sections if s)
+        + "<footer>Generated by chsync. Self-contained: no scripts, no network; hover a bar for its numbers."
+          "</footer></main></body></html>\n")
+
+
+# -- sections shared by scope and demo ---------------------------------------------------------------------
+
+def _cards(doc: dict) -> str:
+    src, snk = doc["source"], doc["sink"]
+    items = [("Postgres conversations", f"{src['conversations']:,}"),
+             ("ClickHouse rows", f"{snk['rows']:,}"),
+             ("ClickHouse distinct", f"{snk['distinct']:,}"),
+             ("Duplicate conversations", f"{snk['duplicate_conversations']:,}"),
+             ("Days out of sync", f"{sum(not d['in_sync'] for d in doc['days'])} of {len(doc['days'])}")]
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>'
+        for k, v in items) + "</div>"
+
+
+def volume_summary(doc: dict, heading: str = "Data Volume Summary") -> str:
+    src, snk, days = doc["source"], doc["sink"], len(doc["days"])
+    rows = [["Postgres conversations (filter match)", src["conversations"]],
+            ["ClickHouse total rows", snk["rows"]],
+            ["ClickHouse distinct conversations", snk["distinct"]],
+            [_strong("ClickHouse duplicate conversations"), _strong(snk["duplicate_conversations"])],
+            ["ClickHouse extra duplicate rows", snk["extra_duplicate_rows"]],
+            ["Missing in ClickHouse", doc["totals"]["missing"]],
+            ["Stale in ClickHouse", doc["totals"]["stale"]],
+            ["Changed (content differs)", doc["totals"]["changed"]],
+            [f"Days in range ({doc['from']} – {doc['to']})", days],
+            ["Avg conversations per day (Postgres)", round(src["conversations"] / days) if days else 0],
+            ["Profiles scanned", f"{src['profiles_scanned']:,} (filtered to {src['profiles_matched']:,}: "
+                                 f"{doc['customer']})"],
+            ["In sync", _badge(doc["in_sync"])]]
+    return _section("data-volume-summary", heading, _cards(doc), table(["Metric", "Count"], rows, "lr"))
+
+
+def clickhouse_vs_postgres(doc: dict, heading: str = "ClickHouse vs Postgres") -> str:
+    src, snk, totals = doc["source"]["conversations"], doc["sink"], doc["totals"]
+    more = "more" if snk["distinct"] > src else "fewer" if snk["distinct"] < src else "as many"
+    than = "as" if more == "as many" else "than"
+    text = [f"ClickHouse has <strong>{more}</strong> distinct conversations ({snk['distinct']:,}) {than} "
+            f"Postgres matches ({src:,})" + (f": {_delta(snk['distinct'], src)}." if more != "as many" else ".")
+            + f" {totals['stale']:,} are stale (in ClickHouse, not in Postgres for that day), "
+              f"{totals['missing']:,} missing, {totals['changed']:,} changed; "
+              f"{snk['duplicate_conversations']:,} conversations have more than one row "
+              f"({snk['extra_duplicate_rows']:,} extra rows)."]
+    split = snk.get("duplicates_by_placement") or {}
+    if split.get("same_shard") or split.get("cross_shard"):
+        text.append(f"Of the duplicates, {split.get('same_shard', 0):,} sit on one shard (merges may collapse them) "
+                    f"and {split.get('cross_shard', 0):,} across shards (nothing in ClickHouse ever will).")
+    reasons = doc.get("stale_reasons") or {}
+    chart = svg.hbar_chart(
+        "Why stale conversations are stale", list(reasons),
+        [svg.Series("stale conversations", list(reasons.values()), BEFORE)],
+        x_label="stale conversations", y_label="reason", tooltips=[STALE_REASONS.get(r, r) for r in reasons])
+    columns = [[c, n] for c, n in (doc.get("changed_columns") or {}).items()]
+    changed = (table(["Changed column", "Conversations"], columns, "lr") if columns
+               else _p('<span class="note">No changed conversations.</span>'))
+    return _section("clickhouse-vs-postgres", heading, *(_p(t) for t in text), _figure(chart),
+                    "<h3>Changed columns</h3>", changed)
+
+
+def _daily_charts(doc: dict, after: dict | None = None) -> str:
+    days = [d["day"] for d in doc["days"]]
+    series = [svg.Series("Postgres", [d["source"] for d in doc["days"]], POSTGRES),
+              svg.Series("ClickHouse (before)" if after else "ClickHouse", [d["sink_rows"] for d in doc["days"]],
+                         BEFORE)]
+    a = {d["day"]: d for d in after["days"]} if after else {}
+    if after:
+        series.append(svg.Series("ClickHouse (after)", [a.get(x, {}).get("sink_rows", 0) for x in days], AFTER))
+    tips = [f"ClickHouse distinct: {d['sink_distinct']:,}" for d in doc["days"]]
+    volume = svg.grouped_bar_chart("Conversations per day: Postgres vs ClickHouse rows", days, series,
+                                   x_label="day (ended_at, UTC)", y_label="rows / conversations", tooltips=tips)
+    dup_series = [svg.Series("before" if after else "duplicate conversations", [d["duplicates"] for d in doc["days"]],
+                             DUPLICATES)]
+    if any(d["duplicates"] for d in a.values()):
+        dup_series.append(svg.Series("after", [a.get(x, {}).get("duplicates", 0) for x in days], AFTER))
+    dup_tips = [f"extra duplicate rows: {d.get('extra_duplicate_rows', d['sink_rows'] - d['sink_distinct']):,}"
+                for d in doc["days"]]
+    title = "ClickHouse duplicate conversations per day" + (" (before)" if after and len(dup_series) == 1 else "")
+    if len(dup_series) == 1:
+        dups = svg.bar_chart(title, days, dup_series[0].values, x_label="day (ended_at, UTC)",
+                             y_label="duplicate conversations", color=DUPLICATES, name="duplicate conversations",
+                             tooltips=dup_tips)
+    else:
+        dups = svg.grouped_bar_chart(title, days, dup_series, x_label="day (ended_at, UTC)",
+                                     y_label="duplicate conversations", height=260, tooltips=dup_tips)
+    return _figure(volume) + _figure(dups)
+
+
+def daily_volume(doc: dict) -> str:
+    rows = [[_weekday(d["day"]), d["source"], d["sink_rows"], d["sink_distinct"], d["duplicates"], d["missing"],
+             d["stale"], d["changed"], _badge(d["in_sync"])] for d in doc["days"]]
+    t = table(["Day", "Postgres (filter)", "ClickHouse rows", "ClickHouse unique", "CH duplicates", "Missing",
+               "Stale", "Changed", "In sync"], rows, "lrrrrrrrl", id="daily-volume-table",
+              row_class=lambda k: "" if doc["days"][k]["in_sync"] else "drift", compact=True)
+    return _section("daily-volume", "Daily Volume", _daily_charts(doc), t)
+
+
+def _usecase_chart(title: str, labels: list[str], series: list[svg.Series]) -> str:
+    return svg.hbar_chart(title, labels, series, x_label="distinct conversations", y_label="usecase")
+
+
+def usecase_distribution(doc: dict) -> str:
+    ucs = doc["usecases"]
+    labels = [u["usecase"] or "(none)" for u in ucs]
+    chart = _usecase_chart("Usecase distribution: Postgres vs ClickHouse", labels, [
+        svg.Series("Postgres", [u["source"] for u in ucs], POSTGRES),
+        svg.Series("ClickHouse", [u["sink"] for u in ucs], BEFORE)])
+    rows = [[lab, u["source"], u["sink"], md._ratio(u["sink"], u["source"])] for lab, u in zip(labels, ucs)]
+    return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
+                    table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows, "lrrr", id="usecase-table"))
+
+
+def scope_html(doc: dict, title: str = "Scope") -> str:
+    subtitle = (f"{escape(doc['customer'])} · {escape(doc['from'])} – {escape(doc['to'])} · "
+                f"{len(doc['days'])} days · {_badge(doc['in_sync'])}"
+                + (f" · sink table <code>{escape(doc['sink_table'])}</code>" if doc.get("sink_table") else ""))
+    return _page(f"{title}: {doc['customer']} {doc['from']} – {doc['to']}", subtitle, [
+        volume_summary(doc), clickhouse_vs_postgres(doc), daily_volume(doc), usecase_distribution(doc)])
+
+
+# -- demo: before / after --------------------------------------------------------------------------------
+
+def _daily_before_after(before: dict, after: dict, sync: dict) -> str:
+    written = {d["day"]: d for d in (sync or {}).get("days", [])}
+    a = {d["day"]: d for d in after["days"]}
+    actions = sorted({w.get("action") or "" for w in written.values()})
+    show_action = len(actions) > 1
+    rows = []
+    for d in before["days"]:
+        w, x = written.get(d["day"], {}), a.get(d["day"], {})
+        rows.append([_weekday(d["day"]), d["source"], d["sink_rows"], d["sink_distinct"], d["duplicates"],
+                     d["missing"], d["stale"], d["changed"]] + ([w.get("action", "")] if show_action else [])
+                    + [w.get("rows_written"), x.get("sink_rows"), _badge(x["in_sync"]) if x else ""])
+    header = (["Day", "Postgres (filter)", "CH rows (before)", "CH unique (before)", "CH duplicates", "Missing",
+               "Stale", "Changed"] + (["Sync action"] if show_action else [])
+              + ["Rows written", "CH rows (after)", "After"])
+    t = table(header, rows, "lrrrrrrr" + ("l" if show_action else "") + "rrl", id="daily-volume-table",
+              row_class=lambda k: "" if before["days"][k]["in_sync"] else "drift", compact=True)
+    note = "Shaded rows were out of sync before the repair."
+    if actions and not show_action:
+        note += f" Sync action on every day: {actions[0] or 'none'}."
+    return _section("daily-volume", "Daily Volume", _daily_charts(before, after),
+                    _p(f'<span class="note">{escape(note)}</span>'), t)
+
+
+def _usecases_before_after(before: dict, after: dict) -> str:
+    a = {u["usecase"]: u for u in after["usecases"]}
+    b = {u["usecase"]: u for u in before["usecases"]}
+    names = list(b) + [n for n in a if n not in b]
+    pg = [a.get(n, b.get(n, {})).get("source", 0) for n in names]
+    bef = [b.get(n, {}).get("sink", 0) for n in names]
+    aft = [a.get(n, {}).get("sink", 0) for n in names]
+    labels = [n or "(none)" for n in names]
+    chart = _usecase_chart("Usecase distribution: Postgres vs ClickHouse before and after", labels, [
+        svg.Series("Postgres", pg, POSTGRES), svg.Series("ClickHouse (before)", bef, BEFORE),
+        svg.Series("ClickHouse (after)", aft, AFTER)])
+    rows = [[lab, x, y, p, md._ratio(x, p), md._ratio(y, p)] for lab, x, y, p in zip(labels, bef, aft, pg)]
+    return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
+                    table(["Usecase", "Before", "After", "Postgres", "Ratio before", "Ratio after"], rows, "lrrrrr",
+                          id="usecase-table"))
+
+
+def _duplicate_impact(before: dict, after: dict) -> str:
+    b, a = before["sink"], after["sink"]
+    rows = [[name, b[k], a[k], _delta(a[k], b[k])] for name, k in (
+        ("Total rows", "rows"), ("Distinct conversations", "distinct"),
+        ("Conversations with duplicates", "duplicate_conversations"),
+        ("Extra duplicate rows", "extra_duplicate_rows"))]
+    rows.append(["Rows per conversation", _per_conversation(b), _per_conversation(a), ""])
+    share = b["duplicate_conversations"] / b["distinct"] if b["distinct"] else 0
+    text = (f"Before the repair {b['duplicate_conversations']:,} conversations ({share:.{1 if share >= 0.01 else 2}%}) "
+            f"had more than one row, "
+            f"{b['extra_duplicate_rows']:,} extra rows in all; after it, {a['duplicate_conversations']:,}.")
+    return _section("duplicate-impact", "Duplicate impact", _p(text),
+                    table(["Metric", "Before", "After", "Delta"], rows, "lrrr"))
+
+
+def _timeline(steps: list[dict]) -> str:
+    if not steps:
+        return ""
+    starts = [dt.datetime.fromisoformat(s["start"]) for s in steps]
+    t0 = min(starts)
+    spans, rows = [], []
+    for s, start in zip(steps, starts):
+        rows_txt = "" if s.get("rows") is None else f"{s['rows']:,} rows"
+        spans.append(svg.Span(s["step"], (start - t0).total_seconds(), s["seconds"], md.duration(s["seconds"]),
+                              f"{s['start']} → {s.get('end') or 'running'}" + (f"\n{rows_txt}" if rows_txt else "")))
+        rows.append([s["step"], s["start"][11:19], (s.get("end") or "")[11:19], md.duration(s["seconds"]),
+                     s.get("rows")])
+    ends = [dt.datetime.fromisoformat(s["end"]) for s in steps if s.get("end")]
+    total = max([(e - t0).total_seconds() for e in ends] + [sp.start + sp.seconds for sp in spans])
+    rows.append([_strong("Total"), _strong(steps[0]["start"][11:19]),
+                 _strong(max(ends).isoformat()[11:19] if ends else ""), _strong(md.duration(total)), None])
+    chart = svg.gantt(f"Backfill timeline ({t0:%Y-%m-%d %H:%M:%S} UTC start)", spans,
+                      x_label=f"time since {t0:%H:%M:%S} UTC")
+    return _section("backfill-timeline", "Backfill timeline", _figure(chart),
+                    table(["Step", "Start (UTC)", "End (UTC)", "Duration", "Rows"], rows, "lrrrr", id="timeline-table",
+                          row_class=lambda k: "total" if k == len(steps) else ""))
+
+
+def _results(doc: dict) -> str:
+    before, after, sync = doc["before"], doc["after"], doc.get("sync") or {}
+
+    def metrics(d):
+        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
+                _per_conversation(d["sink"]), d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
+                sum(1 for x in d["days"] if not x["in_sync"])]
+    names = ["Total rows", "Distinct conversations", "Duplicate conversations", "Rows per conversation", "Missing",
+             "Stale", "Changed", "Days out of sync"]
+    rows = [[n, b, _strong(a)] for n, b, a in zip(names, metrics(before), metrics(after))]
+    verdict = ('<span class="badge ok">Verify: in sync — every day equals Postgres</span>' if after["in_sync"]
+               else '<span class="badge bad">Verify: NOT in sync</span>')
+    parts = [_p(verdict), table(["Metric", "Before", "After"], rows, "lrr", id="results-table")]
+    refused = sync.get("refused") or []
+    if refused:
+        parts.append(_p(f"<strong>Refused days</strong> (left untouched): {escape(', '.join(map(str, refused)))}"))
+    step = next((s for s in doc.get("timeline", []) if s["step"].startswith("Sync")), None)
+    if sync and step:
+        rate = sync["rows_written"] / step["seconds"] if step["seconds"] else 0
+        parts += ["<h3>Compared with the seed's backfill</h3>", table(
+            ["", "Seed (bulk DELETE + 49 cron runs)", "chsync sync (per-day swap)"], [
+                ["Rows written", SEED_BACKFILL["rows"], sync["rows_written"]],
+                ["Duration", SEED_BACKFILL["duration"], md.duration(step["seconds"])],
+                ["Rate", SEED_BACKFILL["rate"], f"≈{rate / 1000:.1f}K rows/s"],
+                ["Window with an empty or partial table", SEED_BACKFILL["window"],
+                 "none (each day swapped as one partition)"],
+                ["Duplicates after", SEED_BACKFILL["duplicates_after"], after["sink"]["duplicate_conversations"]],
+                ["ClickHouse vs Postgres after", SEED_BACKFILL["vs_postgres_after"],
+                 _delta(after["sink"]["distinct"], after["source"]["conversations"])]], "lrr")]
+    return _section("results", "Results", *parts)
+
+
+def _comparison(before: dict, after: dict) -> str:
+    pb, pa = before["source"]["conversations"], after["source"]["conversations"]
+    rows = [["Total conversations", pa, before["sink"]["distinct"], after["sink"]["distinct"]],
+            ["Total rows", pa, before["sink"]["rows"], after["sink"]["rows"]],
+            ["Delta (distinct vs Postgres)", "—", _delta(before["sink"]["distinct"], pb),
+             _delta(after["sink"]["distinct"], pa)]]
+    note = ("ClickHouse now holds exactly the conversations Postgres matches." if after["sink"]["distinct"] == pa
+            == after["sink"]["rows"] else "ClickHouse still differs from Postgres: see the Daily Volume table.")
+    if pb != pa:
+        note += f" Postgres itself changed during the run ({pb:,} → {pa:,})."
+    return _section("comparison-with-postgres", "Comparison with Postgres",
+                    table(["Metric", "Postgres (filter)", "ClickHouse (before)", "ClickHouse (after)"], rows, "lrrr"),
+                    _p(escape(note)))
+
+
+def demo_html(doc: dict) -> str:
+    before, after = doc["before"], doc["after"]
+    steps = doc.get("timeline") or []
+    when = f" · run {steps[0]['start'][:16].replace('T', ' ')} UTC" if steps else ""
+    subtitle = (f"{escape(before['customer'])} · {escape(before['from'])} – {escape(before['to'])} · "
+                f"<code>chsync demo --scale {escape(str(doc.get('scale')))} --seed {escape(str(doc.get('seed')))}"
+                f"</code> on embedded Postgres + chDB{escape(when)} · before {_badge(before['in_sync'])} "
+                f"after {_badge(after['in_sync'])}")
+    return _page(f"chsync demo: {before['customer']} backfill scope and repair", subtitle, [
+        volume_summary(before, "Data Volume Summary (before)"),
+        clickhouse_vs_postgres(before, "ClickHouse vs Postgres (before)"),
+        _daily_before_after(before, after, doc.get("sync") or {}),
+        _usecases_before_after(before, after),
+        _duplicate_impact(before, after),
+        _timeline(steps),
+        _results(doc),
+        _comparison(before, after),
+    ])

@@ -122,7 +122,7 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     if as_json:
         emit(doc)
     else:
-        click.echo(f"report: {doc['report']}")
+        click.echo(f"report: {doc['report']} and {doc['report_html']}")
     return 0 if doc["after"]["in_sync"] else EXIT_CHECKS_FAILED
 
 
@@ -239,7 +239,8 @@ def _range(from_, to):
 @command
 def scope(ctx: Context, as_json: bool, from_, to, out, samples):
     """Analysis of the range (read-only): totals, distinct, duplicates, missing/stale/changed per day and per
-    usecase, stale reasons and changed columns, laid out like the seed's report.
+    usecase, stale reasons and changed columns, laid out like the seed's report (--out also writes
+    scope.html, one self-contained page with charts).
     Example: chsync scope --from 2026-01-01 --to 2026-02-18 --out report/
     """
     from .report.markdown import scope_markdown
@@ -253,6 +254,9 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples):
             f.write(md)
         with open(os.path.join(out, "scope.json"), "w") as f:
             json.dump(doc, f, indent=2)
+        from .report.html import scope_html
+        with open(os.path.join(out, "scope.html"), "w") as f:
+            f.write(scope_html(doc))
     emit(doc) if as_json else click.echo(md)
     return 0
 

@@ -18,6 +18,7 @@ apt_install() {
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_install postgresql
 fi
+command -v chromium >/dev/null || apt_install chromium   # renders the HTML report in the report tests
 if [ -f .ci/install-cluster.sh ]; then
   bash .ci/install-cluster.sh || echo "scripts/test.sh: cluster packages not installed: cluster tests will skip" >&2
 fi

@@ -26,6 +26,8 @@ def test_demo_small_scale(tmp_path):
             assert section in report
         assert f"| {before['sink']['rows']:,} | {after['sink']['rows']:,} |" in report
         assert json.loads((workdir / "report.json").read_text())["after"]["in_sync"] is True
+        page = (workdir / "report.html").read_text()
+        assert "<script" not in page and "Backfill timeline" in page and f"{after['sink']['rows']:,}" in page
     finally:
         subprocess.run([sys.executable, "-m", "chsync", "embedded", "down", "--workdir", str(workdir)],
                        capture_output=True, timeout=120)

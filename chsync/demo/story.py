@@ -10,6 +10,8 @@ from .. import embedded, log
 from ..apply.sync import run_sync
 from ..dates import day_range
 from ..report import markdown as md
+from ..report.html import SEED_BACKFILL as SEED
+from ..report.html import demo_html
 from ..scope import build_scope
 from ..sink import open_sink
 from ..source import open_source
@@ -18,7 +20,6 @@ from ..timeline import Timeline
 
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 2, 18)
 DEFAULT_SCALE = 0.75
-SEED_BASELINE = "15 min 17 s for 49 days (≈1.7K rows/s); table empty or partial for ≈16.5 min"
 
 
 def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, customer: str = "alaska-air") -> dict:
@@ -52,8 +53,10 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
 
     doc = {"workdir": str(workdir_path), "scale": scale, "seed": seed, "source": urls["source"],
            "sink": urls["sink"], "before": before, "after": after, "sync": synced.as_dict(),
-           "timeline": timeline.as_list(), "report": str(workdir_path / "report.md")}
+           "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
+           "report_html": str(workdir_path / "report.html")}
     (workdir_path / "report.md").write_text(render_report(doc))
+    (workdir_path / "report.html").write_text(demo_html(doc))
     (workdir_path / "report.json").write_text(json.dumps(doc, indent=2, default=str))
     log.info(f"after: in sync = {after['in_sync']}; report: {doc['report']}")
     return doc
@@ -75,12 +78,12 @@ def render_report(doc: dict) -> str:
         "## Results", md.before_after(before, after),
         "## Comparison with the seed's backfill",
         md.table(["", "Seed (bulk DELETE + 49 cron runs)", "chsync sync (per-day swap)"], [
-            ["Rows written", "1,539,530", f"{sync['rows_written']:,}"],
-            ["Duration", "15 min 17 s", md.duration(sync_step["seconds"])],
-            ["Rate", "≈1.7K rows/s", f"≈{rate / 1000:.1f}K rows/s"],
-            ["Window with an empty or partial table", "≈16.5 min", "none (each day swapped as one partition)"],
-            ["Duplicates after", "0", f"{after['sink']['duplicate_conversations']:,}"],
-            ["ClickHouse vs Postgres after", "+29,112 (~1.9%)",
+            ["Rows written", SEED["rows"], f"{sync['rows_written']:,}"],
+            ["Duration", SEED["duration"], md.duration(sync_step["seconds"])],
+            ["Rate", SEED["rate"], f"≈{rate / 1000:.1f}K rows/s"],
+            ["Window with an empty or partial table", SEED["window"], "none (each day swapped as one partition)"],
+            ["Duplicates after", SEED["duplicates_after"], f"{after['sink']['duplicate_conversations']:,}"],
+            ["ClickHouse vs Postgres after", SEED["vs_postgres_after"],
              f"{after['sink']['distinct'] - after['source']['conversations']:+,}"],
         ]),
         f"**Verify: {'in sync — every day equals Postgres' if after['in_sync'] else 'NOT in sync'}.**",

@@ -253,7 +253,7 @@ def usecase_distribution(doc: dict) -> str:
     chart = _usecase_chart("Usecase distribution: Postgres vs ClickHouse", labels, [
         svg.Series("Postgres", [u["source"] for u in ucs], POSTGRES),
         svg.Series("ClickHouse", [u["sink"] for u in ucs], BEFORE)])
-    rows = [[lab, u["source"], u["sink"], md._ratio(u["sink"], u["source"])] for lab, u in zip(labels, ucs)]
+    rows = [[lab, u["source"], u["sink"], md.ratio(u["sink"], u["source"])] for lab, u in zip(labels, ucs)]
     return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
                     table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows, "lrrr", id="usecase-table"))
 
@@ -302,7 +302,7 @@ def _usecases_before_after(before: dict, after: dict) -> str:
     chart = _usecase_chart("Usecase distribution: Postgres vs ClickHouse before and after", labels, [
         svg.Series("Postgres", pg, POSTGRES), svg.Series("ClickHouse (before)", bef, BEFORE),
         svg.Series("ClickHouse (after)", aft, AFTER)])
-    rows = [[lab, x, y, p, md._ratio(x, p), md._ratio(y, p)] for lab, x, y, p in zip(labels, bef, aft, pg)]
+    rows = [[lab, x, y, p, md.ratio(x, p), md.ratio(y, p)] for lab, x, y, p in zip(labels, bef, aft, pg)]
     return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
                     table(["Usecase", "Before", "After", "Postgres", "Ratio before", "Ratio after"], rows, "lrrrrr",
                           id="usecase-table"))

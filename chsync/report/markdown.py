@@ -13,7 +13,7 @@ def table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def _ratio(sink: int, source: int) -> str:
+def ratio(sink: int, source: int) -> str:
     return f"{sink / source:.2f}x" if source else ("—" if not sink else "∞")
 
 
@@ -51,7 +51,7 @@ def daily_volume(doc: dict) -> str:
 
 
 def usecases(doc: dict) -> str:
-    rows = [[u["usecase"] or "(none)", u["source"], u["sink"], _ratio(u["sink"], u["source"])]
+    rows = [[u["usecase"] or "(none)", u["source"], u["sink"], ratio(u["sink"], u["source"])]
             for u in doc["usecases"]]
     return table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows)
 

@@ -1,11 +1,14 @@
-"""A local ClickHouse cluster: one standalone ZooKeeper and three ClickHouse servers (3 shards × 1 replica)
+"""A local ClickHouse cluster: one standalone ZooKeeper and three ClickHouse servers (3 shards x 1 replica)
 from Debian's packages, on 127.0.0.1 free ports. For tests, and for trying chsync against a real cluster:
 
     python -m chsync.testing.cluster up --workdir /tmp/ch-cluster     # prints hosts, ports, cluster names
+    python -m chsync.testing.cluster status --workdir /tmp/ch-cluster
     python -m chsync.testing.cluster down --workdir /tmp/ch-cluster
 
 Two cluster definitions over the same nodes: `replicated` (internal_replication=true, for Replicated
-tables) and `plain` (false, for plain ReplacingMergeTree; ALTER ON CLUSTER fails otherwise).
+tables) and `plain` (false, for plain ReplacingMergeTree; ALTER ON CLUSTER fails with Code 371 otherwise).
+Users: `default` (no password) and `chsync` (password `s3cret-pw`, see PASSWORD).
+Packages: `bash .ci/install-cluster.sh` (clickhouse-server 18.16, zookeeper 3.8).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,50 +24,63 @@ import time
 from pathlib import Path
 
 CLICKHOUSE = "/usr/sbin/clickhouse-server"
-ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"
+ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"  # its manifest Class-Path lists its dependencies
+# The manifest names slf4j-api but no binding: without one ZooKeeper logs nothing at all.
+SLF4J_BINDING = "/usr/share/java/slf4j-simple.jar"
+JAVA = "/usr/bin/java"
+HOST = "127.0.0.1"
 USER, PASSWORD = "chsync", "s3cret-pw"
 SHARDS = 3
+INSTALL_HINT = "run .ci/install-cluster.sh"
 
 
 class HarnessError(RuntimeError):
     pass
 
 
+class PortInUse(HarnessError):
+    """Another process bound a port between our choosing it and the server binding it."""
+
+
 def find_binaries() -> str | None:
-    """None when everything is installed, else what is missing and how to install it."""
-    missing = [p for p in (CLICKHOUSE, ZOOKEEPER_JAR) if not os.path.exists(p)]
-    if not shutil.which("java"):
-        missing.append("java")
+    """None when everything is installed, else a one-line reason (for pytest.skip) naming the fix."""
+    missing = [p for p in (CLICKHOUSE, ZOOKEEPER_JAR, JAVA) if not os.path.exists(p)]
     if missing:
-        return f"ClickHouse cluster packages not installed ({', '.join(missing)}): run .ci/install-cluster.sh"
+        return f"ClickHouse cluster packages not installed (missing {', '.join(missing)}): {INSTALL_HINT}"
     return None
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+def require_binaries() -> None:
+    problem = find_binaries()
+    if problem:
+        raise HarnessError(problem)
 
 
-def _remote_servers(name: str, internal: bool, ports: list[int]) -> str:
-    shards = "".join(f"<shard><internal_replication>{str(internal).lower()}</internal_replication>"
-                     f"<replica><host>127.0.0.1</host><port>{p}</port></replica></shard>" for p in ports)
-    return f"<{name}>{shards}</{name}>"
+# -- configuration templates ---------------------------------------------------------------------
 
+ZOO_CFG = """tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir={data}
+clientPort={port}
+clientPortAddress={host}
+admin.enableServer=false
+4lw.commands.whitelist=*
+maxClientCnxns=200
+"""
 
-CONFIG = """<?xml version="1.0"?>
+SHARD_XML = "<shard><internal_replication>{internal}</internal_replication>" \
+            "<replica><host>{host}</host><port>{port}</port></replica></shard>"
+
+CONFIG_XML = """<?xml version="1.0"?>
 <yandex>
   <logger><level>information</level><log>{dir}/server.log</log><errorlog>{dir}/server.err.log</errorlog>
     <size>100M</size><count>2</count></logger>
   <http_port>{http}</http_port>
   <tcp_port>{tcp}</tcp_port>
   <interserver_http_port>{inter}</interserver_http_port>
-  <interserver_http_host>127.0.0.1</interserver_http_host>
-  <listen_host>127.0.0.1</listen_host>
+  <interserver_http_host>{host}</interserver_http_host>
+  <listen_host>{host}</listen_host>
   <max_connections>256</max_connections>
   <keep_alive_timeout>3</keep_alive_timeout>
   <max_concurrent_queries>100</max_concurrent_queries>
@@ -79,216 +94,379 @@ CONFIG = """<?xml version="1.0"?>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <timezone>UTC</timezone>
-  <mlock_executable>false</mlock_executable>
-  <remote_servers>{clusters}</remote_servers>
-  <zookeeper><node><host>127.0.0.1</host><port>{zk}</port></node><session_timeout_ms>15000</session_timeout_ms></zookeeper>
+  <remote_servers>
+    <{replicated}>{replicated_shards}</{replicated}>
+    <{plain}>{plain_shards}</{plain}>
+  </remote_servers>
+  <zookeeper><node><host>{host}</host><port>{zk}</port></node><session_timeout_ms>15000</session_timeout_ms></zookeeper>
   <macros><shard>{shard}</shard><replica>replica{shard}</replica></macros>
   <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
-  <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
   <max_session_timeout>3600</max_session_timeout>
   <default_session_timeout>60</default_session_timeout>
 </yandex>
 """
 
-USERS = """<?xml version="1.0"?>
+# poll_interval: an idle client connection holds a SIGTERMed 18.16 server for this long (default 10 s).
+USERS_XML = """<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <profiles>
+    <default><max_memory_usage>4000000000</max_memory_usage><poll_interval>1</poll_interval></default>
+  </profiles>
   <users>
-    <default><password></password><networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota></default>
-    <{user}><password>{password}</password><networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota></{user}>
+    <default><password></password>{access}</default>
+    <{user}><password>{password}</password>{access}</{user}>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows>
     <read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 """
+ACCESS = "<networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota>"
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind((HOST, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _since(logs: dict[Path, int]) -> dict[Path, str]:
+    """What each log got since its offset (logs are appended to across restarts)."""
+    new = {}
+    for path, offset in logs.items():
+        if _size(path) > offset:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                new[path] = f.read().decode(errors="replace").strip()
+    return new
+
+
+def _tail(new: dict[Path, str], lines: int = 8) -> str:
+    parts = [f"{path} ends with:\n  " + "\n  ".join(text.splitlines()[-lines:]) for path, text in new.items()]
+    return "\n".join(parts) or "(nothing new in its logs)"
+
+
+# -- processes by pid (shared by stop() and `down`, which has no Popen objects) -------------------
+
+def _is_running(pid: int, workdir: Path) -> bool:
+    """True while `pid` is a live (non-zombie) process of this cluster; a reused pid is not ours."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return f"{workdir}/" in cmdline and state != "Z"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: PR_SET_PDEATHSIG, kept across exec."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # each process leads its own session (start_new_session)
+    except ProcessLookupError:
+        pass
+
+
+def _terminate(pids: list[int], workdir: Path, timeout: float) -> None:
+    """SIGTERM, wait up to `timeout`, then SIGKILL what is left."""
+    pids = [p for p in pids if _is_running(p, workdir)]
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        for pid in pids:
+            _signal(pid, sig)
+        deadline = time.monotonic() + wait
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pids = [p for p in pids if _is_running(p, workdir)]
+        if not pids:
+            return
+    raise HarnessError(f"processes {pids} survived SIGKILL")
 
 
 class LocalCluster:
     cluster_replicated = "replicated"
     cluster_plain = "plain"
 
-    def __init__(self, workdir: str | Path):
+    def __init__(self, workdir: str | Path, shards: int = SHARDS, *, die_with_parent: bool = True):
+        """die_with_parent: the servers get SIGKILL when this process dies, even by SIGKILL or a
+        `timeout` SIGTERM that skips pytest's finalizers. `up` turns it off to leave them running."""
         self.workdir = Path(workdir).resolve()
+        self.shards = shards
+        self.die_with_parent = die_with_parent
         self.procs: dict[str, subprocess.Popen] = {}
+        self._log_offsets: dict[str, dict[Path, int]] = {}
         self.zk_port = 0
         self.tcp_ports: list[int] = []
         self.http_ports: list[int] = []
-        self.inter_ports: list[int] = []
+        self.interserver_ports: list[int] = []
 
     # -- layout ----------------------------------------------------------------------------------
     @property
     def hosts(self) -> list[tuple[str, int]]:
-        return [("127.0.0.1", p) for p in self.tcp_ports]
+        return [(HOST, p) for p in self.tcp_ports]
+
+    @property
+    def state_file(self) -> Path:
+        return self.workdir / "cluster.json"
 
     def describe(self) -> dict:
-        return {"workdir": str(self.workdir), "zookeeper": self.zk_port, "hosts": self.hosts,
-                "http_ports": self.http_ports, "clusters": [self.cluster_replicated, self.cluster_plain],
-                "user": USER, "pids": {k: p.pid for k, p in self.procs.items()}}
+        """Everything a client needs except the password (it never goes to stdout or cluster.json)."""
+        return {"workdir": str(self.workdir), "hosts": self.hosts, "http_ports": self.http_ports,
+                "zk_port": self.zk_port, "cluster_replicated": self.cluster_replicated,
+                "cluster_plain": self.cluster_plain, "user": USER,
+                "pids": {name: p.pid for name, p in self.procs.items()}}
 
     def url(self, database: str, cluster: str | None = None, *, password: bool = True, shard: int = 0) -> str:
         auth = f"{USER}:{PASSWORD}" if password else "default"
         query = f"?cluster={cluster}" if cluster else ""
-        return f"clickhouse://{auth}@127.0.0.1:{self.tcp_ports[shard]}/{database}{query}"
+        return f"clickhouse://{auth}@{HOST}:{self.tcp_ports[shard]}/{database}{query}"
+
+    def client(self, shard: int = 0, **kw):
+        from clickhouse_driver import Client
+        return Client(HOST, port=self.tcp_ports[shard], **kw)
+
+    def _shard_dir(self, i: int) -> Path:
+        return self.workdir / f"shard{i + 1}"
 
     def _configure(self) -> None:
-        ports = _free_ports(1 + 3 * SHARDS)
+        ports = _free_ports(1 + 3 * self.shards)
         self.zk_port, rest = ports[0], ports[1:]
-        self.tcp_ports, self.http_ports, self.inter_ports = rest[:SHARDS], rest[SHARDS:2 * SHARDS], rest[2 * SHARDS:]
-        clusters = (_remote_servers(self.cluster_replicated, True, self.tcp_ports)
-                    + _remote_servers(self.cluster_plain, False, self.tcp_ports))
+        n = self.shards
+        self.tcp_ports, self.http_ports, self.interserver_ports = rest[:n], rest[n:2 * n], rest[2 * n:]
         zk = self.workdir / "zookeeper"
         (zk / "data").mkdir(parents=True, exist_ok=True)
-        (zk / "zoo.cfg").write_text(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={zk / 'data'}\n"
-                                    f"clientPort={self.zk_port}\nclientPortAddress=127.0.0.1\n"
-                                    "admin.enableServer=false\n4lw.commands.whitelist=*\nmaxClientCnxns=200\n")
-        for i in range(SHARDS):
-            d = self.workdir / f"shard{i + 1}"
+        (zk / "zoo.cfg").write_text(ZOO_CFG.format(data=zk / "data", port=self.zk_port, host=HOST))
+        shards = {flag: "".join(SHARD_XML.format(internal=flag, host=HOST, port=p) for p in self.tcp_ports)
+                  for flag in ("true", "false")}
+        for i in range(n):
+            d = self._shard_dir(i)
             for sub in ("data", "tmp", "user_files", "format_schemas"):
                 (d / sub).mkdir(parents=True, exist_ok=True)
-            (d / "config.xml").write_text(CONFIG.format(
-                dir=d, http=self.http_ports[i], tcp=self.tcp_ports[i], inter=self.inter_ports[i], clusters=clusters,
-                zk=self.zk_port, shard=i + 1))
-            (d / "users.xml").write_text(USERS.format(user=USER, password=PASSWORD))
+            (d / "config.xml").write_text(CONFIG_XML.format(
+                dir=d, host=HOST, http=self.http_ports[i], tcp=self.tcp_ports[i], inter=self.interserver_ports[i],
+                zk=self.zk_port, shard=i + 1, replicated=self.cluster_replicated, plain=self.cluster_plain,
+                replicated_shards=shards["true"], plain_shards=shards["false"]))
+            (d / "users.xml").write_text(USERS_XML.format(user=USER, password=PASSWORD, access=ACCESS))
 
-    # -- processes -------------------------------------------------------------------------------
-    def start(self, timeout: float = 60.0) -> "LocalCluster":
-        problem = find_binaries()
-        if problem:
-            raise HarnessError(problem)
+    def _logs(self, name: str) -> list[Path]:
+        """The process's stdout+stderr first: ClickHouse reports a bad config there, not in its log."""
+        if name == "zookeeper":
+            return [self.workdir / "zookeeper" / "zookeeper.log"]
+        d = self.workdir / name
+        return [d / "stdout.log", d / "server.err.log"]
+
+    def _spawn(self, name: str, argv: list[str], cwd: Path) -> None:
+        logs = self._logs(name)
+        self._log_offsets[name] = {path: _size(path) for path in logs}
+        with open(logs[0], "ab") as out:
+            self.procs[name] = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+                start_new_session=True, preexec_fn=_die_with_parent if self.die_with_parent else None)
+        self._save_state()
+
+    def _save_state(self) -> None:
+        self.state_file.write_text(json.dumps(self.describe(), indent=2))
+
+    def _reap(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc:
+            proc.wait(10)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> "LocalCluster":
+        require_binaries()
+        if self.procs:
+            raise HarnessError(f"cluster in {self.workdir} is already running")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._configure()
-        try:
-            self.start_zookeeper(timeout)
-            for i in range(SHARDS):
-                self.start_shard(i, wait=False)
-            for i in range(SHARDS):
-                self.wait_shard(i, timeout)
-        except BaseException:
-            self.stop()
-            raise
-        (self.workdir / "cluster.json").write_text(json.dumps(self.describe(), indent=2))
+        for attempt in range(1, attempts + 1):
+            self._configure()  # fresh free ports each time
+            try:
+                self._start_all(timeout)
+                return self
+            except PortInUse:
+                self.stop()
+                if attempt == attempts:
+                    raise
+            except BaseException:
+                self.stop()
+                raise
         return self
 
+    def _start_all(self, timeout: float) -> None:
+        self.start_zookeeper(timeout)
+        for i in range(self.shards):
+            self.start_shard(i, wait=False)
+        for i in range(self.shards):
+            self.wait_shard(i, timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Servers first, ZooKeeper last (servers flush to it on the way down). Safe to call twice."""
+        servers = [n for n in self.procs if n != "zookeeper"]
+        try:
+            _terminate([self.procs[n].pid for n in servers], self.workdir, timeout)
+            if "zookeeper" in self.procs:
+                _terminate([self.procs["zookeeper"].pid], self.workdir, timeout)
+        finally:
+            for name in list(self.procs):
+                self._reap(name)
+            self.state_file.unlink(missing_ok=True)
+
+    def __enter__(self) -> "LocalCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- ZooKeeper -------------------------------------------------------------------------------
     def start_zookeeper(self, timeout: float = 60.0) -> None:
         zk = self.workdir / "zookeeper"
-        log = open(zk / "zookeeper.log", "ab")
-        self.procs["zookeeper"] = subprocess.Popen(
-            ["java", "-Xmx256m", "-Dzookeeper.root.logger=INFO,CONSOLE", "-cp", f"/etc/zookeeper/conf:{ZOOKEEPER_JAR}",
-             "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(zk / "zoo.cfg")],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "Mode: standalone" in self._four_letter("srvr"):
-                return
-            if self.procs["zookeeper"].poll() is not None:
-                break
-            time.sleep(0.2)
-        raise HarnessError(f"ZooKeeper did not start: {self._tail(zk / 'zookeeper.log')}")
+        self._spawn("zookeeper", [
+            JAVA, "-Xmx256m", "-XX:+UseSerialGC", "-cp", f"{zk}:{ZOOKEEPER_JAR}:{SLF4J_BINDING}",
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(zk / "zoo.cfg")], zk)
+        self._wait_for(lambda: "Mode: standalone" in self.zookeeper_status(), "zookeeper", timeout)
 
-    def _four_letter(self, word: str) -> str:
+    def zookeeper_status(self) -> str:
+        """The `srvr` four-letter word; `ruok` says imok before the server can take sessions."""
         try:
-            with socket.create_connection(("127.0.0.1", self.zk_port), timeout=2) as s:
-                s.sendall(word.encode())
+            with socket.create_connection((HOST, self.zk_port), timeout=2) as s:
+                s.sendall(b"srvr")
                 return s.recv(4096).decode(errors="replace")
         except OSError:
             return ""
 
+    def restart_zookeeper(self, timeout: float = 60.0, wait_ddl: bool = False) -> None:
+        """Afterwards ON CLUSTER DDL fails with "Session expired" for ~5 s (wait_ddl=True waits that out)
+        and Replicated tables are read-only for ~10 s, while system.zookeeper answers at once."""
+        if "zookeeper" in self.procs:
+            _terminate([self.procs["zookeeper"].pid], self.workdir, timeout)
+            self._reap("zookeeper")
+        self.start_zookeeper(timeout)
+        if wait_ddl:
+            self.wait_ddl(timeout)
+
+    def wait_ddl(self, timeout: float = 60.0) -> None:
+        """Until a no-op ON CLUSTER statement completes on every server."""
+        deadline, last = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            try:
+                self.client().execute(f"CREATE DATABASE IF NOT EXISTS default ON CLUSTER {self.cluster_replicated}",
+                                      settings={"distributed_ddl_task_timeout": 10})
+                return
+            except Exception as e:  # noqa: BLE001 - retried until the deadline
+                last = e
+                time.sleep(0.5)
+        raise HarnessError(f"ON CLUSTER DDL still failing after {timeout:.0f} s: {last}")
+
+    # -- ClickHouse servers ----------------------------------------------------------------------
     def start_shard(self, i: int, wait: bool = True, timeout: float = 60.0) -> None:
-        d = self.workdir / f"shard{i + 1}"
-        out = open(d / "stdout.log", "ab")
-        self.procs[f"shard{i + 1}"] = subprocess.Popen(
-            [CLICKHOUSE, f"--config-file={d / 'config.xml'}"], stdout=out, stderr=subprocess.STDOUT,
-            cwd=d, start_new_session=True)
+        name, d = f"shard{i + 1}", self._shard_dir(i)
+        if name in self.procs and self.procs[name].poll() is None:
+            raise HarnessError(f"{name} is already running (pid {self.procs[name].pid})")
+        self._spawn(name, [CLICKHOUSE, f"--config-file={d / 'config.xml'}"], d)
         if wait:
             self.wait_shard(i, timeout)
 
     def wait_shard(self, i: int, timeout: float = 60.0) -> None:
         """Until the server answers a ZooKeeper query: a server that gets ON CLUSTER DDL before it has
         its ZooKeeper session segfaults (18.16)."""
-        from clickhouse_driver import Client
-        name = f"shard{i + 1}"
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            if self.procs[name].poll() is not None:
-                break
+        self._wait_for(lambda: self._answers(i), f"shard{i + 1}", timeout)
+
+    def _answers(self, i: int) -> bool:
+        try:  # a bare connect first: clickhouse-driver logs a traceback for each refused connection
+            socket.create_connection((HOST, self.tcp_ports[i]), timeout=1).close()
+            client = self.client(i, connect_timeout=1, send_receive_timeout=5)
             try:
-                client = Client("127.0.0.1", port=self.tcp_ports[i], connect_timeout=1)
                 client.execute("SELECT count() FROM system.zookeeper WHERE path = '/'")
+            finally:
                 client.disconnect()
-                return
-            except Exception as e:  # noqa: BLE001 - any failure means "not yet"
-                last = str(e).splitlines()[0] if str(e) else type(e).__name__
-            time.sleep(0.2)
-        d = self.workdir / name
-        raise HarnessError(f"ClickHouse {name} did not become ready ({last}): "
-                           f"{self._tail(d / 'server.err.log') or self._tail(d / 'stdout.log')}")
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            return False
 
     def kill_shard(self, i: int) -> None:
-        proc = self.procs.get(f"shard{i + 1}")
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
+        """SIGKILL, no shutdown: what a crashed or OOM-killed server looks like."""
+        name = f"shard{i + 1}"
+        if name in self.procs:
+            _signal(self.procs[name].pid, signal.SIGKILL)
+            self._reap(name)
+            self._save_state()
 
-    def restart_zookeeper(self, timeout: float = 60.0) -> None:
-        proc = self.procs.get("zookeeper")
-        if proc and proc.poll() is None:
-            proc.terminate()
-            proc.wait(30)
-        self.start_zookeeper(timeout)
-
-    def stop(self) -> None:
-        for name in [n for n in self.procs if n != "zookeeper"] + ["zookeeper"]:
-            proc = self.procs.get(name)
-            if proc and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
-        self.procs.clear()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @staticmethod
-    def _tail(path: Path, lines: int = 5) -> str:
-        try:
-            return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
+    # -- waiting ---------------------------------------------------------------------------------
+    def _wait_for(self, ready, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        proc = self.procs[name]
+        while time.monotonic() < deadline and proc.poll() is None:
+            if ready():
+                return
+            time.sleep(0.1)
+        new = _since(self._log_offsets[name])
+        error = PortInUse if any("Address already in use" in text for text in new.values()) else HarnessError
+        what = f"exited with code {proc.returncode}" if proc.poll() is not None else f"not ready after {timeout:.0f} s"
+        raise error(f"{name} {what} while starting; {_tail(new)}")
 
 
-def _down(workdir: Path) -> None:
-    state = json.loads((workdir / "cluster.json").read_text())
-    for pid in state["pids"].values():
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    (workdir / "cluster.json").unlink()
+# -- command line ----------------------------------------------------------------------------------
+
+def _load_state(workdir: Path) -> dict | None:
+    path = workdir / "cluster.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def down(workdir: Path, timeout: float = 30.0) -> bool:
+    """Stop a cluster started by `up` (another process) from the pids in cluster.json. False if none."""
+    state = _load_state(workdir)
+    if state is None:
+        return False
+    pids = state["pids"]
+    _terminate([pid for name, pid in pids.items() if name != "zookeeper"], workdir, timeout)
+    if "zookeeper" in pids:
+        _terminate([pids["zookeeper"]], workdir, timeout)
+    (workdir / "cluster.json").unlink(missing_ok=True)
+    return True
+
+
+def status(workdir: Path) -> dict | None:
+    state = _load_state(workdir)
+    if state is not None:
+        state["running"] = {name: _is_running(pid, workdir) for name, pid in state["pids"].items()}
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chsync.testing.cluster", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["up", "down", "status"])
-    parser.add_argument("--workdir", default="chsync-cluster")
+    parser.add_argument("--workdir", default="chsync-cluster", help="config, data and logs (default: %(default)s)")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir).resolve()
-    if args.action == "up":
-        cluster = LocalCluster(workdir).start()
-        print(json.dumps(cluster.describe(), indent=2))
-        cluster.procs.clear()  # leave them running; `down` stops them by pid
-        return 0
-    if args.action == "down":
-        _down(workdir)
-        return 0
-    state = workdir / "cluster.json"
-    print(state.read_text() if state.exists() else "not running")
+    try:
+        if args.action == "up":
+            current = status(workdir)
+            if current and any(current["running"].values()):
+                raise HarnessError(f"a cluster is already running in {workdir}: run `down` first")
+            cluster = LocalCluster(workdir, die_with_parent=False).start()
+            print(json.dumps(cluster.describe(), indent=2))
+            cluster.procs.clear()  # leave them running; `down` stops them by pid
+        elif args.action == "down":
+            if not down(workdir):
+                print(f"no cluster.json in {workdir}: nothing to stop", file=sys.stderr)
+        else:
+            current = status(workdir)
+            print(json.dumps(current, indent=2) if current else f"not running (no cluster.json in {workdir})")
+            return 0 if current and all(current["running"].values()) else 3
+    except HarnessError as e:
+        print(f"cluster: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

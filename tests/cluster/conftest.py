@@ -12,6 +12,9 @@ def local_cluster(tmp_path_factory):
     problem = find_binaries()
     if problem:
         pytest.skip(problem)
-    cluster = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
-    yield cluster
-    cluster.stop()
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"))
+    cluster.start()  # cleans up after itself if it fails
+    try:
+        yield cluster
+    finally:  # servers also die with this process (PR_SET_PDEATHSIG) if pytest itself is killed
+        cluster.stop()

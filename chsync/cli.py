@@ -106,16 +106,17 @@ def main(click_ctx, source, sink, customer, config, quiet):
 
 @main.command()
 @click.option("--scale", default=None, type=float, help="Data size; 1.0 ≈ the seed (1.51M conversations). "
-              "Default: 0.75 (about two minutes here).")
+              "Default: 1.0, the seed's full size (about two minutes here).")
 @click.option("--workdir", default="chsync-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Where the throwaway Postgres, the chDB data and report.md go.")
+              help="Where the throwaway Postgres, the chDB data and the reports go.")
 @click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
 @command
 def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
-    sync every day, verify, scope again, and write WORKDIR/report.md.
+    sync every day, verify, and write WORKDIR/report.html, report.md and report.json.
 
-    Writes only inside WORKDIR (and a Postgres data dir it owns). Example: chsync demo --scale 0.05
+    Writes only inside WORKDIR (and a Postgres data dir it owns; `chsync embedded down` stops it).
+    Example: chsync demo --scale 0.1
     """
     from .demo.story import run_demo
     doc = run_demo(workdir, scale=scale, seed=seed, customer=ctx.customer or "alaska-air")

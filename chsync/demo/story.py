@@ -19,7 +19,7 @@ from ..spec import Spec
 from ..timeline import Timeline
 
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 2, 18)
-DEFAULT_SCALE = 0.75
+DEFAULT_SCALE = 1.0
 
 
 def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, customer: str = "alaska-air") -> dict:

@@ -163,20 +163,7 @@ def _cards(doc: dict) -> str:
 
 
 def volume_summary(doc: dict, heading: str = "Data Volume Summary") -> str:
-    src, snk, days = doc["source"], doc["sink"], len(doc["days"])
-    rows = [["Postgres conversations (filter match)", src["conversations"]],
-            ["ClickHouse total rows", snk["rows"]],
-            ["ClickHouse distinct conversations", snk["distinct"]],
-            [_strong("ClickHouse duplicate conversations"), _strong(snk["duplicate_conversations"])],
-            ["ClickHouse extra duplicate rows", snk["extra_duplicate_rows"]],
-            ["Missing in ClickHouse", doc["totals"]["missing"]],
-            ["Stale in ClickHouse", doc["totals"]["stale"]],
-            ["Changed (content differs)", doc["totals"]["changed"]],
-            [f"Days in range ({doc['from']} – {doc['to']})", days],
-            ["Avg conversations per day (Postgres)", round(src["conversations"] / days) if days else 0],
-            ["Profiles scanned", f"{src['profiles_scanned']:,} (filtered to {src['profiles_matched']:,}: "
-                                 f"{doc['customer']})"],
-            ["In sync", _badge(doc["in_sync"])]]
+    rows = md.volume_rows(doc, strong=_strong, verdict=_badge)
     return _section("data-volume-summary", heading, _cards(doc), table(["Metric", "Count"], rows, "lr"))
 
 

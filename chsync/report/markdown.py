@@ -24,23 +24,27 @@ def duration(seconds: float) -> str:
     return f"{m} min {s} s" if m < 60 else f"{m // 60} h {m % 60} min"
 
 
-def volume_summary(doc: dict) -> str:
+def volume_rows(doc: dict, strong=lambda v: f"**{_n(v)}**", verdict=lambda ok: "yes" if ok else "**no**") -> list:
+    """The seed's Data Volume Summary rows; `strong` and `verdict` render emphasis for the format at hand."""
     src, snk = doc["source"], doc["sink"]
     days = len(doc["days"])
-    rows = [["Postgres conversations (filter match)", src["conversations"]],
+    return [["Postgres conversations (filter match)", src["conversations"]],
             ["ClickHouse total rows", snk["rows"]],
             ["ClickHouse distinct conversations", snk["distinct"]],
-            ["**ClickHouse duplicate conversations**", f"**{snk['duplicate_conversations']:,}**"],
+            [strong("ClickHouse duplicate conversations"), strong(snk["duplicate_conversations"])],
             ["ClickHouse extra duplicate rows", snk["extra_duplicate_rows"]],
             ["Missing in ClickHouse", doc["totals"]["missing"]],
             ["Stale in ClickHouse", doc["totals"]["stale"]],
             ["Changed (content differs)", doc["totals"]["changed"]],
             [f"Days in range ({doc['from']} – {doc['to']})", days],
             ["Avg conversations per day (Postgres)", round(src["conversations"] / days) if days else 0],
-            ["Profiles scanned", f"{src['profiles_scanned']} (filtered to {src['profiles_matched']}: "
+            ["Profiles scanned", f"{src['profiles_scanned']:,} (filtered to {src['profiles_matched']:,}: "
                                  f"{doc['customer']})"],
-            ["In sync", "yes" if doc["in_sync"] else "**no**"]]
-    return table(["Metric", "Count"], rows)
+            ["In sync", verdict(doc["in_sync"])]]
+
+
+def volume_summary(doc: dict) -> str:
+    return table(["Metric", "Count"], volume_rows(doc))
 
 
 def daily_volume(doc: dict) -> str:

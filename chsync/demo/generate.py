@@ -269,7 +269,7 @@ class Generator:
     def write_sink(self, dsn: str, sink: ClickHouseSink) -> int:
         import adbc_driver_postgresql.dbapi as adbc
         sink.init()
-        sink.execute(f"TRUNCATE TABLE {sink.table}{sink.on_cluster}")
+        sink.truncate()
         precision = sink.capabilities.time_precision
         rows_sql, older_sql = self.sink_rows_sql(precision, False), self.sink_rows_sql(precision, True)
         written = 0

@@ -238,6 +238,10 @@ class ClickHouseSink(ABC):
             self.insert_arrow(self.stage_read_table(day), data)
         return self.stage_read_table(day)
 
+    def truncate(self) -> None:
+        """Empty the sink table on every node (the demo generator's fresh start)."""
+        self.execute(f"TRUNCATE TABLE {self.table}{self.on_cluster}")
+
     def drop_stage(self, day: dt.date) -> None:
         for sql in self.drop_stage_statements(day):
             self.execute(sql)

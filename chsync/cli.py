@@ -81,6 +81,20 @@ def range_options(fn):
     return click.option("--from", "from_", metavar="YYYY-MM-DD", required=True, help="First day (UTC).")(fn)
 
 
+def workers_option(fn):
+    return click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+                        help="Days processed at once (swap only: mutation strategies run one day at a time, "
+                             "so the sink's mutation queue never grows). Each worker has its own connections.")(fn)
+
+
+def mode_option(default: str):
+    return click.option(
+        "--mode", type=click.Choice(["push", "pull", "auto"]), default=default, show_default=True,
+        help="push: chsync reads Postgres and writes the rows. pull: the sink reads Postgres itself through "
+             "postgresql() (ClickHouse 21.3+, chDB) and joins and hashes there. auto: pull where the sink "
+             "can reach Postgres (embedded), push otherwise.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--source", envvar="CHSYNC_SOURCE", metavar="DSN",
               help="Postgres DSN, postgresql://user[:pw]@host:port/db (env CHSYNC_SOURCE).")
@@ -208,8 +222,10 @@ def init(ctx: Context, as_json: bool):
 @click.option("--to", "to", metavar="YYYY-MM-DD", help="Last day of a range (inclusive).")
 @click.option("--allow-shrink", is_flag=True,
               help="Let a day become empty or shrink below half of what the sink holds.")
+@mode_option("push")
+@workers_option
 @command
-def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink):
+def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink, mode, workers):
     """The daily job, idempotent: each day's source set REPLACES that day in the sink (staged, checked
     against the source, swapped in as one partition), so re-running a day never duplicates.
 
@@ -218,7 +234,7 @@ def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink):
     """
     from .apply.sync import run_sync
     days = resolve_days(day, from_, to)
-    result = run_sync(ctx.source, ctx.sink, days, allow_shrink=allow_shrink)
+    result = run_sync(ctx.source, ctx.sink, days, allow_shrink=allow_shrink, mode=mode, workers=workers)
     if as_json:
         emit(result.as_dict())
     if result.refused:
@@ -237,8 +253,9 @@ def _range(from_, to):
 @range_options
 @click.option("--out", metavar="DIR", type=click.Path(file_okay=False), help="Also write scope.md and scope.json.")
 @click.option("--samples", default=0, show_default=True, help="Sample ids per class to include.")
+@mode_option("auto")
 @command
-def scope(ctx: Context, as_json: bool, from_, to, out, samples):
+def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
     """Analysis of the range (read-only): totals, distinct, duplicates, missing/stale/changed per day and per
     usecase, stale reasons and changed columns, laid out like the seed's report (--out also writes
     scope.html, one self-contained page with charts).
@@ -247,7 +264,7 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples):
     from .report.markdown import scope_markdown
     from .scope import build_scope
     first, last = _range(from_, to)
-    doc = build_scope(ctx.source, ctx.sink, first, last, samples=samples)
+    doc = build_scope(ctx.source, ctx.sink, first, last, samples=samples, mode=mode)
     md = scope_markdown(doc)
     if out:
         os.makedirs(out, exist_ok=True)
@@ -265,19 +282,21 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples):
 @main.command()
 @range_options
 @click.option("--limit", default=10, show_default=True, help="Sample ids per class.")
+@mode_option("auto")
 @command
-def diff(ctx: Context, as_json: bool, from_, to, limit):
+def diff(ctx: Context, as_json: bool, from_, to, limit, mode):
     """Row-level differences, classified (read-only): missing, stale (with the reason: deleted,
     ended_at_reset, day_moved, dev_user, source_type_changed, no_agent_assistance, customer_changed),
     changed (with the columns), duplicates. Only days whose fingerprints differ are drilled into.
     Example: chsync diff --from 2026-01-20 --to 2026-01-20 --limit 5
     """
-    from .diff import diff_range
+    from .diff import diff_with_mode
     first, last = _range(from_, to)
     ctx.source.check_customer()
     ctx.sink.require_table()
-    result = diff_range(ctx.source, ctx.sink, first, last)
-    doc = result.as_doc(ctx.spec.customer, limit)
+    result, mode, why = diff_with_mode(ctx.source, ctx.sink, first, last, mode)
+    log.info(f"mode {mode}: {why}")
+    doc = result.as_doc(ctx.spec.customer, limit) | {"mode": {"mode": mode, "why": why}}
     if as_json:
         emit(doc)
     else:
@@ -306,15 +325,17 @@ def _print_diff(doc: dict) -> None:
 
 @main.command()
 @range_options
+@mode_option("push")
 @command
-def verify(ctx: Context, as_json: bool, from_, to):
+def verify(ctx: Context, as_json: bool, from_, to, mode):
     """Proof that the sink equals the source for the range (read-only): per day, counts and row
-    fingerprints agree, no duplicates. Exit 0 only when every day is in sync, 1 otherwise.
+    fingerprints agree, no duplicates. Exit 0 only when every day is in sync, 1 otherwise. The default
+    --mode push has Postgres hash its own rows, so the proof does not depend on how the rows got there.
     Example: chsync verify --from 2026-01-01 --to 2026-02-18
     """
     from .scope import build_scope
     first, last = _range(from_, to)
-    doc = build_scope(ctx.source, ctx.sink, first, last)
+    doc = build_scope(ctx.source, ctx.sink, first, last, mode=mode)
     bad = [d for d in doc["days"] if not d["in_sync"]]
     if as_json:
         emit(doc)
@@ -332,16 +353,17 @@ def verify(ctx: Context, as_json: bool, from_, to):
     return 0
 
 
-def _plan_for(ctx: Context, from_, to, strategy: str) -> dict:
+def _plan_for(ctx: Context, from_, to, strategy: str, mode: str) -> dict:
     from .plan import make_plan
     first, last = _range(from_, to)
-    return make_plan(ctx.source, ctx.sink, first, last, strategy)
+    return make_plan(ctx.source, ctx.sink, first, last, strategy, mode)
 
 
 def _print_plan(plan: dict) -> None:
     from .report.markdown import duration, table
     click.echo(f"Plan: {plan['strategy']} for {plan['customer']} {plan['from']} – {plan['to']} on {plan['sink_table']}")
     click.echo(f"Why: {plan['why']}")
+    click.echo(f"Mode: {plan.get('mode', 'push')}: {plan.get('mode_why', 'requested')}")
     click.echo(f"Read window: {plan['read_window']}")
     for g in plan["global_steps"]:
         click.echo(f"Global step: {g['step']}: {'; '.join(g['sql'])}")
@@ -365,14 +387,15 @@ def _print_plan(plan: dict) -> None:
               help="swap: stage + REPLACE PARTITION per day; repair: only differing keys; bulk: seed option A; "
                    "per-day: seed option B; auto: picks and says why.")
 @click.option("--out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan as JSON.")
+@mode_option("push")
 @command
-def plan(ctx: Context, as_json: bool, from_, to, strategy, out):
+def plan(ctx: Context, as_json: bool, from_, to, strategy, out, mode):
     """What a backfill would do (read-only, always safe): per day the drift, the action, the exact SQL, the
     expected row delta and an ETA, plus the read window the strategy implies.
     Example: chsync plan --from 2026-01-01 --to 2026-02-18 --strategy swap --out plan.json
     """
     from .plan import save_plan
-    the_plan = _plan_for(ctx, from_, to, strategy)
+    the_plan = _plan_for(ctx, from_, to, strategy, mode)
     if out:
         save_plan(the_plan, out)
     emit(the_plan) if as_json else _print_plan(the_plan)
@@ -404,9 +427,11 @@ def _confirm(plan: dict, yes: bool) -> None:
 @click.option("--allow-shrink", is_flag=True, help="Let a day become empty or shrink below half.")
 @click.option("--take-over", is_flag=True, help="Take the lock of a run whose process is gone.")
 @click.option("--barrier-timeout", default=600.0, show_default=True, help="Seconds to wait for mutations.")
+@mode_option("push")
+@workers_option
 @command
 def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume, yes, allow_shrink, take_over,
-             barrier_timeout):
+             barrier_timeout, mode, workers):
     """Repair the range in the sink (DESTRUCTIVE for the planned days; asks unless --yes). Journaled per
     day in the sink (planned → staged → verified → swapped → checked for swap), resumable, locked (one
     backfill per table), guarded (a day whose source read fails or shrinks is never touched), and
@@ -415,7 +440,8 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
     from .apply.backfill import Backfill
     from .plan import load_plan
     from .scope import build_scope
-    job = Backfill(ctx.source, ctx.sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout)
+    job = Backfill(ctx.source, ctx.sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout,
+                   workers=workers)
     if resume:
         ctx.source.check_customer()
         result = job.resume(resume, take_over=take_over)
@@ -423,16 +449,19 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
         if plan_file:
             the_plan = load_plan(plan_file)
         elif from_ and to:
-            the_plan = _plan_for(ctx, from_, to, strategy)
+            the_plan = _plan_for(ctx, from_, to, strategy, mode)
         else:
             from .errors import BadInput
             raise BadInput("give --from D --to D, --plan FILE or --resume RUN|last")
         log.info(f"strategy {the_plan['strategy']}: {the_plan['why']}; read window: {the_plan['read_window']}")
+        log.info(f"mode {the_plan.get('mode', 'push')}: {the_plan.get('mode_why', 'requested')}")
         _confirm(the_plan, yes)
         result = job.start(the_plan, take_over=take_over)
     first, last = parse_day(result["from"]), parse_day(result["to"])
     with job.timeline.step("Verify"):
-        after = build_scope(ctx.source, ctx.sink, first, last, explain=False)
+        # After a pull run, Postgres hashes its own rows: the proof must not share the writer's SQL.
+        after = build_scope(ctx.source, ctx.sink, first, last, explain=False,
+                            mode="push" if job.mode == "pull" else "auto")
     result["timeline"] = job.timeline.as_list()
     result["verify"] = {"in_sync": after["in_sync"], "days_out_of_sync": [d["day"] for d in after["days"]
                                                                           if not d["in_sync"]],

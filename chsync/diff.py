@@ -9,6 +9,7 @@ then every difference classified (DESIGN §4). The algorithm is here; the SQL is
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
@@ -156,13 +157,15 @@ def _windows(first: dt.date, last: dt.date, days: int):
 
 
 def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True,
-               window_days: int = 7) -> RangeDiff:
+               window_days: int = 7, hasher=None) -> RangeDiff:
     """Per day: compare (count, distinct, hash sum); drill into a day by (id, hash) only when they differ.
-    The source is hashed once per window of days (memory bounded by a window, not the range)."""
+    The source is hashed once per window of days (memory bounded by a window, not the range), by
+    Postgres or, given a `hasher` (pull mode), by the sink reading Postgres itself."""
     precision = sink.capabilities.time_precision
+    hasher = hasher or source
     result = RangeDiff(first, last, {}, sink.day_stats(first, last), {})
     for lo, hi in _windows(first, last, window_days):
-        pairs = source.range_hashes(lo, hi, precision)
+        pairs = hasher.range_hashes(lo, hi, precision)
         for day in day_range(lo, hi):
             day_pairs = pairs.filter(pc.equal(pairs.column("day"), pa.scalar(day, pa.date32())))
             if day_pairs.num_rows:
@@ -174,12 +177,66 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     return result
 
 
-def _explain(source, sink, result: RangeDiff, precision: int) -> None:
+def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "auto", *,
+                   explain: bool = True) -> tuple[RangeDiff, str, str]:
+    """The diff with the source side hashed by Postgres (push) or inside the sink (pull); returns it
+    with the mode that ran and why."""
+    from .plan import choose_mode
+    from .sink.pull import Puller
+    chosen, why = choose_mode(mode, sink.capabilities, "diff")
+    if chosen == "pull":
+        with Puller(sink, source.dsn) as puller:
+            return diff_in_sink(source, sink, first, last, puller, explain=explain), chosen, why
+    return diff_range(source, sink, first, last, explain=explain), chosen, why
+
+
+def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain: bool = True) -> RangeDiff:
+    """The same diff with the source side read, hashed and joined inside the sink (pull mode): only the
+    differing keys come back. Same classes and reasons as `diff_range`."""
+    from .sink.pull_diff import SinkSideDiff
+    side = SinkSideDiff(puller)
+    try:
+        side.load_source(first, last)
+        side.load_sink(first, last)
+        result = RangeDiff(first, last, side.day_fingerprints(), side.sink_day_stats(), {})
+        differing = [day for day in day_range(first, last)
+                     if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
+        result.days = {day: DayDiff([], [], [], []) for day in differing}
+        if differing:
+            keys = side.differing_keys(differing)
+            for day, key, source_h, found, n in zip(*(keys.column(i).to_pylist() for i in range(5))):
+                d = result.days[day]
+                if source_h is None:
+                    d.stale.append(key)
+                elif n == 0:
+                    d.missing.append(key)
+                elif not found:
+                    d.changed.append(key)
+                if n > 1:
+                    d.duplicates.append(key)
+            for d in result.days.values():
+                d.missing.sort(), d.stale.sort(), d.changed.sort(), d.duplicates.sort()
+        if explain and differing:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Postgres and the sink work at once
+                stale = pool.submit(_explain_stale, source, result)
+                for (day, key), columns in side.changed_columns().items():
+                    result.days[day].changed_columns[key] = columns
+                stale.result()
+    finally:
+        side.close()
+    return result
+
+
+def _explain_stale(source, result: RangeDiff) -> None:
     stale = [(day, k) for day, d in result.days.items() for k in d.stale]
     if stale:
         facts = {f["conversation_id"]: f for f in source.explain_keys(sorted({k for _, k in stale}))}
         for day, key in stale:
             result.days[day].stale_reasons[key] = stale_reason(facts[key], day, source.spec)
+
+
+def _explain(source, sink, result: RangeDiff, precision: int) -> None:
+    _explain_stale(source, result)
     for day, d in result.days.items():
         if not d.changed:
             continue

@@ -33,6 +33,36 @@ STATES = {
 }
 
 
+MODES = ("push", "pull", "auto")
+
+
+def choose_mode(requested: str, caps: Capabilities, strategy: str = "swap") -> tuple[str, str]:
+    """How rows travel (and how the source side is hashed for a diff), and why. `pull` has the sink
+    read Postgres through postgresql(); it needs that function and is used by the swap strategy only."""
+    if requested not in MODES:
+        raise BadInput(f"unknown mode {requested!r}: use push, pull or auto")
+    if not caps.postgresql_function:
+        if requested == "pull":
+            raise BadInput(f"--mode pull needs the postgresql() table function (ClickHouse 21.3 or later); this "
+                           f"sink is ClickHouse {caps.version}: use --mode push")
+        return "push", (f"ClickHouse {caps.version} has no postgresql() table function: chsync reads Postgres "
+                        "and writes the rows (push)")
+    if strategy not in ("swap", "diff"):
+        if requested == "pull":
+            raise BadInput(f"--mode pull works with the swap strategy (and diff); {strategy} reads through "
+                           "chsync: use --mode push or --strategy swap")
+        return "push", f"the {strategy} strategy reads through chsync (pull works with swap only)"
+    if requested == "push":
+        return "push", "requested"
+    if requested == "pull":
+        return "pull", "requested: the sink reads each day from Postgres itself through postgresql()"
+    if caps.backend == "chdb":
+        return "pull", ("the embedded sink runs in this process and has postgresql(): it reads Postgres itself "
+                        "and does the joins and hashing in ClickHouse")
+    return "push", ("a server sink may not reach Postgres at the address chsync uses: "
+                    "pass --mode pull once it can")
+
+
 def choose_strategy(requested: str, caps: Capabilities, scope: dict) -> tuple[str, str]:
     """The strategy to run and why (auto reads the capabilities and the drift)."""
     if requested not in STRATEGIES:
@@ -62,11 +92,15 @@ def _day_action(strategy: str, day: dict) -> str:
     return {"swap": "swap", "repair": "repair", "bulk": "reload", "per-day": "reload"}[strategy]
 
 
-def _day_sql(sink: ClickHouseSink, strategy: str, action: str, day: dt.date, drift: dict) -> list[str]:
+def _day_sql(sink: ClickHouseSink, strategy: str, action: str, day: dt.date, drift: dict,
+             mode: str = "push") -> list[str]:
     n = drift["source"]
     n_delete = drift["stale"] + drift["duplicates"] + drift["changed"]
     n_insert = drift["missing"] + drift["changed"] + drift["duplicates"]
     insert = f"INSERT INTO {{table}} ({n:,} rows read from Postgres for {day})"
+    if mode == "pull":  # the password stays out of plans: the statement is shown, not its credentials
+        insert = (f"INSERT INTO {{table}} SELECT … FROM postgresql(<source, credentials hidden>) "
+                  f"({n:,} rows of {day}, joined and hashed in ClickHouse)")
     if action == "skip":
         return []
     if action == "drop":
@@ -86,9 +120,10 @@ def _day_sql(sink: ClickHouseSink, strategy: str, action: str, day: dt.date, dri
 
 
 def build_plan(scope: dict, sink: ClickHouseSink, strategy: str = "auto", *, rate: float | None = None,
-               rate_basis: str = "", mutation_seconds: float = 1.0) -> dict:
+               rate_basis: str = "", mutation_seconds: float = 1.0, mode: str = "push") -> dict:
     caps = sink.capabilities
     chosen, why = choose_strategy(strategy, caps, scope)
+    transfer, transfer_why = choose_mode(mode, caps, chosen)
     rate = rate or 20_000.0
     first, last = scope["from"], scope["to"]
     days, global_steps = [], []
@@ -104,7 +139,7 @@ def build_plan(scope: dict, sink: ClickHouseSink, strategy: str = "auto", *, rat
             "drift": {k: d[k] for k in ("source", "sink_rows", "sink_distinct", "duplicates", "missing", "stale",
                                         "changed")},
             "expected_row_delta": 0 if action == "skip" else d["source"] - d["sink_rows"],
-            "sql": _day_sql(sink, chosen, action, day, d),
+            "sql": _day_sql(sink, chosen, action, day, d, transfer),
             "eta_seconds": round(eta, 3),
         })
     if chosen == "bulk":
@@ -115,6 +150,7 @@ def build_plan(scope: dict, sink: ClickHouseSink, strategy: str = "auto", *, rat
     return {
         "version": PLAN_VERSION, "customer": scope["customer"], "sink": sink.display_url,
         "sink_table": sink.table, "from": first, "to": last, "strategy": chosen, "why": why,
+        "mode": transfer, "mode_why": transfer_why,
         "read_window": READ_WINDOWS[chosen], "states": STATES[chosen],
         "capabilities": caps.as_dict(), "global_steps": global_steps, "days": days,
         "totals": {"days": len(days), "days_to_change": sum(d["action"] != "skip" for d in days),
@@ -125,7 +161,8 @@ def build_plan(scope: dict, sink: ClickHouseSink, strategy: str = "auto", *, rat
     }
 
 
-def make_plan(source, sink: ClickHouseSink, first: dt.date, last: dt.date, strategy: str = "auto") -> dict:
+def make_plan(source, sink: ClickHouseSink, first: dt.date, last: dt.date, strategy: str = "auto",
+              mode: str = "push") -> dict:
     """Scope the range, pick the strategy, estimate from earlier runs of it (or a one-day calibration)."""
     from .scope import build_scope
     from .sink.journal import Journal
@@ -137,7 +174,7 @@ def make_plan(source, sink: ClickHouseSink, first: dt.date, last: dt.date, strat
     basis = f"{rate:,.0f} rows/s: earlier {chosen} runs in the journal" if rate else ""
     if rate is None:
         rate, basis = calibrate(source, sink, scope)
-    return build_plan(scope, sink, strategy, rate=rate, rate_basis=basis)
+    return build_plan(scope, sink, strategy, rate=rate, rate_basis=basis, mode=mode)
 
 
 def calibrate(source, sink: ClickHouseSink, scope: dict) -> tuple[float, str]:

@@ -6,17 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 from .dates import day_range
-from .diff import diff_range
+from .diff import diff_with_mode
 from .sink.base import ClickHouseSink
 from .source.postgres import PostgresSource
 
 
 def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date,
-                *, samples: int = 0, explain: bool = True) -> dict:
+                *, samples: int = 0, explain: bool = True, mode: str = "auto") -> dict:
     source.check_customer()
     sink.require_table()
     scanned, matched = source.profiles()
-    diff = diff_range(source, sink, first, last, explain=explain)
+    diff, mode, why = diff_with_mode(source, sink, first, last, mode, explain=explain)
     empty = {"rows": 0, "distinct": 0, "duplicates": 0}
 
     days, sample_ids = [], {"missing": [], "stale": [], "changed": [], "duplicates": []}
@@ -49,6 +49,7 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         "stale_reasons": diff.reason_counts(),
         "changed_columns": diff.column_counts(),
         "in_sync": all(d["in_sync"] for d in days),
+        "mode": {"mode": mode, "why": why},
     }
     if samples:
         doc["samples"] = sample_ids

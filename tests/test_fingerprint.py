@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import World
+from chsync.sink import open_sink
+from chsync.sink.pull import Puller
 from chsync.source import open_source
 from chsync.spec import COLUMNS, Spec
 
@@ -83,6 +85,10 @@ def test_postgres_and_clickhouse_fingerprints_agree(env):
                 ch = dict(zip(*sink.arrow(
                     f"SELECT toString(conversation_id) AS id, toInt64({_fp()}) AS h FROM {table}").to_pydict().values()))
                 assert pg == ch, f"precision {precision}: fingerprints differ for {rows}"
+                with Puller(open_sink(env.sink_url, Spec(database=db)), env.source) as puller:  # same session
+                    pulled = puller.range_hashes(DAY, DAY).to_pydict()  # pull mode: ClickHouse reads Postgres
+                assert dict(zip(pulled["conversation_id"], pulled["h"])) == pg, \
+                    f"precision {precision}: pulled fingerprints differ for {rows}"
             checked.append(len(rows))
 
         check()

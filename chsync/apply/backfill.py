@@ -18,12 +18,14 @@ from ..diff import compare_day
 from ..errors import ChsyncError
 from ..sink.base import ClickHouseSink
 from ..sink.journal import Journal
+from ..sink.pull import Puller
 from ..source.postgres import PostgresSource
 from ..spec import KEY_COLUMN
 from ..timeline import Timeline
 from .barrier import wait_for_mutations
 from .day_swap import check_guards, check_live, fingerprint_of, swap_day
 from .faults import fault_point
+from .parallel import Workers
 from .progress import DayProgress
 
 
@@ -33,14 +35,17 @@ def new_run_id() -> str:
 
 class Backfill:
     def __init__(self, source: PostgresSource, sink: ClickHouseSink, *, allow_shrink: bool = False,
-                 barrier_timeout: float = 600.0):
+                 barrier_timeout: float = 600.0, workers: int = 1):
         self.source, self.sink = source, sink
+        self.workers = workers
         self.allow_shrink = allow_shrink
         self.barrier_timeout = barrier_timeout
         self.journal = Journal(sink)
         self.timeline = Timeline()
         self.run_id = ""
         self.day_results: list[dict] = []
+        self.mode = "push"
+        self.puller: Puller | None = None
 
     # -- entry points --------------------------------------------------------------------------
     def start(self, plan: dict, *, take_over: bool = False) -> dict:
@@ -66,19 +71,23 @@ class Backfill:
 
     # -- the run -------------------------------------------------------------------------------
     def _execute(self, plan: dict, states: dict[dt.date, str], *, fresh: bool = False) -> dict:
+        self.mode = plan.get("mode", "push")
+        self.puller = Puller(self.sink, self.source.dsn) if self.mode == "pull" else None
         try:
+            if self.puller:
+                self.puller.prepare()  # the labels snapshot, once, before any worker starts
             if fresh:
                 self.journal.days_state(self.run_id, [dt.date.fromisoformat(d["day"]) for d in plan["days"]], "planned")
                 fault_point("planned")
             todo = [d for d in plan["days"] if states.get(dt.date.fromisoformat(d["day"])) not in ("checked", "skipped")]
             if plan["strategy"] == "bulk":
                 self._bulk_delete(plan, todo, states)
+            workers = Workers(self.source, self.sink, self.workers if plan["strategy"] == "swap" else 1)
             with self.timeline.step(f"Backfill {len(todo)} days ({plan['strategy']})") as step, \
                     DayProgress(len(todo), f"backfill {plan['strategy']}") as progress:
-                for d in todo:
-                    day = dt.date.fromisoformat(d["day"])
-                    self._day(plan["strategy"], d["action"], day)
-                    progress.advance(f"{day} {self.day_results[-1]['action']}")
+                workers.run(todo, lambda d: self._day(plan["strategy"], d["action"], dt.date.fromisoformat(d["day"]),
+                                                      *workers.pair()),
+                            lambda d, result: progress.advance(f"{d['day']} {result['action']}"))
                 step.rows = sum(r["rows_written"] for r in self.day_results)
             self.journal.run_state(self.run_id, "finished")
         except BaseException as e:
@@ -86,6 +95,8 @@ class Backfill:
             self.journal.run_state(self.run_id, "failed", detail)
             raise
         finally:
+            if self.puller:
+                self.puller.close()
             self.journal.release(self.run_id)
         return self._result(plan, "finished", changed=True)
 
@@ -99,15 +110,17 @@ class Backfill:
         self.journal.day_state(self.run_id, day, state, rows, seconds, detail)
         fault_point(state, day)
 
-    def _day(self, strategy: str, action: str, day: dt.date) -> None:
+    def _day(self, strategy: str, action: str, day: dt.date, source: PostgresSource,
+             sink: ClickHouseSink) -> dict:
+        """One day, in this thread's (source, sink); returns its result row."""
         started = time.monotonic()
         if action == "skip":
             self._state(day, "skipped", detail="in sync when planned")
             self.day_results.append({"day": day.isoformat(), "action": "skip", "rows_written": 0, "seconds": 0.0})
-            return
+            return self.day_results[-1]
         try:
             if strategy == "swap":
-                done = swap_day(self.source, self.sink, day, allow_shrink=self.allow_shrink,
+                done = swap_day(source, sink, day, allow_shrink=self.allow_shrink, puller=self.puller,
                                 on_state=lambda state, n: self._state(day, state, n))
                 written, what = done.rows_written, done.action
             elif strategy == "repair":
@@ -121,6 +134,7 @@ class Backfill:
         self._state(day, "checked", written, seconds)
         self.day_results.append({"day": day.isoformat(), "action": what, "rows_written": written,
                                  "seconds": round(seconds, 3)})
+        return self.day_results[-1]
 
     def _read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], dict]:
         """The day's source read, and the guards, before anything destructive."""

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..errors import Refused, RuntimeFailure
 from ..sink.base import MOD64, ClickHouseSink
+from ..sink.pull import Puller
 from ..source.postgres import PostgresSource
 
 
@@ -49,30 +50,38 @@ def _noop(state: str, rows: int = 0) -> None:
 
 
 def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allow_shrink: bool = False,
-             on_state=_noop) -> DaySwap:
+             on_state=_noop, puller: Puller | None = None) -> DaySwap:
     """`on_state(state, rows)` is told "staged", "verified" and "swapped" as they happen; the day is
-    checked when this returns."""
+    checked when this returns. With a `puller` the sink copies the day from Postgres itself (pull mode)."""
     started = time.monotonic()
     caps = sink.capabilities
-    data = source.read_day(day, caps.time_precision)
-    expected = fingerprint_of(data)
+    if puller is None:
+        data = source.read_day(day, caps.time_precision)
+        source_rows, expected = data.num_rows, fingerprint_of(data)
+    else:
+        data, summary = None, source.day_summary(day, caps.time_precision)
+        source_rows, expected = summary[0], None
     before = sink.day_stats(day, day).get(day, {"rows": 0, "distinct": 0})
-    result = DaySwap(day, data.num_rows, before["rows"], before["distinct"])
-    check_guards(day, data.num_rows, before["distinct"], source.spec.min_shrink_ratio, allow_shrink)
+    result = DaySwap(day, source_rows, before["rows"], before["distinct"])
+    check_guards(day, source_rows, before["distinct"], source.spec.min_shrink_ratio, allow_shrink)
     sink.check_reachable()
 
-    if data.num_rows == 0:
+    if source_rows == 0:
         if before["rows"]:
             sink.drop_day(day)
             result.action = "dropped"
         else:
             result.action = "unchanged-empty"
+        expected = (0, 0)
         on_state("swapped", 0)
     else:
-        stage = sink.stage_day(day, data.drop_columns(["h"]))
-        on_state("staged", data.num_rows)
+        stage = sink.stage_day(day, data.drop_columns(["h"])) if puller is None else puller.stage_day(day, sink)
+        on_state("staged", source_rows)
         try:
             rows, distinct, hash_sum = sink.table_fingerprint(stage, day)
+            if puller is not None:
+                check_pulled(sink, stage, day, summary)
+                expected = (rows, hash_sum)
             if (rows, hash_sum) != expected or distinct != rows:
                 raise RuntimeFailure(f"{day}: staging holds {rows} rows (fingerprint {hash_sum:x}) but the source "
                                      f"read {expected[0]} (fingerprint {expected[1]:x}); live day left untouched")
@@ -81,11 +90,21 @@ def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allo
             on_state("swapped", rows)
         finally:
             sink.drop_stage(day)
-        result.rows_written = data.num_rows
+        result.rows_written = source_rows
 
     check_live(sink, day, expected)
     result.seconds = time.monotonic() - started
     return result
+
+
+def check_pulled(sink: ClickHouseSink, stage: str, day: dt.date, summary: tuple) -> None:
+    """A day the sink pulled must match Postgres's own count and time sums: catches the time-zone trap
+    (timestamptz read in a non-UTC session shifts every time) and rows lost on the way."""
+    got = sink.time_summary(stage, day)
+    if got != tuple(summary):
+        raise RuntimeFailure(f"{day}: the sink pulled {got[0]:,} rows whose times do not match Postgres's "
+                             f"{summary[0]:,} (is the Postgres session time zone UTC for the sink's client?); "
+                             "live day left untouched: use --mode push")
 
 
 def check_live(sink: ClickHouseSink, day: dt.date, expected: tuple[int, int]) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 
 from .. import log
 from ..errors import Refused, RuntimeFailure
+from ..plan import choose_mode
 from ..sink.base import ClickHouseSink
+from ..sink.pull import Puller
 from ..source.postgres import PostgresSource
 from .day_swap import DaySwap, swap_day
+from .parallel import Workers
 
 
 @dataclasses.dataclass
@@ -19,6 +23,8 @@ class SyncResult:
     profiles_matched: int
     days: list[DaySwap] = dataclasses.field(default_factory=list)
     refused: list[str] = dataclasses.field(default_factory=list)
+    mode: str = "push"
+    mode_why: str = ""
 
     def as_dict(self) -> dict:
         return {
@@ -28,30 +34,45 @@ class SyncResult:
                       "rows_written": d.rows_written, "action": d.action, "seconds": round(d.seconds, 3)}
                      for d in self.days],
             "rows_written": sum(d.rows_written for d in self.days),
-            "refused": self.refused,
+            "refused": self.refused, "mode": self.mode, "mode_why": self.mode_why,
         }
 
 
 def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], *,
-             allow_shrink: bool = False) -> SyncResult:
+             allow_shrink: bool = False, mode: str = "push", workers: int = 1) -> SyncResult:
     """Sync every day; a refused day is left untouched and reported, the others go on.
     A failed source read or sink write stops the run (RuntimeFailure): finished days stay finished."""
+    mode, why = choose_mode(mode, sink.capabilities)
     source.check_customer()
     sink.require_table()
     if not sink.capabilities.partitions_are_days:
         raise RuntimeFailure(f"sink table {sink.table} is partitioned by {sink.capabilities.partition_key}: the "
                              "daily sync swaps day partitions; use `chsync backfill --strategy repair` instead")
     scanned, matched = source.profiles()
-    result = SyncResult(source.spec.customer, scanned, matched)
+    result = SyncResult(source.spec.customer, scanned, matched, mode=mode, mode_why=why)
     log.info(f"profiles scanned {scanned} (filtered to {matched}: {source.spec.customer})")
-    for day in days:
-        try:
-            done = swap_day(source, sink, day, allow_shrink=allow_shrink)
-        except Refused as e:
-            log.info(f"{day}: refused: {e}")
-            result.refused.append(str(e))
-            continue
-        result.days.append(done)
-        log.info(f"{day}: {done.rows_written:,} rows written ({done.action}, "
-                 f"{done.sink_rows_before:,} rows before, {done.seconds:.2f}s)")
+    log.info(f"mode {mode}: {why}")
+    workers = Workers(source, sink, workers)
+    with Puller(sink, source.dsn) if mode == "pull" else contextlib.nullcontext() as puller:
+        if puller:
+            puller.prepare()
+
+        def one_day(day: dt.date) -> DaySwap | Refused:
+            try:
+                src, snk = workers.pair()
+                return swap_day(src, snk, day, allow_shrink=allow_shrink, puller=puller)
+            except Refused as e:
+                return e
+
+        def done(day: dt.date, outcome: DaySwap | Refused) -> None:
+            if isinstance(outcome, Refused):
+                log.info(f"{day}: refused: {outcome}")
+                result.refused.append(str(outcome))
+                return
+            result.days.append(outcome)
+            log.info(f"{day}: {outcome.rows_written:,} rows written ({outcome.action}, "
+                     f"{outcome.sink_rows_before:,} rows before, {outcome.seconds:.2f}s)")
+
+        workers.run(days, one_day, done)
+    result.days.sort(key=lambda d: d.day)
     return result

@@ -26,4 +26,12 @@ def open_sink(url: str | None, spec: Spec) -> ClickHouseSink:
                    "clickhouse://user:password@host:9000/db?cluster=NAME")
 
 
-__all__ = ["open_sink", "ClickHouseSink", "Capabilities"]
+def sink_spec(url: str, spec: Spec) -> Spec:
+    """The spec the sink at `url` would use, without connecting."""
+    if urlsplit(url).scheme in ("clickhouse", "clickhouses"):
+        from .server import spec_for_url
+        return spec_for_url(url, spec)
+    return spec
+
+
+__all__ = ["open_sink", "sink_spec", "ClickHouseSink", "Capabilities"]

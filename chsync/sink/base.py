@@ -71,6 +71,9 @@ class ClickHouseSink(ABC):
     def close(self) -> None:  # pragma: no cover - backends override when they hold resources
         pass
 
+    def prepare_pull(self) -> None:
+        """Before the sink reads Postgres through postgresql(): set what its client needs."""
+
     def check_reachable(self) -> None:
         """Before a destructive step: every node the step needs answers (a cluster checks each shard)."""
 
@@ -251,6 +254,13 @@ class ClickHouseSink(ABC):
         n, u, s = self.rows(f"SELECT count(), uniqExact({KEY_COLUMN}), sum({fingerprint_sql()}) "
                             f"FROM {table} WHERE {self._range(day, day)}")[0]
         return int(n), int(u), int(s or 0) % MOD64
+
+    def time_summary(self, table: str, day: dt.date) -> tuple[int, int, int, int]:
+        """`PostgresSource.day_summary` of one day of a table with the sink's structure."""
+        unit = "toUnixTimestamp64Milli" if self.capabilities.time_precision == 3 else "toUnixTimestamp"
+        row = self.rows(f"SELECT count(), sum({unit}(started_at)), sum({unit}(ended_at)), sum({unit}(updated_at)) "
+                        f"FROM {table} WHERE {self._range(day, day)}")[0]
+        return tuple(int(x or 0) for x in row)
 
     def swap_statements(self, day: dt.date) -> list[str]:
         return [f"ALTER TABLE {self.table} REPLACE PARTITION {self.partition_literal(day)} "

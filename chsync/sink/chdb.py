@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import os
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +16,7 @@ from ..spec import COLUMNS, Spec
 from .base import ClickHouseSink
 from .capabilities import Capabilities
 
+_PYTHON_TABLE_LOCK = threading.Lock()
 _open: dict[str, object] = {}  # path -> chdb Session; chDB allows one path per process
 
 
@@ -76,7 +79,15 @@ class ChdbSink(ClickHouseSink):
             raise BadInput(f"sink {url!r} is not a chDB URL: use chdb:///absolute/dir or chdb://./relative/dir")
         return cls(os.path.abspath(os.path.expanduser(raw)), spec)
 
+    def clone(self) -> "ChdbSink":
+        """The same sink for another thread: chDB sessions take queries from several threads."""
+        twin = copy.copy(self)
+        twin._is_clone = True
+        return twin
+
     def close(self) -> None:
+        if getattr(self, "_is_clone", False):
+            return  # the session belongs to the original
         sess = _open.pop(self.path, None)
         if sess is not None:
             sess.close()
@@ -100,10 +111,16 @@ class ChdbSink(ClickHouseSink):
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         cols = ", ".join(COLUMNS)
         try:
-            # chDB resolves Python(data) from this frame's locals.
-            self.session.query(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(data)")
+            # chDB resolves Python(data) by name from the caller's frames; two threads inserting at once
+            # can resolve each other's `data` (a day staged with another day's rows: seen with --workers 2).
+            with _PYTHON_TABLE_LOCK:
+                self.session.query(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(data)")
         except Exception as e:  # noqa: BLE001
             raise RuntimeFailure(f"chDB insert into {table} failed: {_first_line(e)}") from None
+
+    def prepare_pull(self) -> None:
+        # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives.
+        os.environ["PGTZ"] = "UTC"
 
     def detect_capabilities(self) -> Capabilities:
         version = self.rows("SELECT version()")[0][0]

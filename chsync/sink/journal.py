@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import socket
+import threading
 import time
 
 from ..errors import Refused
@@ -34,6 +35,8 @@ class Journal:
         self.runs_table = f"{sink.db}.chsync_runs"
         self.days_table = f"{sink.db}.chsync_journal"
         self.locks_table = f"{sink.db}.chsync_locks"
+        self._lock = threading.Lock()
+        self._last_ms = 0
 
     def ensure(self) -> None:
         engine = "ENGINE = MergeTree ORDER BY (run, at)"
@@ -46,18 +49,25 @@ class Journal:
                           f"host String, pid UInt32, since UInt64, released UInt8, at UInt64) "
                           f"ENGINE = MergeTree ORDER BY (sink_table, at)")
 
+    def _stamp(self) -> int:
+        """Strictly increasing times: a day's latest state is argMax(state, at), even from parallel workers."""
+        with self._lock:
+            self._last_ms = max(_now_ms(), self._last_ms + 1)
+            return self._last_ms
+
     def _insert(self, table: str, values: list) -> None:
-        self.sink.insert_rows(table, [tuple(values)])
+        with self._lock:  # day workers write the journal through this one sink
+            self.sink.insert_rows(table, [tuple(values)])
 
     # -- runs ----------------------------------------------------------------------------------
     def start_run(self, run: str, plan: dict) -> None:
         self._insert(self.runs_table, [run, plan["customer"], plan["sink_table"], plan["from"], plan["to"],
-                                       plan["strategy"], "running", _now_ms(), "", json.dumps(plan, default=str)])
+                                       plan["strategy"], "running", self._stamp(), "", json.dumps(plan, default=str)])
 
     def run_state(self, run: str, state: str, detail: str = "") -> None:
         meta = self.run(run)
         self._insert(self.runs_table, [run, meta["customer"], meta["sink_table"], meta["from"], meta["to"],
-                                       meta["strategy"], state, _now_ms(), detail, ""])
+                                       meta["strategy"], state, self._stamp(), detail, ""])
 
     def run(self, run: str) -> dict:
         rows = self.sink.rows(
@@ -90,11 +100,11 @@ class Journal:
     # -- days ----------------------------------------------------------------------------------
     def day_state(self, run: str, day: dt.date, state: str, rows: int = 0, seconds: float = 0.0,
                   detail: str = "") -> None:
-        self._insert(self.days_table, [run, day.isoformat(), state, _now_ms(), rows, round(seconds, 3), detail])
+        self._insert(self.days_table, [run, day.isoformat(), state, self._stamp(), rows, round(seconds, 3), detail])
 
     def days_state(self, run: str, days: list[dt.date], state: str) -> None:
         """One state for many days in one insert (a plan's days, bulk's range delete)."""
-        now = _now_ms()
+        now = self._stamp()
         self.sink.insert_rows(self.days_table, [(run, d.isoformat(), state, now, 0, 0.0, "") for d in days])
 
     def day_states(self, run: str) -> dict[dt.date, str]:
@@ -137,13 +147,13 @@ class Journal:
                 state = "whose process is gone" if held["alive"] is False else "on another host"
                 raise Refused(f"{self.sink.table} is locked by {who}, {state}: if no backfill is running, "
                               "pass --take-over (then --resume that run to finish it)")
-        now = _now_ms()
+        now = self._stamp()
         self._insert(self.locks_table, [self.sink.table, run, socket.gethostname(), os.getpid(), now, 0, now])
 
     def release(self, run: str) -> None:
         held = self.holder()
         if held and held["run"] == run:
-            now = _now_ms()
+            now = self._stamp()
             self._insert(self.locks_table, [self.sink.table, run, socket.gethostname(), os.getpid(), now, 1, now])
 
 

@@ -111,6 +111,16 @@ class _Transient(Exception):
     pass
 
 
+def spec_for_url(url: str, spec: Spec) -> Spec:
+    """The spec as this URL amends it (a /database path, a distributed= parameter)."""
+    parsed = parse_url(url)
+    if parsed.database:
+        spec = dataclasses.replace(spec, database=parsed.database)
+    if parsed.distributed:
+        spec = dataclasses.replace(spec, distributed_table=parsed.distributed)
+    return spec
+
+
 class ServerSink(ClickHouseSink):
     def __init__(self, url: ServerURL, spec: Spec, display_url: str):
         super().__init__(spec, display_url)
@@ -120,12 +130,13 @@ class ServerSink(ClickHouseSink):
 
     @classmethod
     def from_url(cls, url: str, spec: Spec) -> "ServerSink":
-        parsed = parse_url(url)
-        if parsed.database:
-            spec = dataclasses.replace(spec, database=parsed.database)
-        if parsed.distributed:
-            spec = dataclasses.replace(spec, distributed_table=parsed.distributed)
-        return cls(parsed, spec, redact_url(url))
+        return cls(parse_url(url), spec_for_url(url, spec), redact_url(url))
+
+    def clone(self) -> "ServerSink":
+        """The same sink with its own connections, for another thread (a driver Client is single-threaded)."""
+        twin = ServerSink(self.url, self.spec, self.display_url)
+        twin._caps = self._caps
+        return twin
 
     # -- transport -----------------------------------------------------------------------------
     def _connect(self, host: str, port: int):

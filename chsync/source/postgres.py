@@ -98,6 +98,10 @@ class PostgresSource:
                 cur.execute("SET TIME ZONE 'UTC'")
         return self._adbc
 
+    def clone(self) -> "PostgresSource":
+        """The same source with its own connections, for another thread."""
+        return PostgresSource(self.dsn, self.spec)
+
     def close(self) -> None:
         for conn in (self._adbc, self._pg):
             if conn is not None:
@@ -166,6 +170,15 @@ class PostgresSource:
                        (sum({fingerprint_sql(precision)}) %% 18446744073709551616)::text
                 {self._where(first, last, '%s')} GROUP BY 1""", (self.spec.customer,))
         return {day: (n, int(s)) for day, n, s in rows}
+
+    def day_summary(self, day: dt.date, precision: int) -> tuple[int, int, int, int]:
+        """(conversations, and the sums of started_at, ended_at, updated_at as epoch units of the sink's
+        precision): cheap to compute, and any time-zone shift, lost row or wrong day changes it."""
+        unit = 1000 if precision == 3 else 1
+        sums = ", ".join(f"coalesce(sum(floor(extract(epoch from c.{col}) * {unit})), 0)::text"
+                         for col in ("started_at", "ended_at", "updated_at"))
+        (n, *rest), = self.query(f"SELECT count(*), {sums} {self._where(day, day, '%s')}", (self.spec.customer,))
+        return (n, *(int(x) for x in rest))
 
     def usecase_counts(self, first: dt.date, last: dt.date) -> dict[str, int]:
         """{usecase name: conversations} over the range (an id without a name counts under the id)."""

@@ -1,0 +1,107 @@
+"""The diff's SQL when the sink can read Postgres itself (pull mode): the source set is copied once into
+a scratch table of the sink, hashed there with the sink's own fingerprint, and compared with the sink
+table by joins inside ClickHouse. Only the differing keys (and their facts) come back to Python.
+The algorithm and the classification stay in chsync/diff.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from ..spec import COLUMNS, KEY_COLUMN
+from .base import MOD64, fingerprint_sql
+from .pull import SETTINGS, Puller
+
+SCRATCH = {"source": "chsync_diff_source", "sink": "chsync_diff_sink", "keys": "chsync_diff_keys"}
+COMPARED = [c for c in COLUMNS if c != KEY_COLUMN]
+
+
+def _days(days: list[dt.date]) -> str:
+    return ", ".join(f"'{d.isoformat()}'" for d in days)
+
+
+class SinkSideDiff:
+    def __init__(self, puller: Puller):
+        self.puller, self.sink = puller, puller.sink
+        self.t = {name: f"{self.sink.db}.{table}" for name, table in SCRATCH.items()}
+
+    def _create(self, name: str, columns: str) -> None:
+        # Memory tables: written once, read a few times, dropped at the end of the diff.
+        self.sink.execute(f"DROP TABLE IF EXISTS {self.t[name]}")
+        self.sink.execute(f"CREATE TABLE {self.t[name]} ({columns}) ENGINE = Memory")
+
+    def load_source(self, first: dt.date, last: dt.date) -> None:
+        """The source set of the range, whole rows (to explain changes) with their hashes."""
+        columns = ", ".join(f"{c} {'String' if c == KEY_COLUMN else t}"  # the source set's ids are text
+                            for c, t in self.sink.column_types(self.puller.precision, False))
+        self._create("source", f"day Date, {columns}, h UInt64")
+        self.puller.run_sql(f"INSERT INTO {self.t['source']} SELECT day, {', '.join(COLUMNS)}, {fingerprint_sql()} "
+                            f"FROM ({self.puller.source_sql(first, last, once=True)}) {SETTINGS}")
+
+    def load_sink(self, first: dt.date, last: dt.date) -> None:
+        """The sink's raw rows of the range (no FINAL, so duplicates count) grouped per (day, id)."""
+        self._create("sink", "day Date, conversation_id String, hs Array(UInt64), n UInt64")
+        self.sink.execute(f"""INSERT INTO {self.t['sink']}
+            SELECT toDate(ended_at) AS day, toString({KEY_COLUMN}), groupArray({fingerprint_sql()}), count()
+            FROM {self.sink.read_table}
+            WHERE toDate(ended_at) >= '{first.isoformat()}' AND toDate(ended_at) <= '{last.isoformat()}'
+            GROUP BY day, {KEY_COLUMN}""")
+
+    def day_fingerprints(self) -> dict[dt.date, tuple[int, int]]:
+        """{day: (rows, hash sum mod 2^64)} of the source set."""
+        rows = self.sink.rows(f"SELECT day, count(), sum(h) FROM {self.t['source']} GROUP BY day")
+        return {_as_date(d): (int(n), int(s) % MOD64) for d, n, s in rows}
+
+    def sink_day_stats(self) -> dict[dt.date, dict]:
+        """`ClickHouseSink.day_stats` of the range, from the grouped sink rows."""
+        rows = self.sink.rows(f"SELECT day, sum(n), count(), countIf(n > 1), sum(arraySum(hs)) "
+                              f"FROM {self.t['sink']} GROUP BY day")
+        return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
+                for d, r, u, dup, s in rows}
+
+    def differing_keys(self, days: list[dt.date]) -> pa.Table:
+        """Per (day, id) where the two sides disagree: the source hash (null: not in the source set),
+        whether any sink row carries it, and the number of sink rows (0: not in the sink)."""
+        self._create("keys", "day Date, conversation_id String, source_h Nullable(UInt64), "
+                             "hash_found UInt8, sink_rows UInt64")
+        self.sink.execute(f"""INSERT INTO {self.t['keys']}
+            SELECT day, conversation_id, s.h, has(k.hs, s.h), ifNull(k.n, 0)
+            FROM (SELECT day, conversation_id, h FROM {self.t['source']} WHERE day IN ({_days(days)})) AS s
+            FULL OUTER JOIN (SELECT * FROM {self.t['sink']} WHERE day IN ({_days(days)})) AS k
+            USING (day, conversation_id)
+            WHERE s.h IS NULL OR k.n IS NULL OR k.n > 1 OR NOT has(k.hs, s.h)
+            SETTINGS join_use_nulls = 1""")
+        return self.sink.arrow(f"SELECT day, conversation_id, source_h, hash_found, sink_rows FROM {self.t['keys']}")
+
+    def changed_columns(self) -> dict[tuple[dt.date, str], list[str]]:
+        """For each changed (day, id): the columns in which the sink row closest to the source row differs."""
+        checks = ", ".join(f"if({_same(c)}, '', '{c}')" for c in COMPARED)
+        changed = (f"SELECT day, conversation_id FROM {self.t['keys']} "
+                   f"WHERE source_h IS NOT NULL AND sink_rows > 0 AND hash_found = 0")
+        rows = self.sink.rows(f"""
+            SELECT day, conversation_id, argMin(diffs, length(diffs)) FROM (
+                SELECT day, conversation_id, arrayFilter(x -> x != '', [{checks}]) AS diffs
+                FROM (SELECT * FROM {self.t['source']} WHERE (day, conversation_id) IN ({changed})) AS s
+                INNER JOIN (SELECT toDate(ended_at) AS day, toString({KEY_COLUMN}) AS conversation_id,
+                                   {', '.join(COMPARED)}
+                            FROM {self.sink.read_table}
+                            WHERE (toDate(ended_at), toString({KEY_COLUMN})) IN ({changed})) AS k
+                USING (day, conversation_id))
+            GROUP BY day, conversation_id""")
+        return {(_as_date(d), k): list(cols) for d, k, cols in rows}
+
+    def close(self) -> None:
+        for table in self.t.values():
+            self.sink.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _same(column: str) -> str:
+    if column == "labels":
+        return "arraySort(s.labels) = arraySort(k.labels)"
+    return f"s.{column} = k.{column}"
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

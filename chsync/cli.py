@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import sys
 
 import click
@@ -250,14 +249,8 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples):
     doc = build_scope(ctx.source, ctx.sink, first, last, samples=samples)
     md = scope_markdown(doc)
     if out:
-        os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "scope.md"), "w") as f:
-            f.write(md)
-        with open(os.path.join(out, "scope.json"), "w") as f:
-            json.dump(doc, f, indent=2)
-        from .report.html import scope_html
-        with open(os.path.join(out, "scope.html"), "w") as f:
-            f.write(scope_html(doc))
+        from .report.files import write_scope_report
+        write_scope_report(out, doc)
     emit(doc) if as_json else click.echo(md)
     return 0
 

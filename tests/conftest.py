@@ -68,3 +68,13 @@ class Env:
 @pytest.fixture
 def env(pg_server, tmp_path):
     return Env(pg_server, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def scope_report(pg_server, tmp_path_factory):
+    """A small generated world (scale 0.01) and `chsync scope --out DIR --json` over its 49 days:
+    (DIR, the JSON document printed on stdout)."""
+    world = Env(pg_server, tmp_path_factory.mktemp("scope-report"))
+    world.cli("generate", "--scale", "0.01", check=True)
+    out = world.tmp / "report"
+    return out, world.cli_json("scope", "--from", "2026-01-01", "--to", "2026-02-18", "--out", str(out))

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .dates import day_range
+from .progress import StepProgress
 from .spec import COLUMNS, KEY_COLUMN, Spec
 
 STALE_REASONS = ("deleted", "ended_at_reset", "day_moved", "dev_user", "source_type_changed",
@@ -161,16 +162,20 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     The source is hashed once per window of days (memory bounded by a window, not the range)."""
     precision = sink.capabilities.time_precision
     result = RangeDiff(first, last, {}, sink.day_stats(first, last), {})
-    for lo, hi in _windows(first, last, window_days):
-        pairs = source.range_hashes(lo, hi, precision)
-        for day in day_range(lo, hi):
-            day_pairs = pairs.filter(pc.equal(pairs.column("day"), pa.scalar(day, pa.date32())))
-            if day_pairs.num_rows:
-                result.source_days[day] = (day_pairs.num_rows, hash_sum(day_pairs.column("h")))
-            if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
-                result.days[day] = compare_day(day_pairs.select([KEY_COLUMN, "h"]), sink.day_hashes(day))
-    if explain:
-        _explain(source, sink, result, precision)
+    days = len(day_range(first, last))
+    with StepProgress(days + (1 if explain else 0), "compare") as progress:
+        for lo, hi in _windows(first, last, window_days):
+            pairs = source.range_hashes(lo, hi, precision)
+            for day in day_range(lo, hi):
+                day_pairs = pairs.filter(pc.equal(pairs.column("day"), pa.scalar(day, pa.date32())))
+                if day_pairs.num_rows:
+                    result.source_days[day] = (day_pairs.num_rows, hash_sum(day_pairs.column("h")))
+                if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
+                    result.days[day] = compare_day(day_pairs.select([KEY_COLUMN, "h"]), sink.day_hashes(day))
+            progress.advance(f"{lo} – {hi} ({len(result.days)} days differ so far)", len(day_range(lo, hi)))
+        if explain:
+            _explain(source, sink, result, precision)
+            progress.advance(f"{len(result.days)} differing days explained")
     return result
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 from .. import log
 from ..errors import Refused, RuntimeFailure
+from ..progress import StepProgress
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from .day_swap import DaySwap, swap_day
@@ -44,14 +45,17 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
     scanned, matched = source.profiles()
     result = SyncResult(source.spec.customer, scanned, matched)
     log.info(f"profiles scanned {scanned} (filtered to {matched}: {source.spec.customer})")
-    for day in days:
-        try:
-            done = swap_day(source, sink, day, allow_shrink=allow_shrink)
-        except Refused as e:
-            log.info(f"{day}: refused: {e}")
-            result.refused.append(str(e))
-            continue
-        result.days.append(done)
-        log.info(f"{day}: {done.rows_written:,} rows written ({done.action}, "
-                 f"{done.sink_rows_before:,} rows before, {done.seconds:.2f}s)")
+    with StepProgress(len(days), "sync") as progress:
+        for day in days:
+            try:
+                done = swap_day(source, sink, day, allow_shrink=allow_shrink)
+            except Refused as e:
+                log.info(f"{day}: refused: {e}")
+                result.refused.append(str(e))
+                progress.advance(f"{day} refused")
+                continue
+            result.days.append(done)
+            log.info(f"{day}: {done.rows_written:,} rows written ({done.action}, "
+                     f"{done.sink_rows_before:,} rows before, {done.seconds:.2f}s)")
+            progress.advance(f"{day} {done.action}")
     return result

@@ -20,7 +20,7 @@ def assert_drawn_svg(path) -> None:
 
 
 def test_scope_out_writes_every_chart_as_svg_beside_scope_md(scope_report):
-    out, _ = scope_report
+    out = scope_report.out
     report = out / "scope.md"
     charts = sorted(p.name for p in (out / "charts").glob("*.svg"))
     assert charts == ["daily-volume.svg", "duplicates.svg", "stale-reasons.svg", "usecases.svg"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import sys
 
 import click
@@ -111,8 +110,17 @@ def main(click_ctx, source, sink, customer, config, quiet):
     result (verify).
 
     \b
-    Try it on one machine:  chsync demo
-    Exit codes: 0 ok, 1 checks failed, 2 bad input, 3 refused by a guard, 4 failed at run time.
+    Every command's help says how safe it is, in these words:
+      Read-only    changes nothing in Postgres or ClickHouse
+                   (report files only where asked);
+      Writes       creates or adds, never removes or replaces data;
+      Destructive  replaces or removes data; says what protects it.
+    Exit codes: 0 ok, 1 checks failed, 2 bad input, 3 refused by a guard,
+    4 failed at run time.
+
+    \b
+    Example (everything on one machine, nothing else touched):
+      chsync demo --scale 0.1
     """
     log.set_quiet(quiet)
     click_ctx.obj = Context(source, sink, customer, config)
@@ -127,10 +135,15 @@ def main(click_ctx, source, sink, customer, config, quiet):
 @command
 def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
-    sync every day, verify, and write WORKDIR/report.html, report.md and report.json.
+    sync every day, verify, and write WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
+    report.json.
 
-    Writes only inside WORKDIR (and a Postgres data dir it owns; `chsync embedded down` stops it).
-    Example: chsync demo --scale 0.1
+    Writes only inside WORKDIR: its own Postgres and chDB live there (`chsync embedded down` stops the
+    Postgres); --source and --sink are ignored, so no other database is touched.
+
+    \b
+    Example:
+      chsync demo --scale 0.1 --workdir /tmp/chsync-demo
     """
     from .demo.story import run_demo
     doc = run_demo(workdir, scale=scale, seed=seed, customer=ctx.customer or "alaska-air")
@@ -147,9 +160,16 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
 @click.option("--truth", metavar="FILE", type=click.Path(dir_okay=False), help="Write the ground truth JSON here.")
 @command
 def generate(ctx: Context, as_json: bool, scale, seed, truth):
-    """DESTRUCTIVE, for trying chsync: (re)creates the source tables in --source and fills the sink table
-    in --sink with seed-shaped drifted data (stale rows, stale labels, duplicates). Never point it at
-    real data. Example: eval "$(chsync embedded up)" && chsync generate --scale 0.05
+    """Seed-shaped drifted data for trying chsync: (re)creates the source tables in --source and fills the
+    sink table in --sink (stale rows, stale labels, duplicates).
+
+    Destructive: drops and recreates the source tables and empties the sink table. What protects the
+    data: it refuses (exit 3) a source whose conversations table it did not create itself; the sink
+    table is emptied without asking, so point --sink only at a throwaway sink (e.g. `chsync embedded up`).
+
+    \b
+    Example:
+      eval "$(chsync embedded up)" && chsync generate --scale 0.05
     """
     from .demo.generate import generate as run
     ctx.source.close()  # only checks the DSN; the generator opens its own connection
@@ -161,7 +181,14 @@ def generate(ctx: Context, as_json: bool, scale, seed, truth):
 
 @main.group()
 def embedded():
-    """A throwaway Postgres and chDB directory for trying chsync (up / down / status)."""
+    """A throwaway Postgres and chDB directory for trying chsync (up / down / status).
+
+    Writes only inside WORKDIR (the Postgres data directory, the chDB directory, a state file).
+
+    \b
+    Example:
+      eval "$(chsync embedded up --workdir /tmp/try)"
+    """
 
 
 def _workdir_option(fn):
@@ -173,9 +200,14 @@ def _workdir_option(fn):
 @_workdir_option
 @command
 def embedded_up(ctx: Context, as_json: bool, workdir):
-    """Start (or reuse) Postgres and prepare the chDB dir; prints the --source and --sink to use.
+    """Start (or reuse) Postgres and prepare the chDB dir; prints the --source and --sink to use as
+    `export` lines.
 
-    Example: eval "$(chsync embedded up --json | jq -r '"export CHSYNC_SOURCE=\\(.source) CHSYNC_SINK=\\(.sink)"')"
+    Writes only inside WORKDIR: creates it and starts a Postgres there (a running one is reused).
+
+    \b
+    Example:
+      eval "$(chsync embedded up --workdir /tmp/try)"
     """
     from . import embedded as emb
     urls = emb.up(workdir)
@@ -189,7 +221,15 @@ def embedded_up(ctx: Context, as_json: bool, workdir):
 @_workdir_option
 @command
 def embedded_down(ctx: Context, as_json: bool, workdir):
-    """Stop the Postgres that `up` started in WORKDIR (nothing else). Example: chsync embedded down"""
+    """Stop the Postgres that `up` started in WORKDIR (nothing else).
+
+    Writes: stops only the Postgres process recorded in WORKDIR; no data is removed (it stays in
+    WORKDIR).
+
+    \b
+    Example:
+      chsync embedded down --workdir /tmp/try
+    """
     from . import embedded as emb
     doc = emb.down(workdir)
     emit(doc) if as_json else click.echo("stopped" if doc["stopped"] else doc["reason"])
@@ -199,7 +239,14 @@ def embedded_down(ctx: Context, as_json: bool, workdir):
 @_workdir_option
 @command
 def embedded_status(ctx: Context, as_json: bool, workdir):
-    """Is the embedded Postgres of WORKDIR running? Example: chsync embedded status --json"""
+    """Is the embedded Postgres of WORKDIR running? Prints its --source when it is.
+
+    Read-only.
+
+    \b
+    Example:
+      chsync embedded status --workdir /tmp/try --json
+    """
     from . import embedded as emb
     doc = emb.status(workdir)
     emit(doc) if as_json else click.echo(("running: " + doc["source"]) if doc["running"] else "not running")
@@ -208,7 +255,15 @@ def embedded_status(ctx: Context, as_json: bool, workdir):
 @main.command()
 @command
 def init(ctx: Context, as_json: bool):
-    """Create the sink database and table when missing (never drops anything). Example: chsync init"""
+    """Create the sink database, the table and (on a cluster) the Distributed table when missing,
+    ON CLUSTER when --sink names a cluster.
+
+    Writes: CREATE ... IF NOT EXISTS only; an existing table is used as it is, never dropped or altered.
+
+    \b
+    Example:
+      chsync --sink 'clickhouse://chsync@host:9000/alaska_air_us_east_1?cluster=replicated' init
+    """
     statements = ctx.sink.init()
     if as_json:
         emit({"table": ctx.sink.table, "statements": statements})
@@ -229,8 +284,14 @@ def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink, mode, worker
     """The daily job, idempotent: each day's source set REPLACES that day in the sink (staged, checked
     against the source, swapped in as one partition), so re-running a day never duplicates.
 
-    Destructive for the given days only. Refuses (exit 3) a day that would become empty or shrink below
-    half of the sink's rows unless --allow-shrink. Example: chsync sync --day 2026-02-18
+    Destructive: replaces the given days in the sink (no other day). What protects the data: a day is
+    swapped in only after its staging matches Postgres (count + fingerprint), readers never see it empty
+    or doubled, and a day that would become empty or shrink below half of the sink's rows is refused
+    (exit 3) unless --allow-shrink.
+
+    \b
+    Example:
+      chsync sync --day 2026-02-18
     """
     from .apply.sync import run_sync
     days = resolve_days(day, from_, to)
@@ -251,15 +312,21 @@ def _range(from_, to):
 
 @main.command()
 @range_options
-@click.option("--out", metavar="DIR", type=click.Path(file_okay=False), help="Also write scope.md and scope.json.")
+@click.option("--out", metavar="DIR", type=click.Path(file_okay=False),
+              help="Also write scope.md (+ charts/*.svg), scope.html and scope.json into DIR.")
 @click.option("--samples", default=0, show_default=True, help="Sample ids per class to include.")
 @mode_option("auto")
 @command
 def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
-    """Analysis of the range (read-only): totals, distinct, duplicates, missing/stale/changed per day and per
-    usecase, stale reasons and changed columns, laid out like the seed's report (--out also writes
-    scope.html, one self-contained page with charts).
-    Example: chsync scope --from 2026-01-01 --to 2026-02-18 --out report/
+    """Analysis of the range: totals, distinct, duplicates, missing/stale/changed per day and per usecase,
+    stale reasons and changed columns, laid out like the seed's report. --out DIR also writes scope.md
+    (charts as SVG files in DIR/charts/), scope.html (one self-contained page) and scope.json.
+
+    Read-only: nothing in Postgres or ClickHouse changes; files are written only into --out DIR.
+
+    \b
+    Example:
+      chsync scope --from 2026-01-01 --to 2026-02-18 --out report/
     """
     from .report.markdown import scope_markdown
     from .scope import build_scope
@@ -267,14 +334,8 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
     doc = build_scope(ctx.source, ctx.sink, first, last, samples=samples, mode=mode)
     md = scope_markdown(doc)
     if out:
-        os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "scope.md"), "w") as f:
-            f.write(md)
-        with open(os.path.join(out, "scope.json"), "w") as f:
-            json.dump(doc, f, indent=2)
-        from .report.html import scope_html
-        with open(os.path.join(out, "scope.html"), "w") as f:
-            f.write(scope_html(doc))
+        from .report.files import write_scope_report
+        write_scope_report(out, doc)
     emit(doc) if as_json else click.echo(md)
     return 0
 
@@ -285,10 +346,15 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
 @mode_option("auto")
 @command
 def diff(ctx: Context, as_json: bool, from_, to, limit, mode):
-    """Row-level differences, classified (read-only): missing, stale (with the reason: deleted,
-    ended_at_reset, day_moved, dev_user, source_type_changed, no_agent_assistance, customer_changed),
-    changed (with the columns), duplicates. Only days whose fingerprints differ are drilled into.
-    Example: chsync diff --from 2026-01-20 --to 2026-01-20 --limit 5
+    """Row-level differences, classified: missing, stale (with the reason: deleted, ended_at_reset,
+    day_moved, dev_user, source_type_changed, no_agent_assistance, customer_changed), changed (with the
+    columns), duplicates. Only days whose fingerprints differ are drilled into. Exit 1 when any differ.
+
+    Read-only.
+
+    \b
+    Example:
+      chsync diff --from 2026-01-20 --to 2026-01-20 --limit 5
     """
     from .diff import diff_with_mode
     first, last = _range(from_, to)
@@ -328,10 +394,15 @@ def _print_diff(doc: dict) -> None:
 @mode_option("push")
 @command
 def verify(ctx: Context, as_json: bool, from_, to, mode):
-    """Proof that the sink equals the source for the range (read-only): per day, counts and row
-    fingerprints agree, no duplicates. Exit 0 only when every day is in sync, 1 otherwise. The default
-    --mode push has Postgres hash its own rows, so the proof does not depend on how the rows got there.
-    Example: chsync verify --from 2026-01-01 --to 2026-02-18
+    """Proof that the sink equals the source for the range: per day, counts and row fingerprints agree,
+    no duplicates. Exit 0 only when every day is in sync, 1 otherwise. The default --mode push has
+    Postgres hash its own rows, so the proof does not depend on how the rows got there.
+
+    Read-only.
+
+    \b
+    Example:
+      chsync verify --from 2026-01-01 --to 2026-02-18
     """
     from .scope import build_scope
     first, last = _range(from_, to)
@@ -390,9 +461,14 @@ def _print_plan(plan: dict) -> None:
 @mode_option("push")
 @command
 def plan(ctx: Context, as_json: bool, from_, to, strategy, out, mode):
-    """What a backfill would do (read-only, always safe): per day the drift, the action, the exact SQL, the
-    expected row delta and an ETA, plus the read window the strategy implies.
-    Example: chsync plan --from 2026-01-01 --to 2026-02-18 --strategy swap --out plan.json
+    """What a backfill would do: per day the drift, the action, the exact SQL, the expected row delta and
+    an ETA, plus the read window the strategy implies (how long readers may see missing rows).
+
+    Read-only: nothing is executed; --out FILE only saves the plan for `backfill --plan FILE`.
+
+    \b
+    Example:
+      chsync plan --from 2026-01-01 --to 2026-02-18 --strategy swap --out plan.json
     """
     from .plan import save_plan
     the_plan = _plan_for(ctx, from_, to, strategy, mode)
@@ -432,10 +508,17 @@ def _confirm(plan: dict, yes: bool) -> None:
 @command
 def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume, yes, allow_shrink, take_over,
              barrier_timeout, mode, workers):
-    """Repair the range in the sink (DESTRUCTIVE for the planned days; asks unless --yes). Journaled per
-    day in the sink (planned → staged → verified → swapped → checked for swap), resumable, locked (one
-    backfill per table), guarded (a day whose source read fails or shrinks is never touched), and
-    verified at the end. Example: chsync backfill --from 2026-01-01 --to 2026-02-18 --yes
+    """Repair the range in the sink with a plan (see `chsync plan`), then verify it.
+
+    Destructive: deletes and rewrites the planned days in the sink (bulk and per-day leave them empty
+    while they reload; swap never does). What protects the data: it shows the plan and asks unless
+    --yes; journaled per day in the sink (planned → staged → verified → swapped → checked for swap) and
+    resumable with --resume; locked (one backfill per table); a day whose source read fails or shrinks
+    below half is never touched; every day is checked against Postgres after it changed.
+
+    \b
+    Example:
+      chsync backfill --from 2026-01-01 --to 2026-02-18 --strategy swap --yes
     """
     from .apply.backfill import Backfill
     from .plan import load_plan
@@ -480,7 +563,14 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
 @main.command()
 @command
 def runs(ctx: Context, as_json: bool):
-    """Backfill runs in the journal, newest first (read-only). Example: chsync runs --json"""
+    """Backfill runs in the journal, newest first: state, range, strategy, days done.
+
+    Read-only for your data (it creates chsync's empty journal tables in the sink when missing).
+
+    \b
+    Example:
+      chsync runs --json
+    """
     from .sink.journal import Journal
     journal = Journal(ctx.sink)
     journal.ensure()

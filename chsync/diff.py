@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .dates import day_range
+from .progress import StepProgress
 from .spec import COLUMNS, KEY_COLUMN, Spec
 
 STALE_REASONS = ("deleted", "ended_at_reset", "day_moved", "dev_user", "source_type_changed",
@@ -164,16 +165,20 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     precision = sink.capabilities.time_precision
     hasher = hasher or source
     result = RangeDiff(first, last, {}, sink.day_stats(first, last), {})
-    for lo, hi in _windows(first, last, window_days):
-        pairs = hasher.range_hashes(lo, hi, precision)
-        for day in day_range(lo, hi):
-            day_pairs = pairs.filter(pc.equal(pairs.column("day"), pa.scalar(day, pa.date32())))
-            if day_pairs.num_rows:
-                result.source_days[day] = (day_pairs.num_rows, hash_sum(day_pairs.column("h")))
-            if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
-                result.days[day] = compare_day(day_pairs.select([KEY_COLUMN, "h"]), sink.day_hashes(day))
-    if explain:
-        _explain(source, sink, result, precision)
+    days = len(day_range(first, last))
+    with StepProgress(days + (1 if explain else 0), "compare") as progress:
+        for lo, hi in _windows(first, last, window_days):
+            pairs = hasher.range_hashes(lo, hi, precision)
+            for day in day_range(lo, hi):
+                day_pairs = pairs.filter(pc.equal(pairs.column("day"), pa.scalar(day, pa.date32())))
+                if day_pairs.num_rows:
+                    result.source_days[day] = (day_pairs.num_rows, hash_sum(day_pairs.column("h")))
+                if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
+                    result.days[day] = compare_day(day_pairs.select([KEY_COLUMN, "h"]), sink.day_hashes(day))
+            progress.advance(f"{lo} – {hi} ({len(result.days)} days differ so far)", len(day_range(lo, hi)))
+        if explain:
+            _explain(source, sink, result, precision)
+            progress.advance(f"{len(result.days)} differing days explained")
     return result
 
 
@@ -196,35 +201,44 @@ def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain
     from .sink.pull_diff import SinkSideDiff
     side = SinkSideDiff(puller)
     try:
-        side.load_source(first, last)
-        side.load_sink(first, last)
-        result = RangeDiff(first, last, side.day_fingerprints(), side.sink_day_stats(), {})
-        differing = [day for day in day_range(first, last)
-                     if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
-        result.days = {day: DayDiff([], [], [], []) for day in differing}
-        if differing:
-            keys = side.differing_keys(differing)
-            for day, key, source_h, found, n in zip(*(keys.column(i).to_pylist() for i in range(5))):
-                d = result.days[day]
-                if source_h is None:
-                    d.stale.append(key)
-                elif n == 0:
-                    d.missing.append(key)
-                elif not found:
-                    d.changed.append(key)
-                if n > 1:
-                    d.duplicates.append(key)
-            for d in result.days.values():
-                d.missing.sort(), d.stale.sort(), d.changed.sort(), d.duplicates.sort()
-        if explain and differing:
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Postgres and the sink work at once
-                stale = pool.submit(_explain_stale, source, result)
-                for (day, key), columns in side.changed_columns().items():
-                    result.days[day].changed_columns[key] = columns
-                stale.result()
+        with StepProgress(4, "compare in the sink") as progress:
+            side.load_source(first, last)
+            progress.advance("source set read and hashed")
+            side.load_sink(first, last)
+            progress.advance("sink rows hashed")
+            result = RangeDiff(first, last, side.day_fingerprints(), side.sink_day_stats(), {})
+            differing = [day for day in day_range(first, last)
+                         if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
+            result.days = {day: DayDiff([], [], [], []) for day in differing}
+            if differing:
+                _classify(result, side.differing_keys(differing))
+            progress.advance(f"{len(differing)} days differ")
+            if explain and differing:
+                with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Postgres and the sink work at once
+                    stale = pool.submit(_explain_stale, source, result)
+                    for (day, key), columns in side.changed_columns().items():
+                        result.days[day].changed_columns[key] = columns
+                    stale.result()
+            progress.advance("differences explained")
     finally:
         side.close()
     return result
+
+
+def _classify(result: RangeDiff, keys) -> None:
+    """Rows of (day, id, source hash or None, a sink row has that hash, sink rows) into the classes."""
+    for day, key, source_h, found, n in zip(*(keys.column(i).to_pylist() for i in range(5))):
+        d = result.days[day]
+        if source_h is None:
+            d.stale.append(key)
+        elif n == 0:
+            d.missing.append(key)
+        elif not found:
+            d.changed.append(key)
+        if n > 1:
+            d.duplicates.append(key)
+    for d in result.days.values():
+        d.missing.sort(), d.stale.sort(), d.changed.sort(), d.duplicates.sort()
 
 
 def _explain_stale(source, result: RangeDiff) -> None:

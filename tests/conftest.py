@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -68,3 +69,21 @@ class Env:
 @pytest.fixture
 def env(pg_server, tmp_path):
     return Env(pg_server, tmp_path)
+
+
+@dataclasses.dataclass
+class ScopeReport:
+    world: Env        # the generated source and sink
+    out: Path         # the --out directory
+    doc: dict         # the JSON document printed on stdout
+
+
+@pytest.fixture(scope="session")
+def scope_report(pg_server, tmp_path_factory) -> ScopeReport:
+    """A small generated world (scale 0.01) and `chsync scope --out DIR --json` over its 49 days.
+    Shared by the session: tests only read it."""
+    world = Env(pg_server, tmp_path_factory.mktemp("scope-report"))
+    world.cli("generate", "--scale", "0.01", check=True)
+    out = world.tmp / "report"
+    return ScopeReport(world, out, world.cli_json("scope", "--from", "2026-01-01", "--to", "2026-02-18",
+                                                  "--out", str(out)))

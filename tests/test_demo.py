@@ -6,6 +6,11 @@ import json
 import subprocess
 import sys
 
+from mdtables import missing_images
+from report_expect import demo_tables, mismatches
+from test_report_files import assert_drawn_svg
+
+from chsync.report.html import SEED_BACKFILL
 
 def test_demo_small_scale(tmp_path):
     workdir = tmp_path / "demo"
@@ -25,7 +30,14 @@ def test_demo_small_scale(tmp_path):
                         "## Results", "**Verify: in sync"):
             assert section in report
         assert f"| {before['sink']['rows']:,} | {after['sink']['rows']:,} |" in report
-        assert json.loads((workdir / "report.json").read_text())["after"]["in_sync"] is True
+        assert json.loads((workdir / "report.json").read_text()) == doc
+        assert mismatches(report, demo_tables(doc, SEED_BACKFILL)) == []
+        charts = sorted(p.name for p in (workdir / "charts").glob("*.svg"))
+        assert charts == ["daily-volume.svg", "duplicates.svg", "stale-reasons.svg", "timeline.svg", "usecases.svg"]
+        for name in charts:
+            assert_drawn_svg(workdir / "charts" / name)
+            assert f"](charts/{name})" in report
+        assert missing_images(workdir / "report.md") == []
         page = (workdir / "report.html").read_text()
         assert "<script" not in page and "Backfill timeline" in page and f"{after['sink']['rows']:,}" in page
     finally:

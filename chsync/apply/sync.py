@@ -9,6 +9,7 @@ import datetime as dt
 from .. import log
 from ..errors import Refused, RuntimeFailure
 from ..plan import choose_mode
+from ..progress import StepProgress
 from ..sink.base import ClickHouseSink
 from ..sink.pull import Puller
 from ..source.postgres import PostgresSource
@@ -53,7 +54,8 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
     log.info(f"profiles scanned {scanned} (filtered to {matched}: {source.spec.customer})")
     log.info(f"mode {mode}: {why}")
     workers = Workers(source, sink, workers)
-    with Puller(sink, source.dsn) if mode == "pull" else contextlib.nullcontext() as puller:
+    with Puller(sink, source.dsn) if mode == "pull" else contextlib.nullcontext() as puller, \
+            StepProgress(len(days), "sync") as progress:
         if puller:
             puller.prepare()
 
@@ -68,10 +70,12 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
             if isinstance(outcome, Refused):
                 log.info(f"{day}: refused: {outcome}")
                 result.refused.append(str(outcome))
+                progress.advance(f"{day} refused")
                 return
             result.days.append(outcome)
             log.info(f"{day}: {outcome.rows_written:,} rows written ({outcome.action}, "
                      f"{outcome.sink_rows_before:,} rows before, {outcome.seconds:.2f}s)")
+            progress.advance(f"{day} {outcome.action}")
 
         workers.run(days, one_day, done)
     result.days.sort(key=lambda d: d.day)

@@ -31,6 +31,7 @@ from pathlib import Path
 import psycopg
 
 from ..errors import BadInput, Refused, RuntimeFailure
+from ..progress import StepProgress
 from ..secrets import redact_url
 from ..sink.base import ClickHouseSink
 from ..source import schema
@@ -68,10 +69,14 @@ def label_combos() -> list[list[str]]:
     return combos
 
 
+POSTGRES_STEPS = 3   # the progress bar's steps besides one per sink day (see generate())
+
+
 class Generator:
     def __init__(self, conn: psycopg.Connection, scale: float, seed: int, customer: str, progress):
         self.conn, self.scale, self.seed, self.customer = conn, scale, seed, customer
         self.say = progress or (lambda message: None)
+        self.tick = lambda message: None   # advances the progress bar (set by generate())
         self.plan = shape.plan(scale)
         self.profile = profile_of(customer)
 
@@ -287,6 +292,7 @@ class Generator:
                     if data.num_rows:
                         sink.insert_day(d.day, data, token=f"demo-{self.seed}-{d.day}-{int(older)}")
                         written += data.num_rows
+                self.tick(f"sink {d.day}")
         self.say(f"sink: {written:,} rows written as the old cron left them")
         return written
 
@@ -409,13 +415,15 @@ def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed:
     if customer in OTHER_CUSTOMERS:
         raise BadInput(f"customer {customer!r} is a name the generator uses for the other customers: pick another")
     try:
-        with psycopg.connect(source_dsn, autocommit=True, options="-c TimeZone=UTC") as conn:
+        with psycopg.connect(source_dsn, autocommit=True, options="-c TimeZone=UTC") as conn, \
+                StepProgress(len(shape.DAYS) + POSTGRES_STEPS, "generate") as bar:
             _refuse_real_data(conn)
             conn.execute("SET max_parallel_workers_per_gather = 0")  # not needed for determinism; steadier
             conn.execute("SET maintenance_work_mem = '256MB'")
             conn.execute("SET work_mem = '64MB'")
             conn.execute("SET jit = off")
             gen = Generator(conn, float(scale), seed, customer, progress)
+            gen.tick = bar.advance
             conn.execute("DROP SCHEMA IF EXISTS chsync_demo CASCADE")
             conn.execute("CREATE SCHEMA chsync_demo")
             schema.create(conn, constraints=False)
@@ -426,12 +434,15 @@ def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed:
             # The sink is written from the view alone: it runs while Postgres loads (2 cores, 2 jobs).
             with _Background(lambda: (gen.write_sink(source_dsn, sink), gen.usecase_truth(source_dsn))) as job:
                 gen.conversations()
+                bar.advance("Postgres: conversations and labels")
                 schema.add_constraints(conn)
                 conn.execute("ANALYZE customers, profiles, users, usecases, conversations, conversation_labels")
                 gen.say("Postgres: constraints and indexes added")
+                bar.advance("Postgres: constraints and indexes")
             _, usecases = job.result()
             truth = gen.truth(usecases)
             gen.check(truth)
+            bar.advance("ground truth counted and checked")
             conn.execute("DROP SCHEMA chsync_demo CASCADE")
     except psycopg.Error as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

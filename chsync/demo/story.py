@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from .. import embedded, log
 from ..apply.sync import run_sync
 from ..dates import day_range
 from ..report import markdown as md
+from ..report.charts import demo_charts
+from ..report.files import write_charts
 from ..report.html import SEED_BACKFILL as SEED
 from ..report.html import demo_html
 from ..scope import build_scope
@@ -55,26 +58,29 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
            "sink": urls["sink"], "before": before, "after": after, "sync": synced.as_dict(),
            "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
            "report_html": str(workdir_path / "report.html")}
-    (workdir_path / "report.md").write_text(render_report(doc))
+    images = write_charts(workdir_path, demo_charts(before, after, doc["timeline"]))
+    (workdir_path / "report.md").write_text(render_report(doc, images))
     (workdir_path / "report.html").write_text(demo_html(doc))
     (workdir_path / "report.json").write_text(json.dumps(doc, indent=2, default=str))
     log.info(f"after: in sync = {after['in_sync']}; report: {doc['report']}")
     return doc
 
 
-def render_report(doc: dict) -> str:
+def render_report(doc: dict, images: dict[str, str] | None = None) -> str:
+    """report.md; `images`: `{chart stem: Markdown image}` of the charts written next to it."""
     before, after, sync = doc["before"], doc["after"], doc["sync"]
     sync_step = next(s for s in doc["timeline"] if s["step"].startswith("Sync"))
     rate = sync["rows_written"] / sync_step["seconds"] if sync_step["seconds"] else 0
-    return "\n\n".join([
+    img = functools.partial(md.images_of, images)
+    return md.sections(
         f"# chsync demo: {before['customer']} backfill scope and repair",
         f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `chsync demo --scale {doc['scale']} "
         f"--seed {doc['seed']}` on embedded Postgres + chDB.",
         "## Data Volume Summary (before)", md.volume_summary(before),
-        "## Daily Volume (before)", md.daily_volume(before),
-        "## Usecase Distribution", md.usecases_before_after(before, after),
-        "## Drift explained (before)", md.drift_explained(before),
-        "## Timeline", md.timeline_table(doc["timeline"]),
+        "## Daily Volume (before)", img("daily-volume", "duplicates"), md.daily_volume(before),
+        "## Usecase Distribution", img("usecases"), md.usecases_before_after(before, after),
+        "## Drift explained (before)", img("stale-reasons"), md.drift_explained(before),
+        "## Timeline", img("timeline"), md.timeline_table(doc["timeline"]),
         "## Results", md.before_after(before, after),
         "## Comparison with the seed's backfill",
         md.table(["", "Seed (bulk DELETE + 49 cron runs)", "chsync sync (per-day swap)"], [
@@ -87,4 +93,4 @@ def render_report(doc: dict) -> str:
              f"{after['sink']['distinct'] - after['source']['conversations']:+,}"],
         ]),
         f"**Verify: {'in sync — every day equals Postgres' if after['in_sync'] else 'NOT in sync'}.**",
-    ]) + "\n"
+    )

@@ -12,20 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
+from . import charts
 from . import markdown as md
-from . import svg
 
-POSTGRES, BEFORE, AFTER, DUPLICATES = "#4e79a7", "#f28e2b", "#59a14f", "#e15759"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-STALE_REASONS = {
-    "deleted": "no Postgres row any more",
-    "ended_at_reset": "ended_at set back to NULL in Postgres",
-    "day_moved": "passes the filter on another day now",
-    "dev_user": "agent is now a dev user (or none)",
-    "source_type_changed": "source type changed",
-    "no_agent_assistance": "no longer has agent assistance",
-    "customer_changed": "belongs to another customer now",
-}
 # The seed's full backfill (bulk DELETE + 49 cron runs), the baseline the demo is compared with.
 SEED_BACKFILL = {"rows": "1,539,530", "duration": "15 min 17 s", "rate": "≈1.7K rows/s", "window": "≈16.5 min",
                  "duplicates_after": "0", "vs_postgres_after": "+29,112 (~1.9%)"}
@@ -181,11 +171,7 @@ def clickhouse_vs_postgres(doc: dict, heading: str = "ClickHouse vs Postgres") -
     if split.get("same_shard") or split.get("cross_shard"):
         text.append(f"Of the duplicates, {split.get('same_shard', 0):,} sit on one shard (merges may collapse them) "
                     f"and {split.get('cross_shard', 0):,} across shards (nothing in ClickHouse ever will).")
-    reasons = doc.get("stale_reasons") or {}
-    chart = svg.hbar_chart(
-        "Why stale conversations are stale", list(reasons),
-        [svg.Series("stale conversations", list(reasons.values()), BEFORE)],
-        x_label="stale conversations", y_label="reason", tooltips=[STALE_REASONS.get(r, r) for r in reasons])
+    chart = charts.stale_reasons(doc)
     columns = [[c, n] for c, n in (doc.get("changed_columns") or {}).items()]
     changed = (table(["Changed column", "Conversations"], columns, "lr") if columns
                else _p('<span class="note">No changed conversations.</span>'))
@@ -194,31 +180,7 @@ def clickhouse_vs_postgres(doc: dict, heading: str = "ClickHouse vs Postgres") -
 
 
 def _daily_charts(doc: dict, after: dict | None = None) -> str:
-    days = [d["day"] for d in doc["days"]]
-    series = [svg.Series("Postgres", [d["source"] for d in doc["days"]], POSTGRES),
-              svg.Series("ClickHouse (before)" if after else "ClickHouse", [d["sink_rows"] for d in doc["days"]],
-                         BEFORE)]
-    a = {d["day"]: d for d in after["days"]} if after else {}
-    if after:
-        series.append(svg.Series("ClickHouse (after)", [a.get(x, {}).get("sink_rows", 0) for x in days], AFTER))
-    tips = [f"ClickHouse distinct: {d['sink_distinct']:,}" for d in doc["days"]]
-    volume = svg.grouped_bar_chart("Conversations per day: Postgres vs ClickHouse rows", days, series,
-                                   x_label="day (ended_at, UTC)", y_label="rows / conversations", tooltips=tips)
-    dup_series = [svg.Series("before" if after else "duplicate conversations", [d["duplicates"] for d in doc["days"]],
-                             DUPLICATES)]
-    if any(d["duplicates"] for d in a.values()):
-        dup_series.append(svg.Series("after", [a.get(x, {}).get("duplicates", 0) for x in days], AFTER))
-    dup_tips = [f"extra duplicate rows: {d.get('extra_duplicate_rows', d['sink_rows'] - d['sink_distinct']):,}"
-                for d in doc["days"]]
-    title = "ClickHouse duplicate conversations per day" + (" (before)" if after and len(dup_series) == 1 else "")
-    if len(dup_series) == 1:
-        dups = svg.bar_chart(title, days, dup_series[0].values, x_label="day (ended_at, UTC)",
-                             y_label="duplicate conversations", color=DUPLICATES, name="duplicate conversations",
-                             tooltips=dup_tips)
-    else:
-        dups = svg.grouped_bar_chart(title, days, dup_series, x_label="day (ended_at, UTC)",
-                                     y_label="duplicate conversations", height=260, tooltips=dup_tips)
-    return _figure(volume) + _figure(dups)
+    return _figure(charts.daily_volume(doc, after)) + _figure(charts.duplicates(doc, after))
 
 
 def daily_volume(doc: dict) -> str:
@@ -230,16 +192,10 @@ def daily_volume(doc: dict) -> str:
     return _section("daily-volume", "Daily Volume", _daily_charts(doc), t)
 
 
-def _usecase_chart(title: str, labels: list[str], series: list[svg.Series]) -> str:
-    return svg.hbar_chart(title, labels, series, x_label="distinct conversations", y_label="usecase")
-
-
 def usecase_distribution(doc: dict) -> str:
     ucs = doc["usecases"]
     labels = [u["usecase"] or "(none)" for u in ucs]
-    chart = _usecase_chart("Usecase distribution: Postgres vs ClickHouse", labels, [
-        svg.Series("Postgres", [u["source"] for u in ucs], POSTGRES),
-        svg.Series("ClickHouse", [u["sink"] for u in ucs], BEFORE)])
+    chart = charts.usecases(doc)
     rows = [[lab, u["source"], u["sink"], md.ratio(u["sink"], u["source"])] for lab, u in zip(labels, ucs)]
     return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
                     table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows, "lrrr", id="usecase-table"))
@@ -286,9 +242,7 @@ def _usecases_before_after(before: dict, after: dict) -> str:
     bef = [b.get(n, {}).get("sink", 0) for n in names]
     aft = [a.get(n, {}).get("sink", 0) for n in names]
     labels = [n or "(none)" for n in names]
-    chart = _usecase_chart("Usecase distribution: Postgres vs ClickHouse before and after", labels, [
-        svg.Series("Postgres", pg, POSTGRES), svg.Series("ClickHouse (before)", bef, BEFORE),
-        svg.Series("ClickHouse (after)", aft, AFTER)])
+    chart = charts.usecases(before, after)
     rows = [[lab, x, y, p, md.ratio(x, p), md.ratio(y, p)] for lab, x, y, p in zip(labels, bef, aft, pg)]
     return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
                     table(["Usecase", "Before", "After", "Postgres", "Ratio before", "Ratio after"], rows, "lrrrrr",
@@ -313,21 +267,14 @@ def _duplicate_impact(before: dict, after: dict) -> str:
 def _timeline(steps: list[dict]) -> str:
     if not steps:
         return ""
-    starts = [dt.datetime.fromisoformat(s["start"]) for s in steps]
-    t0 = min(starts)
-    spans, rows = [], []
-    for s, start in zip(steps, starts):
-        rows_txt = "" if s.get("rows") is None else f"{s['rows']:,} rows"
-        spans.append(svg.Span(s["step"], (start - t0).total_seconds(), s["seconds"], md.duration(s["seconds"]),
-                              f"{s['start']} → {s.get('end') or 'running'}" + (f"\n{rows_txt}" if rows_txt else "")))
-        rows.append([s["step"], s["start"][11:19], (s.get("end") or "")[11:19], md.duration(s["seconds"]),
-                     s.get("rows")])
+    t0, spans = charts.timeline_spans(steps)
+    rows = [[s["step"], s["start"][11:19], (s.get("end") or "")[11:19], md.duration(s["seconds"]), s.get("rows")]
+            for s in steps]
     ends = [dt.datetime.fromisoformat(s["end"]) for s in steps if s.get("end")]
     total = max([(e - t0).total_seconds() for e in ends] + [sp.start + sp.seconds for sp in spans])
     rows.append([_strong("Total"), _strong(steps[0]["start"][11:19]),
                  _strong(max(ends).isoformat()[11:19] if ends else ""), _strong(md.duration(total)), None])
-    chart = svg.gantt(f"Backfill timeline ({t0:%Y-%m-%d %H:%M:%S} UTC start)", spans,
-                      x_label=f"time since {t0:%H:%M:%S} UTC")
+    chart = charts.timeline(steps)
     return _section("backfill-timeline", "Backfill timeline", _figure(chart),
                     table(["Step", "Start (UTC)", "End (UTC)", "Duration", "Rows"], rows, "lrrrr", id="timeline-table",
                           row_class=lambda k: "total" if k == len(steps) else ""))

@@ -68,14 +68,25 @@ def drift_explained(doc: dict) -> str:
     return "\n\n".join(parts)
 
 
-def scope_markdown(doc: dict, title: str = "Scope") -> str:
-    return "\n\n".join([
+def images_of(images: dict[str, str] | None, *stems: str) -> str:
+    """The Markdown image lines of the charts `stems` that were written (none when `images` is None)."""
+    return "\n\n".join(images[s] for s in stems if images and s in images)
+
+
+def sections(*parts: str) -> str:
+    """Blocks separated by blank lines; empty blocks (e.g. no images) leave no gap."""
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def scope_markdown(doc: dict, title: str = "Scope", images: dict[str, str] | None = None) -> str:
+    """`images`: `{chart stem: Markdown image}` of charts written next to the file (files.py)."""
+    return sections(
         f"# {title}: {doc['customer']} {doc['from']} – {doc['to']}",
         "## Data Volume Summary", volume_summary(doc),
-        "## Daily Volume", daily_volume(doc),
-        "## Usecase Distribution", usecases(doc),
-        "## Drift explained", drift_explained(doc),
-    ]) + "\n"
+        "## Daily Volume", images_of(images, "daily-volume", "duplicates"), daily_volume(doc),
+        "## Usecase Distribution", images_of(images, "usecases"), usecases(doc),
+        "## Drift explained", images_of(images, "stale-reasons"), drift_explained(doc),
+    )
 
 
 def timeline_table(steps: list[dict]) -> str:

@@ -1,0 +1,124 @@
+"""The report's charts, one function each, from a scope/verify document (and, for the demo, the document
+after the repair): pure data → one standalone SVG string (svg.py). The HTML report inlines them; a report
+written to a directory also saves them as files next to report.md (files.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from . import svg
+from .markdown import duration
+
+POSTGRES, BEFORE, AFTER, DUPLICATES = "#4e79a7", "#f28e2b", "#59a14f", "#e15759"
+STALE_REASONS = {
+    "deleted": "no Postgres row any more",
+    "ended_at_reset": "ended_at set back to NULL in Postgres",
+    "day_moved": "passes the filter on another day now",
+    "dev_user": "agent is now a dev user (or none)",
+    "source_type_changed": "source type changed",
+    "no_agent_assistance": "no longer has agent assistance",
+    "customer_changed": "belongs to another customer now",
+}
+
+
+def _after_days(after: dict | None) -> dict:
+    return {d["day"]: d for d in after["days"]} if after else {}
+
+
+def daily_volume(doc: dict, after: dict | None = None) -> str:
+    """Postgres vs ClickHouse rows per day (and ClickHouse after the repair when given)."""
+    days = [d["day"] for d in doc["days"]]
+    series = [svg.Series("Postgres", [d["source"] for d in doc["days"]], POSTGRES),
+              svg.Series("ClickHouse (before)" if after else "ClickHouse", [d["sink_rows"] for d in doc["days"]],
+                         BEFORE)]
+    if after:
+        a = _after_days(after)
+        series.append(svg.Series("ClickHouse (after)", [a.get(x, {}).get("sink_rows", 0) for x in days], AFTER))
+    tips = [f"ClickHouse distinct: {d['sink_distinct']:,}" for d in doc["days"]]
+    return svg.grouped_bar_chart("Conversations per day: Postgres vs ClickHouse rows", days, series,
+                                 x_label="day (ended_at, UTC)", y_label="rows / conversations", tooltips=tips)
+
+
+def duplicates(doc: dict, after: dict | None = None) -> str:
+    """Duplicate conversations per day (before and after, when after still has any)."""
+    days = [d["day"] for d in doc["days"]]
+    a = _after_days(after)
+    series = [svg.Series("before" if after else "duplicate conversations", [d["duplicates"] for d in doc["days"]],
+                         DUPLICATES)]
+    if any(d["duplicates"] for d in a.values()):
+        series.append(svg.Series("after", [a.get(x, {}).get("duplicates", 0) for x in days], AFTER))
+    tips = [f"extra duplicate rows: {d.get('extra_duplicate_rows', d['sink_rows'] - d['sink_distinct']):,}"
+            for d in doc["days"]]
+    title = "ClickHouse duplicate conversations per day" + (" (before)" if after and len(series) == 1 else "")
+    if len(series) == 1:
+        return svg.bar_chart(title, days, series[0].values, x_label="day (ended_at, UTC)",
+                             y_label="duplicate conversations", color=DUPLICATES, name="duplicate conversations",
+                             tooltips=tips)
+    return svg.grouped_bar_chart(title, days, series, x_label="day (ended_at, UTC)",
+                                 y_label="duplicate conversations", height=260, tooltips=tips)
+
+
+def usecases(doc: dict, after: dict | None = None) -> str:
+    """Distinct conversations per usecase: Postgres vs ClickHouse (before and after when given)."""
+    b = {u["usecase"]: u for u in doc["usecases"]}
+    a = {u["usecase"]: u for u in after["usecases"]} if after else {}
+    names = list(b) + [n for n in a if n not in b]
+    labels = [n or "(none)" for n in names]
+    if not after:
+        return svg.hbar_chart("Usecase distribution: Postgres vs ClickHouse", labels, [
+            svg.Series("Postgres", [b[n]["source"] for n in names], POSTGRES),
+            svg.Series("ClickHouse", [b[n]["sink"] for n in names], BEFORE)],
+            x_label="distinct conversations", y_label="usecase")
+    return svg.hbar_chart("Usecase distribution: Postgres vs ClickHouse before and after", labels, [
+        svg.Series("Postgres", [a.get(n, b.get(n, {})).get("source", 0) for n in names], POSTGRES),
+        svg.Series("ClickHouse (before)", [b.get(n, {}).get("sink", 0) for n in names], BEFORE),
+        svg.Series("ClickHouse (after)", [a.get(n, {}).get("sink", 0) for n in names], AFTER)],
+        x_label="distinct conversations", y_label="usecase")
+
+
+def stale_reasons(doc: dict) -> str:
+    reasons = doc.get("stale_reasons") or {}
+    return svg.hbar_chart(
+        "Why stale conversations are stale", list(reasons),
+        [svg.Series("stale conversations", list(reasons.values()), BEFORE)],
+        x_label="stale conversations", y_label="reason", tooltips=[STALE_REASONS.get(r, r) for r in reasons])
+
+
+def timeline_spans(steps: list[dict]) -> tuple[dt.datetime, list[svg.Span]]:
+    """The steps on one time axis: (the first start, one span per step)."""
+    starts = [dt.datetime.fromisoformat(s["start"]) for s in steps]
+    t0 = min(starts)
+    spans = []
+    for s, start in zip(steps, starts):
+        rows = "" if s.get("rows") is None else f"\n{s['rows']:,} rows"
+        spans.append(svg.Span(s["step"], (start - t0).total_seconds(), s["seconds"], duration(s["seconds"]),
+                              f"{s['start']} → {s.get('end') or 'running'}{rows}"))
+    return t0, spans
+
+
+def timeline(steps: list[dict]) -> str:
+    """The steps as a Gantt chart (the seed's Timeline, drawn); `steps` must not be empty."""
+    t0, spans = timeline_spans(steps)
+    return svg.gantt(f"Backfill timeline ({t0:%Y-%m-%d %H:%M:%S} UTC start)", spans,
+                     x_label=f"time since {t0:%H:%M:%S} UTC")
+
+
+def scope_charts(doc: dict) -> dict[str, tuple[str, str]]:
+    """{file stem: (alt text, svg)} for a scope/verify document."""
+    return {"daily-volume": ("Conversations per day: Postgres vs ClickHouse", daily_volume(doc)),
+            "duplicates": ("Duplicate conversations per day", duplicates(doc)),
+            "usecases": ("Usecase distribution", usecases(doc)),
+            "stale-reasons": ("Why stale conversations are stale", stale_reasons(doc))}
+
+
+def demo_charts(before: dict, after: dict, steps: list[dict]) -> dict[str, tuple[str, str]]:
+    """{file stem: (alt text, svg)} for the demo: before/after, and the timeline when there are steps."""
+    charts = {"daily-volume": ("Conversations per day: Postgres vs ClickHouse before and after",
+                               daily_volume(before, after)),
+              "duplicates": ("Duplicate conversations per day", duplicates(before, after)),
+              "usecases": ("Usecase distribution before and after", usecases(before, after)),
+              "stale-reasons": ("Why stale conversations were stale", stale_reasons(before))}
+    if steps:
+        charts["timeline"] = ("Timeline of the demo's steps", timeline(steps))
+    return charts

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import time
 import uuid
 
 from chsync.source import schema
@@ -66,3 +71,57 @@ def sink_rows(sink, day: dt.date) -> list[str]:
     """Raw sink rows of the day (ids, repeated for duplicates), plain SQL."""
     return [r[0] for r in sink.rows(
         f"SELECT toString(conversation_id) FROM {sink.table} WHERE toDate(ended_at) = '{day.isoformat()}'")]
+
+
+def sink_day_ids(sink, day: dt.date) -> list[str]:
+    """Raw rows of the day as readers see them (the Distributed table on a cluster), ids repeated for
+    duplicates."""
+    return [r[0] for r in sink.rows(
+        f"SELECT toString(conversation_id) FROM {sink.read_table} WHERE toDate(ended_at) = '{day.isoformat()}'")]
+
+
+def assert_sink_equals_source(conn, sink, days) -> None:
+    """Every day: no duplicate rows, no conversation missing or extra, per-day counts equal."""
+    for day in days:
+        expected, rows = source_ids(conn, day), sink_day_ids(sink, day)
+        assert len(rows) == len(set(rows)), f"{day}: {len(rows) - len(set(rows))} duplicate rows"
+        assert len(rows) == len(expected), f"{day}: sink has {len(rows)} rows, Postgres {len(expected)}"
+        assert set(rows) == expected, f"{day}: sink ids differ from the source set"
+
+
+class Paused:
+    """A real `chsync` process stopped at a fault point (CHSYNC_FAULT=pause:<point>[:<day>]), so a test
+    can act at exactly that moment from outside: `kill9()`, or do something and `resume()`."""
+
+    def __init__(self, argv: list[str], environ: dict, fault: str, folder, timeout: float = 180.0):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.out, self.err = folder / "stdout", folder / "stderr"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={
+                **environ, "CHSYNC_FAULT": f"pause:{fault}", "CHSYNC_FAULT_DIR": str(folder)})
+        deadline = time.monotonic() + timeout
+        while not (folder / "paused").exists():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"chsync exited {self.proc.returncode} before pausing at {fault}:\n"
+                                     f"{self.err.read_text()}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"chsync did not reach {fault} in {timeout:.0f}s")
+            time.sleep(0.02)
+        self.info = json.loads((folder / "paused").read_text())
+        self.pid = self.proc.pid
+        assert self.info["pid"] == self.pid
+
+    def kill9(self) -> None:
+        """A real `kill -9` from another process; reaped, so the pid is really gone."""
+        os.kill(self.pid, signal.SIGKILL)
+        assert self.proc.wait(timeout=30) == -signal.SIGKILL
+
+    def go(self) -> None:
+        """Let the process continue from the pause."""
+        (self.folder / "resume").touch()
+
+    def wait(self, timeout: float = 300.0) -> subprocess.CompletedProcess:
+        code = self.proc.wait(timeout=timeout)
+        return subprocess.CompletedProcess(self.proc.args, code, self.out.read_text(), self.err.read_text())

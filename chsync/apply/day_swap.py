@@ -15,6 +15,7 @@ import pyarrow as pa
 from ..errors import Refused, RuntimeFailure
 from ..sink.base import MOD64, ClickHouseSink
 from ..source.postgres import PostgresSource
+from .faults import fault_point
 
 
 @dataclasses.dataclass
@@ -54,6 +55,7 @@ def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allo
     checked when this returns."""
     started = time.monotonic()
     caps = sink.capabilities
+    fault_point("read", day)
     data = source.read_day(day, caps.time_precision)
     expected = fingerprint_of(data)
     before = sink.day_stats(day, day).get(day, {"rows": 0, "distinct": 0})

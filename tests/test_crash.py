@@ -1,0 +1,76 @@
+"""Crash safety on chDB: a real `kill -9` after every journal state, and a Postgres backend killed
+mid-read. After each: the lock names the dead holder, resume finishes, verify passes, the sink equals
+Postgres day by day with zero duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+import pytest
+
+from builders import Paused, assert_sink_equals_source
+from chsync.sink.journal import Journal
+from test_backfill import DAYS, RANGE, drifted  # noqa: F401 - the fixture
+
+KILL_POINTS = [("swap", "planned"), ("swap", "staged:2026-01-21"), ("swap", "verified:2026-01-21"),
+               ("swap", "swapped:2026-01-21"), ("bulk", "deleted"), ("bulk", "inserted:2026-01-21")]
+DONE = ("checked", "skipped")
+
+
+def journal_of_last_run(env) -> tuple[str, dict, dict]:
+    with env.sink() as sink:
+        journal = Journal(sink)
+        run = journal.latest_run()
+        return run, journal.run(run), {d.isoformat(): s for d, s in journal.day_states(run).items()}
+
+
+def assert_journal_stopped_at(states: dict, point: str, strategy: str) -> None:
+    """The journal tells the truth at the kill: the paused day is at that state, days before it are done,
+    days after it untouched since the plan (bulk: since the range delete); a point without a day: every
+    day is at that state."""
+    state, _, day = point.partition(":")
+    if not day:
+        assert set(states.values()) == {state}, states
+        return
+    assert states[day] == state, states
+    assert all(s in DONE for d, s in states.items() if d < day), states
+    later = "deleted" if strategy == "bulk" else "planned"
+    assert all(s == later for d, s in states.items() if d > day), states
+
+
+def assert_refused_naming_the_dead_holder(done, run: str, pid: int, started: float, killed: float) -> None:
+    assert done.returncode == 3, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("chsync: error:")]
+    assert len(errors) == 1, done.stderr
+    assert f"locked by run {run} (pid {pid} on " in errors[0] and "whose process is gone" in errors[0]
+    assert "--take-over" in errors[0]
+    since = dt.datetime.fromisoformat(re.search(r", since (\S+)\)", errors[0])[1]).timestamp()
+    assert started - 1 <= since <= killed, (since, started, killed)
+
+
+@pytest.mark.parametrize("strategy, point", KILL_POINTS)
+def test_kill_9_after_each_journal_state_then_resume(drifted, tmp_path, strategy, point):  # noqa: F811
+    started = time.time()
+    paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", strategy, "--yes"), drifted.environ(), point,
+                    tmp_path / "fault")
+    paused.kill9()
+    killed = time.time()
+
+    run, meta, states = journal_of_last_run(drifted)
+    assert meta["state"] == "running" and meta["strategy"] == strategy
+    assert_journal_stopped_at(states, point, strategy)
+
+    refused = drifted.cli("backfill", *RANGE, "--strategy", strategy, "--yes")
+    assert_refused_naming_the_dead_holder(refused, run, paused.pid, started, killed)
+
+    resumed = drifted.cli_json("backfill", "--resume", run, "--take-over", "--yes")
+    assert resumed["run"] == run and resumed["state"] == "finished"
+    assert resumed["verify"]["in_sync"] is True and resumed["verify"]["duplicate_conversations"] == 0
+    assert drifted.cli("verify", *RANGE).returncode == 0
+    with drifted.pg() as conn, drifted.sink() as sink:
+        assert_sink_equals_source(conn, sink, DAYS)
+        assert Journal(sink).holder() is None, "the finished resume must release the lock"
+    runs = drifted.cli_json("runs")
+    assert [(r["run"], r["state"]) for r in runs] == [(run, "finished")], "the refused run must leave no trace"

@@ -125,3 +125,34 @@ class Paused:
     def wait(self, timeout: float = 300.0) -> subprocess.CompletedProcess:
         code = self.proc.wait(timeout=timeout)
         return subprocess.CompletedProcess(self.proc.args, code, self.out.read_text(), self.err.read_text())
+
+
+def kill_backend_mid_read(conn, paused: "Paused", timeout: float = 60.0) -> int:
+    """Let `paused` (stopped just before a day's source read) run into a lock on `conversations`, then
+    terminate the Postgres backend that is executing that read. Returns the terminated backend's pid."""
+    idle = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'").fetchone()[0]
+    assert idle == 0, "chsync must not hold a transaction (and its table locks) open between reads"
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '10s'")
+        conn.execute("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
+        paused.go()
+        deadline = time.monotonic() + timeout
+        while True:
+            conn.execute("SELECT pg_stat_clear_snapshot()")  # else the view is frozen for the transaction
+            row = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
+                               "AND query LIKE '%conversation_labels%'").fetchone()
+            if row:
+                break
+            assert paused.proc.poll() is None and time.monotonic() < deadline, "the read never started"
+            time.sleep(0.02)
+        assert conn.execute("SELECT pg_terminate_backend(%s)", row).fetchone()[0]
+    return row[0]
+
+
+def with_password(dsn: str, password: str) -> str:
+    """The same DSN with a password (the embedded Postgres trusts local connections, and ignores it)."""
+    scheme, rest = dsn.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{password}@{host}"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from builders import Paused, assert_sink_equals_source
+from builders import Paused, assert_sink_equals_source, kill_backend_mid_read, with_password
 from chsync.sink.journal import Journal
 from test_backfill import DAYS, RANGE, drifted  # noqa: F401 - the fixture
 
@@ -74,3 +74,47 @@ def test_kill_9_after_each_journal_state_then_resume(drifted, tmp_path, strategy
         assert Journal(sink).holder() is None, "the finished resume must release the lock"
     runs = drifted.cli_json("runs")
     assert [(r["run"], r["state"]) for r in runs] == [(run, "finished")], "the refused run must leave no trace"
+
+
+PASSWORD = "pg-s3cret-pw"
+DAY = dt.date(2026, 1, 21)
+
+
+@pytest.mark.parametrize("command", ["backfill", "sync"])
+def test_postgres_backend_killed_mid_read(drifted, tmp_path, command):  # noqa: F811
+    with drifted.sink() as sink:
+        before = {d: sink.table_fingerprint(sink.read_table, d) for d in DAYS}
+    args = ("backfill", *RANGE, "--strategy", "swap", "--yes") if command == "backfill" else ("sync", *RANGE)
+    paused = Paused(drifted.argv(*args), drifted.environ({"CHSYNC_SOURCE": with_password(drifted.source, PASSWORD)}),
+                    f"read:{DAY}", tmp_path / "fault")
+    with drifted.pg() as conn:
+        kill_backend_mid_read(conn, paused)
+    done = paused.wait()
+
+    assert done.returncode == 4, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("chsync: error:")]
+    assert len(errors) == 1 and "Postgres at postgresql://postgres:***@127.0.0.1:" in errors[0], done.stderr
+    assert "terminat" in errors[0], errors[0]  # the server's reason, not a traceback
+    assert PASSWORD not in done.stderr + done.stdout and "Traceback" not in done.stderr
+    with drifted.sink() as sink:
+        after = {d: sink.table_fingerprint(sink.read_table, d) for d in DAYS}
+        if command == "backfill":
+            journal = Journal(sink)
+            run = journal.latest_run()
+            states = {d.isoformat(): s for d, s in journal.day_states(run).items()}
+            assert journal.run(run)["state"] == "failed" and "Postgres" in journal.run(run)["detail"]
+            assert states == {"2026-01-19": "skipped", "2026-01-20": "checked", "2026-01-21": "failed",
+                              "2026-01-22": "planned"}
+            assert journal.holder() is None, "a failed run releases its lock"
+    assert after[DAY] == before[DAY], "the day being read must be untouched (rows, distinct, fingerprint)"
+    assert after[DAYS[3]] == before[DAYS[3]], "days after it are untouched"
+    assert after[DAYS[1]] != before[DAYS[1]], "the day before it was repaired and stays repaired"
+
+    if command == "backfill":
+        resumed = drifted.cli_json("backfill", "--resume", "last", "--yes")
+        assert resumed["verify"]["in_sync"] is True and [d["day"] for d in resumed["days"]] == [str(DAY), str(DAYS[3])]
+    else:
+        assert drifted.cli("sync", *RANGE).returncode == 0  # the daily job's resume is its re-run
+    assert drifted.cli("verify", *RANGE).returncode == 0
+    with drifted.pg() as conn, drifted.sink() as sink:
+        assert_sink_equals_source(conn, sink, DAYS)

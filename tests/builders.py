@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 import uuid
 
+from chsync.sink.journal import Journal
 from chsync.source import schema
 
 USECASES = ["reservations", "reservations-chat", "customer-care", "cargo", "central-baggage", "chat", "cco"]
@@ -156,3 +158,41 @@ def with_password(dsn: str, password: str) -> str:
     scheme, rest = dsn.split("://", 1)
     user, host = rest.split("@", 1)
     return f"{scheme}://{user}:{password}@{host}"
+
+
+# -- what a crash must leave behind (shared by the chDB and cluster crash tests) ----------------------
+
+DONE = ("checked", "skipped")
+
+
+def journal_of_last_run(env) -> tuple[str, dict, dict]:
+    with env.sink() as sink:
+        journal = Journal(sink)
+        run = journal.latest_run()
+        return run, journal.run(run), {d.isoformat(): s for d, s in journal.day_states(run).items()}
+
+
+def assert_journal_stopped_at(states: dict, point: str, strategy: str) -> None:
+    """The journal tells the truth at the kill: the paused day is at that state, days before it are done,
+    days after it untouched since the plan (bulk: since the range delete); a point without a day: every
+    day is at that state."""
+    state, _, day = point.partition(":")
+    if not day:
+        assert set(states.values()) == {state}, states
+        return
+    assert states[day] == state, states
+    assert all(s in DONE for d, s in states.items() if d < day), states
+    later = "deleted" if strategy == "bulk" else "planned"
+    assert all(s == later for d, s in states.items() if d > day), states
+
+
+def assert_refused_naming_the_dead_holder(done, run: str, pid: int, started: float, killed: float) -> None:
+    assert done.returncode == 3, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("chsync: error:")]
+    assert len(errors) == 1, done.stderr
+    assert f"locked by run {run} (pid {pid} on " in errors[0] and "whose process is gone" in errors[0]
+    assert "--take-over" in errors[0]
+    since = dt.datetime.fromisoformat(re.search(r", since (\S+)\)", errors[0])[1]).timestamp()
+    assert started - 1 <= since <= killed, (since, started, killed)
+
+

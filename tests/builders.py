@@ -91,6 +91,12 @@ def assert_sink_equals_source(conn, sink, days) -> None:
         assert set(rows) == expected, f"{day}: sink ids differ from the source set"
 
 
+def staging_tables(sink) -> list[str]:
+    """Staging tables left in the sink database (on the node chsync connects to)."""
+    return [r[0] for r in sink.rows(f"SELECT name FROM system.tables WHERE database = '{sink.db}' "
+                                     f"AND startsWith(name, '{sink.spec.staging_table}')")]
+
+
 class Paused:
     """A real `chsync` process stopped at a fault point (CHSYNC_FAULT=pause:<point>[:<day>]), so a test
     can act at exactly that moment from outside: `kill9()`, or do something and `resume()`."""

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from builders import (Paused, assert_journal_stopped_at, assert_refused_naming_the_dead_holder,
-                      assert_sink_equals_source, journal_of_last_run, kill_backend_mid_read, with_password)
+                      assert_sink_equals_source, journal_of_last_run, kill_backend_mid_read, staging_tables,
+                      with_password)
 from chsync.sink.journal import Journal
 from test_backfill import DAYS, RANGE, drifted  # noqa: F401 - the fixture
 
@@ -40,6 +41,7 @@ def test_kill_9_after_each_journal_state_then_resume(drifted, tmp_path, strategy
     with drifted.pg() as conn, drifted.sink() as sink:
         assert_sink_equals_source(conn, sink, DAYS)
         assert Journal(sink).holder() is None, "the finished resume must release the lock"
+        assert staging_tables(sink) == [], "a finished run leaves no staging table behind"
     runs = drifted.cli_json("runs")
     assert [(r["run"], r["state"]) for r in runs] == [(run, "finished")], "the refused run must leave no trace"
 

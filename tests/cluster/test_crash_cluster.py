@@ -10,7 +10,8 @@ import time
 import pytest
 
 from builders import (Paused, assert_journal_stopped_at, assert_refused_naming_the_dead_holder,
-                      assert_sink_equals_source, journal_of_last_run, kill_backend_mid_read, with_password)
+                      assert_sink_equals_source, journal_of_last_run, kill_backend_mid_read, staging_tables,
+                      with_password)
 from chsync.sink.journal import Journal
 from cluster.test_cluster import RANGE, _cli, _json, cluster_env  # noqa: F401 - the fixture
 
@@ -24,10 +25,12 @@ def argv(env, *args):
     return env.argv("--config", env.config, *args)
 
 
-def assert_sink_equals_postgres(env):
+def assert_sink_equals_postgres(env, journal: bool = True):
     with env.pg() as conn, env.sink() as sink:
         assert_sink_equals_source(conn, sink, DAYS)
-        assert Journal(sink).holder() is None, "the lock must be released"
+        if journal:  # (sync keeps no journal)
+            assert Journal(sink).holder() is None, "the lock must be released"
+        assert staging_tables(sink) == [], "a finished run leaves no staging table behind"
 
 
 @pytest.mark.parametrize("strategy, point", KILL_POINTS)
@@ -76,10 +79,12 @@ PASSWORD = "pg-s3cret-pw"
 DAY = dt.date(2026, 1, 21)
 
 
-def test_postgres_backend_killed_mid_read(cluster_env, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("command", ["backfill", "sync"])
+def test_postgres_backend_killed_mid_read(cluster_env, tmp_path, command):  # noqa: F811
     with cluster_env.sink() as sink:
         before = {d: sink.table_fingerprint(sink.read_table, d) for d in DAYS}
-    paused = Paused(argv(cluster_env, "backfill", *RANGE, "--strategy", "swap", "--yes"),
+    args = ("backfill", *RANGE, "--strategy", "swap", "--yes") if command == "backfill" else ("sync", *RANGE)
+    paused = Paused(argv(cluster_env, *args),
                     cluster_env.environ({"CHSYNC_SOURCE": with_password(cluster_env.source, PASSWORD)}),
                     f"read:{DAY}", tmp_path / "fault")
     with cluster_env.pg() as conn:
@@ -90,15 +95,20 @@ def test_postgres_backend_killed_mid_read(cluster_env, tmp_path):  # noqa: F811
     errors = [line for line in done.stderr.splitlines() if line.startswith("chsync: error:")]
     assert len(errors) == 1 and "Postgres at postgresql://postgres:***@127.0.0.1:" in errors[0], done.stderr
     assert "terminat" in errors[0] and PASSWORD not in done.stderr + done.stdout
-    run, meta, states = journal_of_last_run(cluster_env)
-    assert meta["state"] == "failed" and "Postgres" in meta["detail"]
-    assert states[str(DAY)] == "failed" and all(states[str(d)] in ("checked", "skipped") for d in DAYS if d < DAY)
     with cluster_env.sink() as sink:
         after = {d: sink.table_fingerprint(sink.read_table, d) for d in DAYS}
     assert after[DAY] == before[DAY], "the day being read must be untouched (rows, distinct, fingerprint)"
     assert all(after[d] == before[d] for d in DAYS if d > DAY), "days after it are untouched"
+    assert any(after[d] != before[d] for d in DAYS if d < DAY), "days before it were repaired and stay so"
 
-    resumed = _json(cluster_env, "backfill", "--resume", "last", "--yes")
-    assert resumed["run"] == run and resumed["verify"]["in_sync"] is True
+    if command == "backfill":
+        run, meta, states = journal_of_last_run(cluster_env)
+        assert meta["state"] == "failed" and "Postgres" in meta["detail"]
+        assert states[str(DAY)] == "failed"
+        assert all(states[str(d)] in ("checked", "skipped") for d in DAYS if d < DAY), states
+        resumed = _json(cluster_env, "backfill", "--resume", "last", "--yes")
+        assert resumed["run"] == run and resumed["verify"]["in_sync"] is True
+    else:
+        assert _cli(cluster_env, "sync", *RANGE).returncode == 0  # the daily job's resume is its re-run
     assert _cli(cluster_env, "verify", *RANGE).returncode == 0
-    assert_sink_equals_postgres(cluster_env)
+    assert_sink_equals_postgres(cluster_env, journal=command == "backfill")

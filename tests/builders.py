@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import time
 import uuid
 
+from chsync.sink.journal import Journal
 from chsync.source import schema
 
 USECASES = ["reservations", "reservations-chat", "customer-care", "cargo", "central-baggage", "chat", "cco"]
@@ -66,3 +73,132 @@ def sink_rows(sink, day: dt.date) -> list[str]:
     """Raw sink rows of the day (ids, repeated for duplicates), plain SQL."""
     return [r[0] for r in sink.rows(
         f"SELECT toString(conversation_id) FROM {sink.table} WHERE toDate(ended_at) = '{day.isoformat()}'")]
+
+
+def sink_day_ids(sink, day: dt.date) -> list[str]:
+    """Raw rows of the day as readers see them (the Distributed table on a cluster), ids repeated for
+    duplicates."""
+    return [r[0] for r in sink.rows(
+        f"SELECT toString(conversation_id) FROM {sink.read_table} WHERE toDate(ended_at) = '{day.isoformat()}'")]
+
+
+def assert_sink_equals_source(conn, sink, days) -> None:
+    """Every day: no duplicate rows, no conversation missing or extra, per-day counts equal."""
+    for day in days:
+        expected, rows = source_ids(conn, day), sink_day_ids(sink, day)
+        assert len(rows) == len(set(rows)), f"{day}: {len(rows) - len(set(rows))} duplicate rows"
+        assert len(rows) == len(expected), f"{day}: sink has {len(rows)} rows, Postgres {len(expected)}"
+        assert set(rows) == expected, f"{day}: sink ids differ from the source set"
+
+
+def staging_tables(sink) -> list[str]:
+    """Staging tables left in the sink database (on the node chsync connects to)."""
+    return [r[0] for r in sink.rows(f"SELECT name FROM system.tables WHERE database = '{sink.db}' "
+                                     f"AND startsWith(name, '{sink.spec.staging_table}')")]
+
+
+class Paused:
+    """A real `chsync` process stopped at a fault point (CHSYNC_FAULT=pause:<point>[:<day>]), so a test
+    can act at exactly that moment from outside: `kill9()`, or do something and `resume()`."""
+
+    def __init__(self, argv: list[str], environ: dict, fault: str, folder, timeout: float = 180.0):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.out, self.err = folder / "stdout", folder / "stderr"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={
+                **environ, "CHSYNC_FAULT": f"pause:{fault}", "CHSYNC_FAULT_DIR": str(folder)})
+        deadline = time.monotonic() + timeout
+        while not (folder / "paused").exists():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"chsync exited {self.proc.returncode} before pausing at {fault}:\n"
+                                     f"{self.err.read_text()}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"chsync did not reach {fault} in {timeout:.0f}s")
+            time.sleep(0.02)
+        self.info = json.loads((folder / "paused").read_text())
+        self.pid = self.proc.pid
+        assert self.info["pid"] == self.pid
+
+    def kill9(self) -> None:
+        """A real `kill -9` from another process; reaped, so the pid is really gone."""
+        os.kill(self.pid, signal.SIGKILL)
+        assert self.proc.wait(timeout=30) == -signal.SIGKILL
+
+    def go(self) -> None:
+        """Let the process continue from the pause."""
+        (self.folder / "resume").touch()
+
+    def wait(self, timeout: float = 300.0) -> subprocess.CompletedProcess:
+        code = self.proc.wait(timeout=timeout)
+        return subprocess.CompletedProcess(self.proc.args, code, self.out.read_text(), self.err.read_text())
+
+
+def kill_backend_mid_read(conn, paused: "Paused", timeout: float = 60.0) -> int:
+    """Let `paused` (stopped just before a day's source read) run into a lock on `conversations`, then
+    terminate the Postgres backend that is executing that read. Returns the terminated backend's pid."""
+    idle = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'").fetchone()[0]
+    assert idle == 0, "chsync must not hold a transaction (and its table locks) open between reads"
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '10s'")
+        conn.execute("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
+        paused.go()
+        deadline = time.monotonic() + timeout
+        while True:
+            conn.execute("SELECT pg_stat_clear_snapshot()")  # else the view is frozen for the transaction
+            row = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
+                               "AND query LIKE '%conversation_labels%'").fetchone()
+            if row:
+                break
+            assert paused.proc.poll() is None and time.monotonic() < deadline, "the read never started"
+            time.sleep(0.02)
+        assert conn.execute("SELECT pg_terminate_backend(%s)", row).fetchone()[0]
+    return row[0]
+
+
+def with_password(dsn: str, password: str) -> str:
+    """The same DSN with a password (the embedded Postgres trusts local connections, and ignores it)."""
+    scheme, rest = dsn.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{password}@{host}"
+
+
+# -- what a crash must leave behind (shared by the chDB and cluster crash tests) ----------------------
+
+DONE = ("checked", "skipped")
+
+
+def journal_of_last_run(env) -> tuple[str, dict, dict]:
+    with env.sink() as sink:
+        journal = Journal(sink)
+        run = journal.latest_run()
+        return run, journal.run(run), {d.isoformat(): s for d, s in journal.day_states(run).items()}
+
+
+def assert_journal_stopped_at(states: dict, point: str, strategy: str) -> None:
+    """The journal tells the truth at the kill: the paused day is at that state, days before it are done,
+    days after it untouched since the plan (bulk: since the range delete); a point without a day: every
+    day is at that state."""
+    state, _, day = point.partition(":")
+    if not day:
+        assert set(states.values()) == {state}, states
+        return
+    assert states[day] == state, states
+    assert all(s in DONE for d, s in states.items() if d < day), states
+    later = "deleted" if strategy == "bulk" else "planned"
+    assert all(s == later for d, s in states.items() if d > day), states
+
+
+def assert_refused_naming_the_dead_holder(done, run: str, pid: int, started: float, killed: float) -> None:
+    assert done.returncode == 3, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("chsync: error:")]
+    assert len(errors) == 1, done.stderr
+    assert f"locked by run {run} (pid {pid} on " in errors[0] and "whose process is gone" in errors[0]
+    assert "--take-over" in errors[0]
+    since = dt.datetime.fromisoformat(re.search(r", since (\S+)\)", errors[0])[1]).timestamp()
+    assert started - 1 <= since <= killed, (since, started, killed)
+
+

@@ -52,10 +52,15 @@ class Env:
         finally:
             s.close()
 
+    def environ(self, extra: dict | None = None) -> dict:
+        """The environment of a CLI subprocess pointed at this source and sink."""
+        return {**os.environ, "CHSYNC_SOURCE": self.source, "CHSYNC_SINK": self.sink_url, **(extra or {})}
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "chsync", *args]
+
     def cli(self, *args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
-        full_env = {**os.environ, "CHSYNC_SOURCE": self.source, "CHSYNC_SINK": self.sink_url, **(env or {})}
-        done = subprocess.run([sys.executable, "-m", "chsync", *args], capture_output=True, text=True,
-                              env=full_env, timeout=600)
+        done = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.environ(env), timeout=600)
         if check and done.returncode != 0:
             raise AssertionError(f"chsync {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
         return done

@@ -138,6 +138,7 @@ class Backfill:
 
     def _read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], dict]:
         """The day's source read, and the guards, before anything destructive."""
+        fault_point("read", day)
         data = self.source.read_day(day, self.sink.capabilities.time_precision)
         before = self.sink.day_stats(day, day).get(day, {"rows": 0, "distinct": 0})
         check_guards(day, data.num_rows, before["distinct"], self.source.spec.min_shrink_ratio, self.allow_shrink)
@@ -198,4 +199,5 @@ class Backfill:
         days = [dt.date.fromisoformat(d["day"]) for d in todo]
         self.journal.days_state(self.run_id, days, "deleted")
         states.update(dict.fromkeys(days, "deleted"))
+        fault_point("deleted")  # the range is empty and no day is re-inserted yet
 

@@ -16,6 +16,7 @@ from ..errors import Refused, RuntimeFailure
 from ..sink.base import MOD64, ClickHouseSink
 from ..sink.pull import Puller
 from ..source.postgres import PostgresSource
+from .faults import fault_point
 
 
 @dataclasses.dataclass
@@ -55,6 +56,7 @@ def swap_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, *, allo
     checked when this returns. With a `puller` the sink copies the day from Postgres itself (pull mode)."""
     started = time.monotonic()
     caps = sink.capabilities
+    fault_point("read", day)
     if puller is None:
         data = source.read_day(day, caps.time_precision)
         source_rows, expected = data.num_rows, fingerprint_of(data)

@@ -1,11 +1,22 @@
-"""Fault injection for crash-safety tests: CHSYNC_FAULT="fail|kill:<state>[:<day>]" makes a backfill
-raise (fail) or die with SIGKILL (kill) right after the journal records <state> (for <day>, or any day)."""
+"""Fault injection for crash-safety tests: CHSYNC_FAULT="fail|kill|pause:<point>[:<day>]" acts right after
+the journal records the state <point> (for <day>, or the first that comes), or at one of the named points
+that are not journal states ("read": just before a day's source read). The actions:
+
+- fail: raise a RuntimeFailure (exit 4), as a failed query would;
+- kill: the process sends itself SIGKILL;
+- pause: the process writes {"pid", "point", "day"} to $CHSYNC_FAULT_DIR/paused and waits there until
+  $CHSYNC_FAULT_DIR/resume exists, so a test can act at that moment from outside (send a real `kill -9`,
+  terminate a Postgres backend, ...). It gives up after CHSYNC_FAULT_TIMEOUT seconds (default 300).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
+import time
+from pathlib import Path
 
 from ..errors import RuntimeFailure
 
@@ -20,4 +31,22 @@ def fault_point(state: str, day: dt.date | None = None) -> None:
         return
     if kind == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "pause":
+        _pause(state, day)
+        return
     raise RuntimeFailure(f"injected fault after {state}{f' of {day}' if day else ''} (CHSYNC_FAULT)")
+
+
+def _pause(state: str, day: dt.date | None) -> None:
+    folder = os.environ.get("CHSYNC_FAULT_DIR")
+    if not folder:
+        raise RuntimeFailure("CHSYNC_FAULT=pause:... needs CHSYNC_FAULT_DIR (where to announce the pause)")
+    folder = Path(folder)
+    note = folder / "paused.tmp"
+    note.write_text(json.dumps({"pid": os.getpid(), "point": state, "day": day.isoformat() if day else None}))
+    note.replace(folder / "paused")  # atomic: a reader never sees half a file
+    deadline = time.monotonic() + float(os.environ.get("CHSYNC_FAULT_TIMEOUT", "300"))
+    while not (folder / "resume").exists():
+        if time.monotonic() > deadline:
+            raise RuntimeFailure(f"paused at {state} (CHSYNC_FAULT) and never told to resume")
+        time.sleep(0.02)

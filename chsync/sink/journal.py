@@ -139,11 +139,11 @@ class Journal:
 
     def acquire(self, run: str, *, take_over: bool = False) -> None:
         held = self.holder()
-        if held and held["run"] != run:
+        if held:
             who = f"run {held['run']} (pid {held['pid']} on {held['host']}, since {held['since']})"
-            if held["alive"]:
+            if held["alive"]:  # also a resume of that same run: two processes would write the same days
                 raise Refused(f"{self.sink.table} is locked by {who}: wait for it to finish")
-            if not take_over:
+            if held["run"] != run and not take_over:
                 state = "whose process is gone" if held["alive"] is False else "on another host"
                 raise Refused(f"{self.sink.table} is locked by {who}, {state}: if no backfill is running, "
                               "pass --take-over (then --resume that run to finish it)")

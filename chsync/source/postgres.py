@@ -91,7 +91,9 @@ class PostgresSource:
             self.pg  # fail fast with psycopg's clearer connection message
             import adbc_driver_postgresql.dbapi as adbc
             try:
-                self._adbc = adbc.connect(self.dsn)
+                # autocommit: else every read leaves the connection idle in a transaction that holds its
+                # table locks for the whole run, blocking DDL (and whatever queues behind it) on the source
+                self._adbc = adbc.connect(self.dsn, autocommit=True)
             except Exception as e:  # noqa: BLE001 - ADBC raises driver-specific classes
                 raise self._fail(e) from None
             with self._adbc.cursor() as cur:

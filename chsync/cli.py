@@ -18,9 +18,25 @@ from .spec import load_spec, validate
 class Context:
     """Global options; source and sink are opened on first use and closed at the end."""
 
-    def __init__(self, source: str | None, sink: str | None, customer: str | None, config: str | None):
-        self.source_dsn, self.sink_url, self.customer, self.config = source, sink, customer, config
+    def __init__(self, source: str | None, sink: str | None, customer: str | None, config: str | None,
+                 all_customers: bool = False):
+        names = [c.strip() for c in customer.split(",") if c.strip()] if customer else []
+        self.customer = names[0] if len(names) == 1 else None
+        self.customer_list = names if len(names) > 1 else None
+        self.all_customers = all_customers
+        self.source_dsn, self.sink_url, self.config = source, sink, config
         self._spec = self._source = self._sink = None
+
+    def customers(self) -> list[str] | None:
+        """The customers of a many-customer run (--customer a,b or --all-customers), else None."""
+        if self.all_customers:
+            from .errors import BadInput
+            if self.customer or self.customer_list:
+                raise BadInput("give either --customer or --all-customers, not both")
+            return self.source.customers()
+        if self.customer_list:
+            return self.customer_list
+        return None
 
     @property
     def spec(self):
@@ -48,6 +64,21 @@ class Context:
             if thing is not None:
                 with contextlib.suppress(Exception):
                     thing.close()
+
+
+def per_customer(ctx: Context, as_json: bool, what: str, job) -> int:
+    """Run job(source, sink) -> (doc, exit code) for each customer; print one summary table."""
+    from .apply.customers import run_customers, worst_exit_code
+    outcomes = run_customers(ctx.spec, ctx.source_dsn, ctx.sink_url, ctx.customers(), job)
+    rows = [o.row() for o in outcomes]
+    if as_json:
+        emit({"command": what, "customers": rows, "results": {o.customer: o.doc for o in outcomes}})
+    else:
+        from .report.markdown import duration, table
+        click.echo(table(["Customer", "Database", "Status", "Days", "Rows written", "Time", "Detail"],
+                         [[r["customer"], r["database"], r["status"], r["days"], r["rows_written"],
+                           duration(r["seconds"]), r["detail"]] for r in rows]))
+    return worst_exit_code(outcomes)
 
 
 def emit(doc: dict) -> None:
@@ -99,12 +130,15 @@ def mode_option(default: str):
               help="Postgres DSN, postgresql://user[:pw]@host:port/db (env CHSYNC_SOURCE).")
 @click.option("--sink", envvar="CHSYNC_SINK", metavar="URL",
               help="chdb:///dir (embedded) or clickhouse://user[:pw]@host:9000/db?cluster=NAME (env CHSYNC_SINK).")
-@click.option("--customer", metavar="NAME", help="Customer id (default alaska-air, or the config's).")
+@click.option("--customer", metavar="NAME[,NAME…]",
+              help="Customer id (default alaska-air, or the config's); several, comma-separated, run one after "
+                   "another, each in its own sink database (init, sync, backfill, verify).")
+@click.option("--all-customers", is_flag=True, help="Every customer in the source's customers table.")
 @click.option("--config", metavar="FILE", type=click.Path(dir_okay=False), help="TOML spec overriding defaults.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.version_option(package_name="chsync")
 @click.pass_context
-def main(click_ctx, source, sink, customer, config, quiet):
+def main(click_ctx, source, sink, customer, config, quiet, all_customers):
     """chsync keeps a ClickHouse copy of Postgres conversations in sync: it measures the drift (scope),
     repairs it day by day without readers ever seeing an empty or doubled day (sync), and proves the
     result (verify).
@@ -123,7 +157,7 @@ def main(click_ctx, source, sink, customer, config, quiet):
       chsync demo --scale 0.1
     """
     log.set_quiet(quiet)
-    click_ctx.obj = Context(source, sink, customer, config)
+    click_ctx.obj = Context(source, sink, customer, config, all_customers)
 
 
 @main.command()
@@ -264,6 +298,9 @@ def init(ctx: Context, as_json: bool):
     Example:
       chsync --sink 'clickhouse://chsync@host:9000/alaska_air_us_east_1?cluster=replicated' init
     """
+    if ctx.customers():
+        return per_customer(ctx, as_json, "init", lambda source, sink: ({"table": sink.table,
+                                                                         "statements": sink.init()}, 0))
     statements = ctx.sink.init()
     if as_json:
         emit({"table": ctx.sink.table, "statements": statements})
@@ -295,6 +332,11 @@ def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink, mode, worker
     """
     from .apply.sync import run_sync
     days = resolve_days(day, from_, to)
+    if ctx.customers():
+        def one(source, sink):
+            done = run_sync(source, sink, days, allow_shrink=allow_shrink, mode=mode, workers=workers)
+            return done.as_dict(), EXIT_REFUSED if done.refused else 0
+        return per_customer(ctx, as_json, "sync", one)
     result = run_sync(ctx.source, ctx.sink, days, allow_shrink=allow_shrink, mode=mode, workers=workers)
     if as_json:
         emit(result.as_dict())
@@ -406,6 +448,11 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
     """
     from .scope import build_scope
     first, last = _range(from_, to)
+    if ctx.customers():
+        def one(source, sink):
+            doc = build_scope(source, sink, first, last, mode=mode)
+            return doc, 0 if doc["in_sync"] else EXIT_CHECKS_FAILED
+        return per_customer(ctx, as_json, "verify", one)
     doc = build_scope(ctx.source, ctx.sink, first, last, mode=mode)
     bad = [d for d in doc["days"] if not d["in_sync"]]
     if as_json:
@@ -520,44 +567,52 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
     Example:
       chsync backfill --from 2026-01-01 --to 2026-02-18 --strategy swap --yes
     """
-    from .apply.backfill import Backfill
-    from .plan import load_plan
-    from .scope import build_scope
-    job = Backfill(ctx.source, ctx.sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout,
-                   workers=workers)
+    from .apply.backfill import Backfill, run_and_verify
+    from .errors import BadInput, Refused
+    from .plan import load_plan, make_plan
+
+    def job(source, sink) -> Backfill:
+        return Backfill(source, sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout, workers=workers)
+
+    if ctx.customers():
+        if resume or plan_file:
+            raise BadInput("--resume and --plan belong to one customer's run: use --customer NAME with them")
+        if not (from_ and to):
+            raise BadInput("give --from D --to D for a many-customer backfill")
+        if not yes:
+            raise Refused("a many-customer backfill does not prompt: review each with `chsync --customer NAME "
+                          "plan ...`, then pass --yes")
+        first, last = _range(from_, to)
+
+        def one(source, sink):
+            result = run_and_verify(job(source, sink), make_plan(source, sink, first, last, strategy, mode))
+            return result, 0 if result["verify"]["in_sync"] else EXIT_CHECKS_FAILED
+        return per_customer(ctx, as_json, "backfill", one)
+
     if resume:
         ctx.source.check_customer()
-        result = job.resume(resume, take_over=take_over)
+        result = run_and_verify(job(ctx.source, ctx.sink), resume=resume, take_over=take_over)
     else:
         if plan_file:
             the_plan = load_plan(plan_file)
         elif from_ and to:
             the_plan = _plan_for(ctx, from_, to, strategy, mode)
         else:
-            from .errors import BadInput
             raise BadInput("give --from D --to D, --plan FILE or --resume RUN|last")
         log.info(f"strategy {the_plan['strategy']}: {the_plan['why']}; read window: {the_plan['read_window']}")
         log.info(f"mode {the_plan.get('mode', 'push')}: {the_plan.get('mode_why', 'requested')}")
         _confirm(the_plan, yes)
-        result = job.start(the_plan, take_over=take_over)
-    first, last = parse_day(result["from"]), parse_day(result["to"])
-    with job.timeline.step("Verify"):
-        # After a pull run, Postgres hashes its own rows: the proof must not share the writer's SQL.
-        after = build_scope(ctx.source, ctx.sink, first, last, explain=False,
-                            mode="push" if job.mode == "pull" else "auto")
-    result["timeline"] = job.timeline.as_list()
-    result["verify"] = {"in_sync": after["in_sync"], "days_out_of_sync": [d["day"] for d in after["days"]
-                                                                          if not d["in_sync"]],
-                        "duplicate_conversations": after["sink"]["duplicate_conversations"]}
+        result = run_and_verify(job(ctx.source, ctx.sink), the_plan, take_over=take_over)
+    in_sync = result["verify"]["in_sync"]
     if as_json:
         emit(result)
     else:
         from .report.markdown import timeline_table
         click.echo(f"run {result['run']}: {result['state']}, {result['rows_written']:,} rows written")
         click.echo(timeline_table(result["timeline"]))
-        click.echo("verify: in sync" if after["in_sync"] else
+        click.echo("verify: in sync" if in_sync else
                    f"verify: NOT in sync: {', '.join(result['verify']['days_out_of_sync'])}")
-    return 0 if after["in_sync"] else EXIT_CHECKS_FAILED
+    return 0 if in_sync else EXIT_CHECKS_FAILED
 
 
 @main.command()

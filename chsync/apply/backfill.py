@@ -29,6 +29,23 @@ from .parallel import Workers
 from .progress import DayProgress
 
 
+def run_and_verify(job: "Backfill", plan: dict | None = None, *, resume: str | None = None,
+                   take_over: bool = False) -> dict:
+    """Start (or resume) the run, then prove the range: the result with its `verify` section."""
+    from ..scope import build_scope
+    result = job.resume(resume, take_over=take_over) if resume else job.start(plan, take_over=take_over)
+    first, last = dt.date.fromisoformat(result["from"]), dt.date.fromisoformat(result["to"])
+    with job.timeline.step("Verify"):
+        # After a pull run, Postgres hashes its own rows: the proof must not share the writer's SQL.
+        after = build_scope(job.source, job.sink, first, last, explain=False,
+                            mode="push" if job.mode == "pull" else "auto")
+    result["timeline"] = job.timeline.as_list()
+    result["verify"] = {"in_sync": after["in_sync"],
+                        "days_out_of_sync": [d["day"] for d in after["days"] if not d["in_sync"]],
+                        "duplicate_conversations": after["sink"]["duplicate_conversations"]}
+    return result
+
+
 def new_run_id() -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 

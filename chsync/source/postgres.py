@@ -159,6 +159,10 @@ class PostgresSource:
             raise BadInput(f"unknown customer {self.spec.customer!r}: known customers are "
                            f"{', '.join(known) or '(none)'}")
 
+    def customers(self) -> list[str]:
+        """Every customer id, for --all-customers."""
+        return [r[0] for r in self.query("SELECT id FROM customers ORDER BY id")]
+
     def profiles(self) -> tuple[int, int]:
         """(profiles scanned, profiles of this customer) — the cron's 'filtered to 1' line."""
         (scanned, matched), = self.query(

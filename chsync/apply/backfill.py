@@ -91,8 +91,8 @@ class Backfill:
         self.mode = plan.get("mode", "push")
         self.puller = Puller(self.sink, self.source.dsn) if self.mode == "pull" else None
         try:
-            if self.puller:
-                self.puller.prepare()  # the labels snapshot, once, before any worker starts
+            if self.puller:  # the labels snapshot and the day windows, once, before any worker starts
+                self.puller.plan([dt.date.fromisoformat(d["day"]) for d in plan["days"] if d["action"] != "skip"])
             if fresh:
                 self.journal.days_state(self.run_id, [dt.date.fromisoformat(d["day"]) for d in plan["days"]], "planned")
                 fault_point("planned")

@@ -105,8 +105,9 @@ def check_pulled(sink: ClickHouseSink, stage: str, day: dt.date, summary: tuple)
     got = sink.time_summary(stage, day)
     if got != tuple(summary):
         raise RuntimeFailure(f"{day}: the sink pulled {got[0]:,} rows whose times do not match Postgres's "
-                             f"{summary[0]:,} (is the Postgres session time zone UTC for the sink's client?); "
-                             "live day left untouched: use --mode push")
+                             f"{summary[0]:,}: the Postgres session time zone of the sink's client is not UTC, "
+                             "or the day changed in Postgres while it was copied; live day left untouched: "
+                             "re-run the day, or use --mode push")
 
 
 def check_live(sink: ClickHouseSink, day: dt.date, expected: tuple[int, int]) -> None:

@@ -57,7 +57,7 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
     with Puller(sink, source.dsn) if mode == "pull" else contextlib.nullcontext() as puller, \
             StepProgress(len(days), "sync") as progress:
         if puller:
-            puller.prepare()
+            puller.plan(days)
 
         def one_day(day: dt.date) -> DaySwap | Refused:
             try:

@@ -11,6 +11,8 @@ Two traps handled here (FACTS):
 from __future__ import annotations
 
 import dataclasses
+import os
+import threading
 import datetime as dt
 from urllib.parse import unquote, urlsplit
 
@@ -19,6 +21,10 @@ from ..spec import Spec
 # Labels are pulled once per run into this scratch table: postgresql() cannot push a join or an
 # IN (subquery) down, so reading labels per day would scan the whole labels table every day.
 LABELS_SCRATCH = "chsync_pull_labels"
+WINDOW_PREFIX = "chsync_pull_window_"
+# Days are pulled in windows of about this many rows: one INSERT … SELECT per window is close to the
+# floor, and the window (not the range) bounds the memory of the join.
+ROWS_PER_WINDOW = int(os.environ.get("CHSYNC_PULL_WINDOW_ROWS", "250000"))
 # Naive times from Postgres are read as UTC; a LEFT JOIN miss gives [] labels, not NULL.
 SETTINGS = "SETTINGS session_timezone = 'UTC', join_use_nulls = 0"
 
@@ -56,38 +62,36 @@ def _time(column: str, precision: int) -> str:
             else f"toDateTime(toStartOfSecond(c.{column}), 'UTC')")
 
 
-def direct_labels(link: PgLink) -> str:
-    """The labels straight from Postgres, grouped (one pass: best when the range is read once)."""
-    return (f"(SELECT conversation_id, groupArray(label) AS labels FROM {link.table('conversation_labels')} "
-            f"GROUP BY conversation_id)")
-
-
 def source_set_sql(link: PgLink, spec: Spec, first: dt.date, last: dt.date, precision: int,
-                   labels_table: str) -> str:
-    """The source set of [first, last] as sink rows, plus `day`. `labels_table` holds
-    (conversation_id UUID, labels Array(String)), one row per conversation with labels: a scratch
-    table or `direct_labels`."""
+                   labels_scratch: str | None = None) -> str:
+    """The source set of [first, last] as sink rows, plus `day`. Labels come straight from Postgres
+    (one pass: for a range read once), or from `labels_scratch`, the run's snapshot of
+    (conversation_id, label) rows sorted by id, where only the range's ids are read (primary-key lookups;
+    memory bounded by the range, not by the labels table)."""
     lo, hi = first.isoformat(), (last + dt.timedelta(days=1)).isoformat()
-    labels = f"(SELECT conversation_id, labels FROM {labels_table})"
-    # ClickHouse holds a join's right side in memory: put the smaller side there.
-    if labels_table.startswith("("):  # labels straight from Postgres, for a whole range
-        joined = f"FROM ({_filtered(link, spec, lo, hi)}) AS c LEFT JOIN {labels} AS l ON l.conversation_id = c.id"
-    else:  # a day against the labels snapshot
-        joined = f"FROM {labels} AS l RIGHT JOIN ({_filtered(link, spec, lo, hi)}) AS c ON l.conversation_id = c.id"
+    conversations = _filtered(link, spec, lo, hi)
+    if labels_scratch is None:
+        labels = (f"(SELECT conversation_id, groupArray(label) AS labels "
+                  f"FROM {link.table('conversation_labels')} GROUP BY conversation_id)")
+    else:  # the conversations are read twice (the second time for their ids): WHERE is pushed down, cheap
+        labels = (f"(SELECT conversation_id, groupArray(label) AS labels FROM {labels_scratch} "
+                  f"WHERE conversation_id IN (SELECT id FROM ({conversations})) GROUP BY conversation_id)")
     return f"""
         SELECT toString(c.id) AS conversation_id, c.customer_id AS customer_id, c.profile_id AS profile_id,
                ifNull(c.usecase_id, '') AS usecase_id, ifNull(c.agent_user_id, '') AS agent_user_id,
                c.source_type AS source_type, {_time('started_at', precision)} AS started_at,
                {_time('ended_at', precision)} AS ended_at, arraySort(l.labels) AS labels,
                {_time('updated_at', precision)} AS updated_at, toDate(ended_at) AS day
-        {joined}"""
+        FROM ({conversations}) AS c LEFT JOIN {labels} AS l ON l.conversation_id = c.id"""
 
 
 def _filtered(link: PgLink, spec: Spec, lo: str, hi: str) -> str:
     types = ", ".join(_quote(t) for t in spec.source_types)
     assist = "AND has_agent_assistance" if spec.require_agent_assistance else ""
+    columns = ", ".join(f"c.{c} AS {c}" for c in ("id", "customer_id", "profile_id", "usecase_id", "agent_user_id",
+                                                     "source_type", "started_at", "ended_at", "updated_at"))
     return f"""
-            SELECT c.* FROM (
+            SELECT {columns} FROM (
                 SELECT * FROM {link.table('conversations')}
                 WHERE customer_id = {_quote(spec.customer)} AND ended_at >= '{lo} 00:00:00'
                   AND ended_at < '{hi} 00:00:00' AND source_type IN ({types}) {assist}) AS c
@@ -97,11 +101,14 @@ def _filtered(link: PgLink, spec: Spec, lo: str, hi: str) -> str:
 
 
 def labels_scratch_sql(link: PgLink, scratch: str) -> list[str]:
+    """The run's labels snapshot: rows as Postgres has them (no GROUP BY, so the copy streams)."""
     return [f"DROP TABLE IF EXISTS {scratch}",
-            f"CREATE TABLE {scratch} (conversation_id UUID, labels Array(String)) "
-            f"ENGINE = MergeTree ORDER BY conversation_id",
-            f"INSERT INTO {scratch} SELECT conversation_id, groupArray(label) "
-            f"FROM {link.table('conversation_labels')} GROUP BY conversation_id"]
+            f"CREATE TABLE {scratch} (conversation_id UUID, label String) ENGINE = MergeTree ORDER BY conversation_id",
+            f"INSERT INTO {scratch} SELECT conversation_id, label FROM {link.table('conversation_labels')}"]
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 class Puller:
@@ -112,6 +119,9 @@ class Puller:
         self.scratch = f"{sink.db}.{LABELS_SCRATCH}"
         self.precision = sink.capabilities.time_precision
         self._ready = False
+        self._windows: dict[dt.date, tuple[dt.date, dt.date]] = {}
+        self._loaded: dict[tuple[dt.date, dt.date], str] = {}
+        self._lock = threading.Lock()
 
     def _run(self, fn, *args):
         from ..errors import RuntimeFailure
@@ -135,7 +145,7 @@ class Puller:
         """`once`: the range is read a single time, so labels are joined straight from Postgres."""
         if once:
             self.sink.prepare_pull()
-            return source_set_sql(self.link, self.sink.spec, first, last, self.precision, direct_labels(self.link))
+            return source_set_sql(self.link, self.sink.spec, first, last, self.precision)
         self.prepare()
         return source_set_sql(self.link, self.sink.spec, first, last, self.precision, self.scratch)
 
@@ -147,20 +157,59 @@ class Puller:
                f"FROM ({self.source_sql(first, last)}) {SETTINGS}")
         return self._run(self.sink.arrow, sql)
 
+    def plan(self, days: list[dt.date]) -> None:
+        """Group the run's days into windows of about ROWS_PER_WINDOW source rows (counted in Postgres)."""
+        if not days:
+            return
+        self.prepare()
+        lo, hi = min(days).isoformat(), (max(days) + dt.timedelta(days=1)).isoformat()
+        counts = {_as_date(d): n for d, n in self._run(self.sink.rows, f"""
+            SELECT toDate(ended_at, 'UTC') AS day, count() FROM ({_filtered(self.link, self.sink.spec, lo, hi)})
+            GROUP BY day {SETTINGS}""")}
+        window: list[dt.date] = []
+        rows = 0
+        for day in sorted(days):
+            n = counts.get(day, 0)
+            if window and rows + n > ROWS_PER_WINDOW:
+                self._windows.update(dict.fromkeys(window, (window[0], window[-1])))
+                window, rows = [], 0
+            window.append(day)
+            rows += n
+        self._windows.update(dict.fromkeys(window, (window[0], window[-1])))
+
+    def _window(self, day: dt.date) -> str:
+        """The table holding the pulled window of `day` (pulled on first use: one INSERT … SELECT)."""
+        from ..spec import COLUMNS
+        lo, hi = self._windows.get(day, (day, day))
+        with self._lock:
+            if (lo, hi) not in self._loaded:
+                table = f"{self.sink.db}.{WINDOW_PREFIX}{lo:%Y%m%d}_{hi:%Y%m%d}"
+                self.sink.execute(f"DROP TABLE IF EXISTS {table}")
+                self.sink.execute(f"CREATE TABLE {table} AS {self.sink.table}")
+                cols = ", ".join(COLUMNS)
+                self._run(self.sink.execute, f"INSERT INTO {table} ({cols}) SELECT {cols} "
+                                             f"FROM ({self.source_sql(lo, hi)}) {SETTINGS}")
+                self._loaded[(lo, hi)] = table
+            return self._loaded[(lo, hi)]
+
     def stage_day(self, day: dt.date, sink=None) -> str:
-        """Fresh staging for `day`, filled by the sink straight from Postgres; returns where to read it.
+        """Fresh staging for `day`, filled from its pulled window; returns where to read it.
         `sink`: this thread's client of the same sink (day workers)."""
         from ..spec import COLUMNS
+        window = self._window(day)
         sink = sink or self.sink
         for sql in sink.stage_statements(day):
             sink.execute(sql)
         cols = ", ".join(COLUMNS)
         target = sink.stage_read_table(day)
-        self._run(sink.execute, f"INSERT INTO {target} ({cols}) SELECT {cols} "
-                                     f"FROM ({self.source_sql(day, day)}) {SETTINGS}")
+        sink.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {window} "
+                     f"WHERE toDate(ended_at) = '{day.isoformat()}'")
         return target
 
     def close(self) -> None:
+        for table in self._loaded.values():
+            self.sink.execute(f"DROP TABLE IF EXISTS {table}")
+        self._loaded.clear()
         if self._ready:
             self.sink.execute(f"DROP TABLE IF EXISTS {self.scratch}")
             self._ready = False

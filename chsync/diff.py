@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import os
 import datetime as dt
 from collections import Counter, defaultdict
 
@@ -21,6 +22,9 @@ from .dates import day_range
 from .progress import StepProgress
 from .spec import COLUMNS, KEY_COLUMN, Spec
 
+# The in-sink diff holds a window's source rows in memory (about 0.5 KB each with the join): 2M rows
+# keep the seed's whole range in one window, read in one pass; bigger ranges go window by window.
+DIFF_WINDOW_ROWS = int(os.environ.get("CHSYNC_DIFF_WINDOW_ROWS", "2000000"))
 STALE_REASONS = ("deleted", "ended_at_reset", "day_moved", "dev_user", "source_type_changed",
                  "no_agent_assistance", "customer_changed")
 COMPARED = [c for c in COLUMNS if c != KEY_COLUMN]
@@ -197,35 +201,40 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
 
 def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain: bool = True) -> RangeDiff:
     """The same diff with the source side read, hashed and joined inside the sink (pull mode): only the
-    differing keys come back. Same classes and reasons as `diff_range`."""
+    differing keys come back. Same classes and reasons as `diff_range`. Window by window (about
+    DIFF_WINDOW_ROWS source rows each), so memory is bounded by a window, not the range; Postgres explains
+    one window's stale rows while the sink reads the next."""
     from .sink.pull_diff import SinkSideDiff
     side = SinkSideDiff(puller)
+    result = RangeDiff(first, last, {}, {}, {})
+    puller.plan(day_range(first, last), rows_per_window=DIFF_WINDOW_ROWS)
+    windows = puller.windows()
     try:
-        with StepProgress(4, "compare in the sink") as progress:
-            side.load_source(first, last)
-            progress.advance("source set read and hashed")
-            side.load_sink(first, last)
-            progress.advance("sink rows hashed")
-            result = RangeDiff(first, last, side.day_fingerprints(), side.sink_day_stats(), {})
-            differing = [day for day in day_range(first, last)
-                         if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
-            result.days = {day: DayDiff([], [], [], []) for day in differing}
-            if differing:
-                _classify(result, side.differing_keys(differing))
-            progress.advance(f"{len(differing)} days differ")
-            if explain and differing:
-                with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Postgres and the sink work at once
-                    stale = pool.submit(_explain_stale, source, result)
-                    for (day, key), columns in side.changed_columns().items():
-                        result.days[day].changed_columns[key] = columns
-                    stale.result()
-            progress.advance("differences explained")
+        with StepProgress(len(windows), "compare in the sink") as progress, \
+                concurrent.futures.ThreadPoolExecutor(1) as postgres:
+            explained = []
+            for lo, hi in windows:
+                side.load(lo, hi, once=len(windows) == 1)
+                result.source_days.update(side.day_fingerprints())
+                result.sink_days.update(side.sink_day_stats())
+                differing = [day for day in day_range(lo, hi)
+                             if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
+                result.days.update({day: DayDiff([], [], [], []) for day in differing})
+                if differing:
+                    _classify(result, side.differing_keys(differing), differing)
+                    if explain:
+                        explained.append(postgres.submit(_explain_stale, source, result, differing))
+                        for (day, key), columns in side.changed_columns().items():
+                            result.days[day].changed_columns[key] = columns
+                progress.advance(f"{lo} – {hi}: {len(differing)} days differ", 1)
+            for done in explained:
+                done.result()
     finally:
         side.close()
     return result
 
 
-def _classify(result: RangeDiff, keys) -> None:
+def _classify(result: RangeDiff, keys, days: list[dt.date]) -> None:
     """Rows of (day, id, source hash or None, a sink row has that hash, sink rows) into the classes."""
     for day, key, source_h, found, n in zip(*(keys.column(i).to_pylist() for i in range(5))):
         d = result.days[day]
@@ -237,12 +246,14 @@ def _classify(result: RangeDiff, keys) -> None:
             d.changed.append(key)
         if n > 1:
             d.duplicates.append(key)
-    for d in result.days.values():
+    for day in days:
+        d = result.days[day]
         d.missing.sort(), d.stale.sort(), d.changed.sort(), d.duplicates.sort()
 
 
-def _explain_stale(source, result: RangeDiff) -> None:
-    stale = [(day, k) for day, d in result.days.items() for k in d.stale]
+def _explain_stale(source, result: RangeDiff, days: list[dt.date] | None = None) -> None:
+    """The reason of every stale row of `days` (all differing days by default), from Postgres's facts."""
+    stale = [(day, k) for day in (days or list(result.days)) for k in result.days[day].stale]
     if stale:
         facts = {f["conversation_id"]: f for f in source.explain_keys(sorted({k for _, k in stale}))}
         for day, key in stale:

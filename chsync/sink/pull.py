@@ -157,11 +157,12 @@ class Puller:
                f"FROM ({self.source_sql(first, last)}) {SETTINGS}")
         return self._run(self.sink.arrow, sql)
 
-    def plan(self, days: list[dt.date]) -> None:
-        """Group the run's days into windows of about ROWS_PER_WINDOW source rows (counted in Postgres)."""
+    def plan(self, days, rows_per_window: int = ROWS_PER_WINDOW) -> None:
+        """Group the run's days into windows of about `rows_per_window` source rows (counted in Postgres)."""
+        days = list(days)
         if not days:
             return
-        self.prepare()
+        self.sink.prepare_pull()
         lo, hi = min(days).isoformat(), (max(days) + dt.timedelta(days=1)).isoformat()
         counts = {_as_date(d): n for d, n in self._run(self.sink.rows, f"""
             SELECT toDate(ended_at, 'UTC') AS day, count() FROM ({_filtered(self.link, self.sink.spec, lo, hi)})
@@ -170,12 +171,16 @@ class Puller:
         rows = 0
         for day in sorted(days):
             n = counts.get(day, 0)
-            if window and rows + n > ROWS_PER_WINDOW:
+            if window and rows + n > rows_per_window:
                 self._windows.update(dict.fromkeys(window, (window[0], window[-1])))
                 window, rows = [], 0
             window.append(day)
             rows += n
         self._windows.update(dict.fromkeys(window, (window[0], window[-1])))
+
+    def windows(self) -> list[tuple[dt.date, dt.date]]:
+        """The planned windows, in order."""
+        return sorted(set(self._windows.values()))
 
     def _window(self, day: dt.date) -> str:
         """The table holding the pulled window of `day` (pulled on first use: one INSERT … SELECT)."""

@@ -32,13 +32,18 @@ class SinkSideDiff:
         self.sink.execute(f"DROP TABLE IF EXISTS {self.t[name]}")
         self.sink.execute(f"CREATE TABLE {self.t[name]} ({columns}) ENGINE = Memory")
 
-    def load_source(self, first: dt.date, last: dt.date) -> None:
-        """The source set of the range, whole rows (to explain changes) with their hashes."""
+    def load(self, first: dt.date, last: dt.date, *, once: bool = False) -> None:
+        self.load_source(first, last, once=once)
+        self.load_sink(first, last)
+
+    def load_source(self, first: dt.date, last: dt.date, *, once: bool = False) -> None:
+        """The source set of the range, whole rows (to explain changes) with their hashes. `once`: the
+        only window of the diff, so labels are read straight from Postgres instead of a snapshot."""
         columns = ", ".join(f"{c} {'String' if c == KEY_COLUMN else t}"  # the source set's ids are text
                             for c, t in self.sink.column_types(self.puller.precision, False))
         self._create("source", f"day Date, {columns}, h UInt64")
         self.puller.run_sql(f"INSERT INTO {self.t['source']} SELECT day, {', '.join(COLUMNS)}, {fingerprint_sql()} "
-                            f"FROM ({self.puller.source_sql(first, last, once=True)}) {SETTINGS}")
+                            f"FROM ({self.puller.source_sql(first, last, once=once)}) {SETTINGS}")
 
     def load_sink(self, first: dt.date, last: dt.date) -> None:
         """The sink's raw rows of the range (no FINAL, so duplicates count) grouped per (day, id)."""

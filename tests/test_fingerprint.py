@@ -63,7 +63,7 @@ def _sink_table(rows, precision: int) -> pa.Table:
 def test_postgres_and_clickhouse_fingerprints_agree(env):
     with env.pg() as conn:
         World(conn)
-    spec64, spec_s = Spec(database="fp64"), Spec(database="fp_seconds")
+    spec64 = Spec(database="fp64")
     source = open_source(env.source, Spec())
     with env.sink(spec64) as sink:
         sink.init()

@@ -166,7 +166,6 @@ class ServerSink(ClickHouseSink):
         """Runs fn(); transient ZooKeeper errors (a restarted ZooKeeper expires every session; tables are
         read-only until the server reconnects) are retried for up to RETRY_SECONDS. Every statement chsync
         sends is safe to repeat, and a repeated insert into staging would fail the staging check."""
-        from clickhouse_driver import errors
         deadline = time.monotonic() + RETRY_SECONDS
         while True:
             try:

@@ -279,7 +279,11 @@ class Browser:
                 if wanted(m):
                     return m
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.from_chrome], [], [], left)[0]:
+            # poll, not select: select() cannot watch a descriptor numbered above 1024, and a long test
+            # session holds more (chDB keeps a few descriptors per session it has opened and closed)
+            poller = select.poll()
+            poller.register(self.from_chrome, select.POLLIN)
+            if left <= 0 or not poller.poll(left * 1000):
                 raise TimeoutError("chromium did not answer")
             chunk = os.read(self.from_chrome, 1 << 20)
             if not chunk:

@@ -78,7 +78,11 @@ def test_scope_on_the_cluster_equals_the_ground_truth(cluster_env):
 
 
 def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
-    result = _json(cluster_env, "backfill", *FULL, "--strategy", "swap", "--yes")
+    plan = _json(cluster_env, "plan", *FULL, "--strategy", "swap", "--mode", "auto")
+    assert plan["mode"] == "push" and "no postgresql() table function" in plan["mode_why"]  # 18.16
+    pull = _cli(cluster_env, "plan", *FULL, "--mode", "pull")
+    assert pull.returncode == 2 and "--mode pull needs the postgresql() table function" in pull.stderr
+    result = _json(cluster_env, "backfill", *FULL, "--strategy", "swap", "--workers", "2", "--yes")
     assert result["verify"]["in_sync"] and result["verify"]["duplicate_conversations"] == 0
     assert _cli(cluster_env, "verify", *FULL).returncode == 0
     shards = [Client(h, port=p).execute(f"SELECT count() FROM {cluster_env.db}.conversation_with_labels")[0][0]

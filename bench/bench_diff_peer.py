@@ -68,10 +68,10 @@ def reladiff_child(pg: str, relation: str, ch: str, ch_relation: str, threshold:
 def measured(argv: list[str], env: dict, ok: tuple[int, ...] = (0,),
              timeout: float | None = None) -> tuple[float, float, str]:
     """(wall s, peak RSS MB, stdout) of one python process (argv after the interpreter)."""
-    code = ("import resource, sys, runpy; sys.argv = sys.argv[1:];\n"
+    code = ("import sys, runpy; sys.argv = sys.argv[1:];\n"
             "try:\n    runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0].endswith('.py') "
             "else runpy.run_module(sys.argv[0], run_name='__main__')\n"
-            "finally:\n    print(f'PEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)")
+            "finally:\n    print('PEAK_RSS_KB', [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)")
     t0 = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True,
                           timeout=timeout)

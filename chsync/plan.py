@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import BadInput
 from .sink.base import ClickHouseSink
 from .sink.capabilities import Capabilities
+from .sink.pull import pull_insert_preview
 
 STRATEGIES = ("auto", "swap", "repair", "bulk", "per-day")
 PLAN_VERSION = 1
@@ -98,9 +99,8 @@ def _day_sql(sink: ClickHouseSink, strategy: str, action: str, day: dt.date, dri
     n_delete = drift["stale"] + drift["duplicates"] + drift["changed"]
     n_insert = drift["missing"] + drift["changed"] + drift["duplicates"]
     insert = f"INSERT INTO {{table}} ({n:,} rows read from Postgres for {day})"
-    if mode == "pull":  # the password stays out of plans: the statement is shown, not its credentials
-        insert = (f"INSERT INTO {{table}} SELECT … FROM postgresql(<source, credentials hidden>) "
-                  f"({n:,} rows of {day}, joined and hashed in ClickHouse)")
+    if mode == "pull":
+        insert = pull_insert_preview("{table}", day, n)
     if action == "skip":
         return []
     if action == "drop":

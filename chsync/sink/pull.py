@@ -11,9 +11,9 @@ Two traps handled here (FACTS):
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import threading
-import datetime as dt
 from urllib.parse import unquote, urlsplit
 
 from ..spec import Spec
@@ -54,6 +54,12 @@ class PgLink:
 
     def scrub(self, text: str) -> str:
         return text.replace(self.password, "***") if self.password else text
+
+
+def pull_insert_preview(table: str, day: dt.date, rows: int) -> str:
+    """The pull insert as a plan shows it: the statement's shape, never its credentials."""
+    return (f"INSERT INTO {table} SELECT … FROM postgresql(<source, credentials hidden>) "
+            f"({rows:,} rows of {day}, joined and hashed in ClickHouse)")
 
 
 def _time(column: str, precision: int) -> str:

@@ -75,3 +75,10 @@ def test_customers_sharing_one_sink_database_are_refused(env, tmp_path):
     assert done.returncode == 2 and "share one sink database" in done.stderr
     with env.sink(Spec(database="shared_db")) as sink:
         assert not sink.table_exists()
+
+
+def test_a_missing_sink_is_one_line_for_the_run_not_one_per_customer(env):
+    _world(env)
+    done = env.cli(*BOTH, "init", env={"CHSYNC_SINK": ""})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0 and "no sink given" in done.stderr

@@ -43,6 +43,9 @@ def sink_databases(spec: Spec, sink_url: str, customers: list[str]) -> dict[str,
 def run_customers(spec: Spec, source_dsn: str, sink_url: str, customers: list[str],
                   job: Callable[[object, object], tuple[dict, int]]) -> list[CustomerOutcome]:
     """job(source, sink) -> (its JSON document, its exit code), once per customer."""
+    for missing, opener in ((source_dsn, open_source), (sink_url, open_sink)):
+        if not missing:
+            opener(missing, spec)  # raises its one-line "no source/sink given" once, not per customer
     dbs = sink_databases(spec, sink_url, customers)
     outcomes = []
     for customer in customers:

@@ -28,7 +28,7 @@ def open_sink(url: str | None, spec: Spec) -> ClickHouseSink:
 
 def sink_spec(url: str, spec: Spec) -> Spec:
     """The spec the sink at `url` would use, without connecting."""
-    if urlsplit(url).scheme in ("clickhouse", "clickhouses"):
+    if url and urlsplit(url).scheme in ("clickhouse", "clickhouses"):
         from .server import spec_for_url
         return spec_for_url(url, spec)
     return spec

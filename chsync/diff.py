@@ -64,17 +64,18 @@ def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
     )
 
 
-def stale_reason(facts: dict, day: dt.date, spec: Spec) -> str:
-    """Why a sink row of `day` is no longer in the source set, from what Postgres holds now."""
-    if not facts["exists"]:
+def stale_reason(facts: dict | None, day: dt.date, spec: Spec) -> str:
+    """Why a sink row of `day` is no longer in the source set, from what Postgres holds now (None: the
+    conversation is gone)."""
+    if facts is None:
         return "deleted"
-    if facts["ended_at"] is None:
+    if facts["ended_day"] is None:
         return "ended_at_reset"
     dev = facts["agent_is_dev"] is not False  # a dev agent, no agent, or an unknown agent
     wrong_type = facts["source_type"] not in spec.source_types
     no_assist = spec.require_agent_assistance and not facts["has_agent_assistance"]
     other_customer = facts["customer_id"] != spec.customer or facts["profile_customer_id"] != spec.customer
-    moved = facts["ended_at"].astimezone(dt.timezone.utc).date() != day
+    moved = facts["ended_day"] != day
     if moved and not (dev or wrong_type or no_assist or other_customer):
         return "day_moved"
     if dev:
@@ -194,7 +195,7 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
     from .sink.pull import Puller
     chosen, why = choose_mode(mode, sink.capabilities, "diff")
     if chosen == "pull":
-        with Puller(sink, source.dsn) as puller:
+        with Puller(sink, source) as puller:
             return diff_in_sink(source, sink, first, last, puller, explain=explain), chosen, why
     return diff_range(source, sink, first, last, explain=explain), chosen, why
 
@@ -221,7 +222,7 @@ def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain
                              if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
                 result.days.update({day: DayDiff([], [], [], []) for day in differing})
                 if differing:
-                    _classify(result, side.differing_keys(differing), differing)
+                    _classify(result, side.differing_keys(differing))
                     if explain:
                         explained.append(postgres.submit(_explain_stale, source, result, differing))
                         for (day, key), columns in side.changed_columns().items():
@@ -234,21 +235,31 @@ def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain
     return result
 
 
-def _classify(result: RangeDiff, keys, days: list[dt.date]) -> None:
-    """Rows of (day, id, source hash or None, a sink row has that hash, sink rows) into the classes."""
-    for day, key, source_h, found, n in zip(*(keys.column(i).to_pylist() for i in range(5))):
-        d = result.days[day]
-        if source_h is None:
-            d.stale.append(key)
-        elif n == 0:
-            d.missing.append(key)
-        elif not found:
-            d.changed.append(key)
-        if n > 1:
-            d.duplicates.append(key)
-    for day in days:
-        d = result.days[day]
-        d.missing.sort(), d.stale.sort(), d.changed.sort(), d.duplicates.sort()
+def _classify(result: RangeDiff, keys: pa.Table) -> None:
+    """Rows of (day, id, source hash or None, a sink row has that hash, sink rows), sorted by day and id,
+    into the classes (vectorised: a window can hold millions of differences)."""
+    stale = pc.is_null(keys.column("source_h"))
+    present = pc.invert(stale)
+    in_sink = pc.greater(keys.column("sink_rows"), 0)
+    classes = {
+        "stale": stale,
+        "missing": pc.and_(present, pc.invert(in_sink)),
+        "changed": pc.and_(pc.and_(present, in_sink), pc.equal(keys.column("hash_found"), 0)),
+        "duplicates": pc.greater(keys.column("sink_rows"), 1),
+    }
+    for name, mask in classes.items():
+        picked = keys.filter(mask)
+        for day, ids in _split_by_day(picked.column("day"), picked.column("id")):
+            getattr(result.days[day], name).extend(ids)
+
+
+def _split_by_day(days: pa.ChunkedArray, ids: pa.ChunkedArray):
+    """(day, [ids]) runs of a table sorted by day."""
+    start = 0
+    for entry in pc.value_counts(days).to_pylist():  # in order of first appearance, so in day order
+        n = entry["counts"]
+        yield entry["values"], ids.slice(start, n).to_pylist()
+        start += n
 
 
 def _explain_stale(source, result: RangeDiff, days: list[dt.date] | None = None) -> None:
@@ -257,7 +268,7 @@ def _explain_stale(source, result: RangeDiff, days: list[dt.date] | None = None)
     if stale:
         facts = {f["conversation_id"]: f for f in source.explain_keys(sorted({k for _, k in stale}))}
         for day, key in stale:
-            result.days[day].stale_reasons[key] = stale_reason(facts[key], day, source.spec)
+            result.days[day].stale_reasons[key] = stale_reason(facts.get(key), day, source.spec)
 
 
 def _explain(source, sink, result: RangeDiff, precision: int) -> None:

@@ -85,7 +85,7 @@ def test_postgres_and_clickhouse_fingerprints_agree(env):
                 ch = dict(zip(*sink.arrow(
                     f"SELECT toString(conversation_id) AS id, toInt64({_fp()}) AS h FROM {table}").to_pydict().values()))
                 assert pg == ch, f"precision {precision}: fingerprints differ for {rows}"
-                with Puller(open_sink(env.sink_url, Spec(database=db)), env.source) as puller:  # same session
+                with Puller(open_sink(env.sink_url, Spec(database=db)), source) as puller:  # same session
                     pulled = puller.range_hashes(DAY, DAY).to_pydict()  # pull mode: ClickHouse reads Postgres
                 assert dict(zip(pulled["conversation_id"], pulled["h"])) == pg, \
                     f"precision {precision}: pulled fingerprints differ for {rows}"

@@ -88,7 +88,7 @@ from chsync.spec import Spec
 ChdbSink.prepare_pull = lambda self: os.environ.__setitem__("PGTZ", "Asia/Tokyo")
 sink, source = open_sink(sys.argv[1], Spec()), open_source(sys.argv[2], Spec())
 try:
-    swap_day(source, sink, dt.date(2026, 1, 20), puller=Puller(sink, sys.argv[2]))
+    swap_day(source, sink, dt.date(2026, 1, 20), puller=Puller(sink, source))
     print("swapped")
 except RuntimeFailure as e:
     print(e)

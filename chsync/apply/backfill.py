@@ -89,7 +89,7 @@ class Backfill:
     # -- the run -------------------------------------------------------------------------------
     def _execute(self, plan: dict, states: dict[dt.date, str], *, fresh: bool = False) -> dict:
         self.mode = plan.get("mode", "push")
-        self.puller = Puller(self.sink, self.source.dsn) if self.mode == "pull" else None
+        self.puller = Puller(self.sink, self.source) if self.mode == "pull" else None
         try:
             if self.puller:  # the labels snapshot and the day windows, once, before any worker starts
                 self.puller.plan([dt.date.fromisoformat(d["day"]) for d in plan["days"] if d["action"] != "skip"])

@@ -54,7 +54,7 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
     log.info(f"profiles scanned {scanned} (filtered to {matched}: {source.spec.customer})")
     log.info(f"mode {mode}: {why}")
     workers = Workers(source, sink, workers)
-    with Puller(sink, source.dsn) if mode == "pull" else contextlib.nullcontext() as puller, \
+    with Puller(sink, source) if mode == "pull" else contextlib.nullcontext() as puller, \
             StepProgress(len(days), "sync") as progress:
         if puller:
             puller.plan(days)

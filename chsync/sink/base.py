@@ -179,6 +179,12 @@ class ClickHouseSink(ABC):
         return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
                 for d, r, u, dup, s in self.rows(sql)}
 
+    def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+        """{day: raw rows} (cheap: no hashing, no grouping by id)."""
+        return {_as_date(d): int(n) for d, n in self.rows(
+            f"SELECT toDate(ended_at) AS day, count() FROM {self.read_table} "
+            f"WHERE {self._range(first, last)} GROUP BY day")}
+
     def range_totals(self, first: dt.date, last: dt.date) -> dict:
         sql = f"""SELECT sum(n), count(), countIf(n > 1) FROM (
                     SELECT {KEY_COLUMN}, count() AS n FROM {self.read_table}

@@ -69,13 +69,15 @@ def _time(column: str, precision: int) -> str:
 
 
 def source_set_sql(link: PgLink, spec: Spec, first: dt.date, last: dt.date, precision: int,
-                   labels_scratch: str | None = None) -> str:
+                   labels_scratch: str | None = None, text_ids: bool = True) -> str:
     """The source set of [first, last] as sink rows, plus `day`. Labels come straight from Postgres
     (one pass: for a range read once), or from `labels_scratch`, the run's snapshot of
     (conversation_id, label) rows sorted by id, where only the range's ids are read (primary-key lookups;
-    memory bounded by the range, not by the labels table)."""
+    memory bounded by the range, not by the labels table). `text_ids`: ids as text, as the source set
+    reads in push mode (else the UUIDs Postgres sends)."""
     lo, hi = first.isoformat(), (last + dt.timedelta(days=1)).isoformat()
     conversations = _filtered(link, spec, lo, hi)
+    key = "toString(c.id)" if text_ids else "c.id"
     if labels_scratch is None:
         labels = (f"(SELECT conversation_id, groupArray(label) AS labels "
                   f"FROM {link.table('conversation_labels')} GROUP BY conversation_id)")
@@ -83,7 +85,7 @@ def source_set_sql(link: PgLink, spec: Spec, first: dt.date, last: dt.date, prec
         labels = (f"(SELECT conversation_id, groupArray(label) AS labels FROM {labels_scratch} "
                   f"WHERE conversation_id IN (SELECT id FROM ({conversations})) GROUP BY conversation_id)")
     return f"""
-        SELECT toString(c.id) AS conversation_id, c.customer_id AS customer_id, c.profile_id AS profile_id,
+        SELECT {key} AS conversation_id, c.customer_id AS customer_id, c.profile_id AS profile_id,
                ifNull(c.usecase_id, '') AS usecase_id, ifNull(c.agent_user_id, '') AS agent_user_id,
                c.source_type AS source_type, {_time('started_at', precision)} AS started_at,
                {_time('ended_at', precision)} AS ended_at, arraySort(l.labels) AS labels,
@@ -120,8 +122,8 @@ def _as_date(value) -> dt.date:
 class Puller:
     """One run's pull mode on one sink: labels snapshot, source-set reads, staging loads."""
 
-    def __init__(self, sink, dsn: str):
-        self.sink, self.link = sink, PgLink.from_dsn(dsn)
+    def __init__(self, sink, source):
+        self.sink, self.source, self.link = sink, source, PgLink.from_dsn(source.dsn)
         self.scratch = f"{sink.db}.{LABELS_SCRATCH}"
         self.precision = sink.capabilities.time_precision
         self._ready = False
@@ -147,13 +149,14 @@ class Puller:
                 self._run(self.sink.execute, sql)
             self._ready = True
 
-    def source_sql(self, first: dt.date, last: dt.date, *, once: bool = False) -> str:
+    def source_sql(self, first: dt.date, last: dt.date, *, once: bool = False, text_ids: bool = True) -> str:
         """`once`: the range is read a single time, so labels are joined straight from Postgres."""
         if once:
             self.sink.prepare_pull()
-            return source_set_sql(self.link, self.sink.spec, first, last, self.precision)
-        self.prepare()
-        return source_set_sql(self.link, self.sink.spec, first, last, self.precision, self.scratch)
+        else:
+            self.prepare()
+        return source_set_sql(self.link, self.sink.spec, first, last, self.precision,
+                              None if once else self.scratch, text_ids)
 
     def range_hashes(self, first: dt.date, last: dt.date, precision: int | None = None):
         """(day, conversation_id, h) of the source set, hashed inside ClickHouse: the same columns as
@@ -164,19 +167,18 @@ class Puller:
         return self._run(self.sink.arrow, sql)
 
     def plan(self, days, rows_per_window: int = ROWS_PER_WINDOW) -> None:
-        """Group the run's days into windows of about `rows_per_window` source rows (counted in Postgres)."""
-        days = list(days)
+        """Group the run's days into windows of about `rows_per_window` source rows. A day's size is the
+        larger of Postgres's estimate and the rows the sink holds: no scan, and a window only bounds
+        memory, so an estimate off by a third costs a third more memory, not a wrong answer."""
+        days = sorted(days)
         if not days:
             return
-        self.sink.prepare_pull()
-        lo, hi = min(days).isoformat(), (max(days) + dt.timedelta(days=1)).isoformat()
-        counts = {_as_date(d): n for d, n in self._run(self.sink.rows, f"""
-            SELECT toDate(ended_at, 'UTC') AS day, count() FROM ({_filtered(self.link, self.sink.spec, lo, hi)})
-            GROUP BY day {SETTINGS}""")}
+        estimates = self.source.estimated_day_rows(days)
+        held = self.sink.day_rows(days[0], days[-1])
         window: list[dt.date] = []
         rows = 0
-        for day in sorted(days):
-            n = counts.get(day, 0)
+        for day in days:
+            n = max(estimates.get(day, 0), held.get(day, 0))
             if window and rows + n > rows_per_window:
                 self._windows.update(dict.fromkeys(window, (window[0], window[-1])))
                 window, rows = [], 0

@@ -177,6 +177,19 @@ class PostgresSource:
                 {self._where(first, last, '%s')} GROUP BY 1""", (self.spec.customer,))
         return {day: (n, int(s)) for day, n, s in rows}
 
+    def estimated_day_rows(self, days: list[dt.date]) -> dict[dt.date, int]:
+        """Postgres's own estimate of the customer's conversations per day (EXPLAIN, no scan: about
+        0.2 ms a day): enough to size read windows, which only bound memory."""
+        estimates = {}
+        for day in days:
+            (plan,), = self.query(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM conversations WHERE customer_id = %s "
+                "AND ended_at >= %s AND ended_at < %s",
+                (self.spec.customer, f"{day.isoformat()} 00:00:00+00",
+                 f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00"))
+            estimates[day] = int(plan[0]["Plan"]["Plan Rows"])
+        return estimates
+
     def day_summary(self, day: dt.date, precision: int) -> tuple[int, int, int, int]:
         """(conversations, and the sums of started_at, ended_at, updated_at as epoch units of the sink's
         precision): cheap to compute, and any time-zone shift, lost row or wrong day changes it."""
@@ -227,14 +240,17 @@ class PostgresSource:
         return self.arrow(f"{self._row_select(precision)} {where}", (self.spec.customer, ",".join(keys)))
 
     def explain_keys(self, keys: list[str]) -> list[dict]:
-        """What Postgres holds now for these ids: the facts the stale reasons are decided on."""
+        """What Postgres holds now for these ids (absent: deleted): the facts stale reasons are decided on.
+        `= ANY` lets Postgres scan conversations once against a hash of the ids (in parallel workers),
+        where a join from the id list would hash the whole table; the ids travel as one text (a list
+        parameter costs 2.5 µs an id to adapt); the end day comes as a UTC date."""
         rows = self.query(
-            """SELECT k.id::text, c.id IS NOT NULL, c.customer_id, p.customer_id, c.ended_at, c.source_type,
-                      c.has_agent_assistance, c.agent_user_id, u.is_dev_user
-               FROM unnest(%s::uuid[]) AS k(id)
-               LEFT JOIN conversations c ON c.id = k.id
+            """SELECT c.id::text, c.customer_id, p.customer_id, (c.ended_at AT TIME ZONE 'UTC')::date,
+                      c.source_type, c.has_agent_assistance, c.agent_user_id, u.is_dev_user
+               FROM conversations c
                LEFT JOIN profiles p ON p.id = c.profile_id
-               LEFT JOIN users u ON u.id = c.agent_user_id""", (keys,))
-        names = ("conversation_id", "exists", "customer_id", "profile_customer_id", "ended_at", "source_type",
+               LEFT JOIN users u ON u.id = c.agent_user_id
+               WHERE c.id = ANY(string_to_array(%s, ',')::uuid[])""", (",".join(keys),))
+        names = ("conversation_id", "customer_id", "profile_customer_id", "ended_day", "source_type",
                  "has_agent_assistance", "agent_user_id", "agent_is_dev")
         return [dict(zip(names, r)) for r in rows]

@@ -222,11 +222,13 @@ def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain
                              if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
                 result.days.update({day: DayDiff([], [], [], []) for day in differing})
                 if differing:
-                    _classify(result, side.differing_keys(differing))
+                    keys = side.differing_keys(differing)
+                    if explain:  # first, so that Postgres works while the sink classifies and compares
+                        explained.append(postgres.submit(_explain_stale, source, result, _stale_pairs(keys)))
+                    _classify(result, keys)
                     if explain:
-                        explained.append(postgres.submit(_explain_stale, source, result, differing))
-                        for (day, key), columns in side.changed_columns().items():
-                            result.days[day].changed_columns[key] = columns
+                        for day, columns, ids in side.changed_columns():
+                            result.days[day].changed_columns.update(dict.fromkeys(ids, columns))
                 progress.advance(f"{lo} – {hi}: {len(differing)} days differ", 1)
             for done in explained:
                 done.result()
@@ -236,16 +238,14 @@ def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain
 
 
 def _classify(result: RangeDiff, keys: pa.Table) -> None:
-    """Rows of (day, id, source hash or None, a sink row has that hash, sink rows), sorted by day and id,
-    into the classes (vectorised: a window can hold millions of differences)."""
-    stale = pc.is_null(keys.column("source_h"))
-    present = pc.invert(stale)
-    in_sink = pc.greater(keys.column("sink_rows"), 0)
+    """`SinkSideDiff.differing_keys` (sorted by day and id) into the classes, vectorised: a window can
+    hold millions of differences."""
+    in_source, in_sink = keys.column("in_source"), keys.column("in_sink")
     classes = {
-        "stale": stale,
-        "missing": pc.and_(present, pc.invert(in_sink)),
-        "changed": pc.and_(pc.and_(present, in_sink), pc.equal(keys.column("hash_found"), 0)),
-        "duplicates": pc.greater(keys.column("sink_rows"), 1),
+        "stale": pc.invert(in_source),
+        "missing": pc.and_(in_source, pc.invert(in_sink)),
+        "changed": pc.and_(pc.and_(in_source, in_sink), pc.invert(keys.column("hash_found"))),
+        "duplicates": keys.column("several"),
     }
     for name, mask in classes.items():
         picked = keys.filter(mask)
@@ -262,9 +262,16 @@ def _split_by_day(days: pa.ChunkedArray, ids: pa.ChunkedArray):
         start += n
 
 
-def _explain_stale(source, result: RangeDiff, days: list[dt.date] | None = None) -> None:
-    """The reason of every stale row of `days` (all differing days by default), from Postgres's facts."""
-    stale = [(day, k) for day in (days or list(result.days)) for k in result.days[day].stale]
+def _stale_pairs(keys: pa.Table) -> list[tuple[dt.date, str]]:
+    """(day, id) of the stale rows among `SinkSideDiff.differing_keys`."""
+    stale = keys.filter(pc.invert(keys.column("in_source")))
+    return list(zip(stale.column("day").to_pylist(), stale.column("id").to_pylist()))
+
+
+def _explain_stale(source, result: RangeDiff, stale: list[tuple[dt.date, str]] | None = None) -> None:
+    """The reason of every stale (day, id) (by default, of every stale row found), from Postgres's facts."""
+    if stale is None:
+        stale = [(day, k) for day, d in result.days.items() for k in d.stale]
     if stale:
         facts = {f["conversation_id"]: f for f in source.explain_keys(sorted({k for _, k in stale}))}
         for day, key in stale:

@@ -82,8 +82,9 @@ class SinkSideDiff:
                 for d, r, u, dup, s in rows}
 
     def differing_keys(self, days: list[dt.date]) -> pa.Table:
-        """Per (day, id) where the two sides disagree, sorted by day and id: the source hash (null: not in
-        the source set), whether any sink row carries it, and the number of sink rows (0: not in the sink)."""
+        """Per (day, id) where the two sides disagree, sorted by day and id, the facts the classes are
+        decided on: in_source, in_sink, hash_found (a sink row carries the source hash), several (more
+        than one sink row). Booleans, so Python needs no scalars (pyarrow would import pandas for them)."""
         self._create("keys", f"day Date, {KEY_COLUMN} UUID, source_h Nullable(UInt64), "
                              "hash_found UInt8, sink_rows UInt64")
         self.sink.execute(f"""INSERT INTO {self.t['keys']}
@@ -93,28 +94,30 @@ class SinkSideDiff:
             USING (day, {KEY_COLUMN})
             WHERE s.h IS NULL OR k.n IS NULL OR k.n > 1 OR NOT has(k.hs, s.h)
             SETTINGS join_use_nulls = 1""")
-        return self.sink.arrow(f"SELECT day, toString({KEY_COLUMN}) AS id, source_h, hash_found, sink_rows "
-                               f"FROM {self.t['keys']} ORDER BY day, id")
+        return self.sink.arrow(f"""
+            SELECT day, toString({KEY_COLUMN}) AS id, toBool(source_h IS NOT NULL) AS in_source,
+                   toBool(sink_rows > 0) AS in_sink, toBool(hash_found) AS hash_found,
+                   toBool(sink_rows > 1) AS several
+            FROM {self.t['keys']} ORDER BY day, id""")
 
-    def changed_columns(self) -> dict[tuple[dt.date, str], list[str]]:
-        """For each changed (day, id): the columns in which the sink row closest to the source row differs
-        (as a bit mask per row inside the sink: far cheaper to build, compare and ship than name lists)."""
+    def changed_columns(self) -> list[tuple[dt.date, list[str], list[str]]]:
+        """(day, columns, ids): the ids of `day` whose sink row closest to the source row differs in these
+        columns. Worked out as a bit mask per row and grouped by it inside the sink: far cheaper to build,
+        compare and ship than a list of names per row."""
         mask = " + ".join(f"(NOT ({_same(c)})) * {1 << i}" for i, c in enumerate(COMPARED))
         changed = (f"SELECT {KEY_COLUMN} FROM {self.t['keys']} "
                    f"WHERE source_h IS NOT NULL AND sink_rows > 0 AND hash_found = 0")
         rows = self.sink.rows(f"""
-            SELECT day, toString({KEY_COLUMN}), argMin(m, bitCount(m)) FROM (
-                SELECT day, {KEY_COLUMN}, toUInt16({mask}) AS m
-                FROM (SELECT * FROM {self.t['source']} WHERE {KEY_COLUMN} IN ({changed})) AS s
-                INNER JOIN (SELECT toDate(ended_at) AS day, {KEY_COLUMN}, {', '.join(COMPARED)}
-                            FROM {self.sink.read_table} WHERE {KEY_COLUMN} IN ({changed})) AS k
-                USING (day, {KEY_COLUMN}))
-            GROUP BY day, {KEY_COLUMN}""")
-        names: dict[int, list[str]] = {}
-        for _, _, m in rows:
-            if m not in names:
-                names[m] = [c for i, c in enumerate(COMPARED) if m >> i & 1]
-        return {(_as_date(d), k): names[m] for d, k, m in rows}
+            SELECT day, m, groupArray(toString({KEY_COLUMN})) FROM (
+                SELECT day, {KEY_COLUMN}, argMin(m, bitCount(m)) AS m FROM (
+                    SELECT day, {KEY_COLUMN}, toUInt16({mask}) AS m
+                    FROM (SELECT * FROM {self.t['source']} WHERE {KEY_COLUMN} IN ({changed})) AS s
+                    INNER JOIN (SELECT toDate(ended_at) AS day, {KEY_COLUMN}, {', '.join(COMPARED)}
+                                FROM {self.sink.read_table} WHERE {KEY_COLUMN} IN ({changed})) AS k
+                    USING (day, {KEY_COLUMN}))
+                GROUP BY day, {KEY_COLUMN})
+            GROUP BY day, m""")
+        return [(_as_date(d), [c for i, c in enumerate(COMPARED) if m >> i & 1], ids) for d, m, ids in rows]
 
     def close(self) -> None:
         for table in self.t.values():

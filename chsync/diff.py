@@ -221,8 +221,8 @@ def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain
                 differing = [day for day in day_range(lo, hi)
                              if not _agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
                 result.days.update({day: DayDiff([], [], [], []) for day in differing})
-                if differing:
-                    keys = side.differing_keys(differing)
+                keys = side.differing_keys(differing) if differing else pa.table({})
+                if keys.num_rows:  # (an empty chDB result has no columns at all)
                     if explain:  # first, so that Postgres works while the sink classifies and compares
                         explained.append(postgres.submit(_explain_stale, source, result, _stale_pairs(keys)))
                     _classify(result, keys)

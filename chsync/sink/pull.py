@@ -115,10 +115,6 @@ def labels_scratch_sql(link: PgLink, scratch: str) -> list[str]:
             f"INSERT INTO {scratch} SELECT conversation_id, label FROM {link.table('conversation_labels')}"]
 
 
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
 class Puller:
     """One run's pull mode on one sink: labels snapshot, source-set reads, staging loads."""
 

@@ -122,14 +122,17 @@ def mode_option(default: str):
         "--mode", type=click.Choice(["push", "pull", "auto"]), default=default, show_default=True,
         help="push: chsync reads Postgres and writes the rows. pull: the sink reads Postgres itself through "
              "postgresql() (ClickHouse 21.3+, chDB) and joins and hashes there. auto: pull where the sink "
-             "can reach Postgres (embedded), push otherwise.")
+             "can reach Postgres (embedded), push otherwise. For diff and scope on a server sink, pull "
+             "copies the server's rows over HTTP (http_port= in the sink URL) into an in-process chDB, "
+             "which reads Postgres and compares; auto does so whenever chDB is installed.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--source", envvar="CHSYNC_SOURCE", metavar="DSN",
               help="Postgres DSN, postgresql://user[:pw]@host:port/db (env CHSYNC_SOURCE).")
 @click.option("--sink", envvar="CHSYNC_SINK", metavar="URL",
-              help="chdb:///dir (embedded) or clickhouse://user[:pw]@host:9000/db?cluster=NAME (env CHSYNC_SINK).")
+              help="chdb:///dir (embedded) or clickhouse://user[:pw]@host:9000/db?cluster=NAME[&http_port=8123] "
+                   "(env CHSYNC_SINK).")
 @click.option("--customer", metavar="NAME[,NAME…]",
               help="Customer id (default alaska-air, or the config's); several, comma-separated, run one after "
                    "another, each in its own sink database (init, sync, backfill, verify).")

@@ -194,17 +194,27 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
     from .plan import choose_mode
     from .sink.pull import Puller
     chosen, why = choose_mode(mode, sink.capabilities, "diff")
+    if chosen == "pull" and sink.capabilities.backend == "server":
+        from .sink.mirror import Mirror
+        mirror = Mirror(sink)
+        try:
+            with Puller(mirror, source) as puller:
+                return diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror), chosen, why
+        finally:
+            mirror.close()
     if chosen == "pull":
         with Puller(sink, source) as puller:
-            return diff_in_sink(source, sink, first, last, puller, explain=explain), chosen, why
+            return diff_in_sink(source, puller, first, last, explain=explain), chosen, why
     return diff_range(source, sink, first, last, explain=explain), chosen, why
 
 
-def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain: bool = True) -> RangeDiff:
+def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool = True,
+                 mirror=None) -> RangeDiff:
     """The same diff with the source side read, hashed and joined inside the sink (pull mode): only the
     differing keys come back. Same classes and reasons as `diff_range`. Window by window (about
     DIFF_WINDOW_ROWS source rows each), so memory is bounded by a window, not the range; Postgres explains
-    one window's stale rows while the sink reads the next."""
+    one window's stale rows while the sink reads the next. `mirror`: the puller's sink is a chDB copy of a
+    server sink, which takes in the server's rows of each window first."""
     from .sink.pull_diff import SinkSideDiff
     side = SinkSideDiff(puller)
     result = RangeDiff(first, last, {}, {}, {})
@@ -215,6 +225,8 @@ def diff_in_sink(source, sink, first: dt.date, last: dt.date, puller, *, explain
                 concurrent.futures.ThreadPoolExecutor(1) as postgres:
             explained = []
             for lo, hi in windows:
+                if mirror is not None:
+                    mirror.hold(lo, hi)
                 side.load(lo, hi, once=len(windows) == 1)
                 result.source_days.update(side.day_fingerprints())
                 result.sink_days.update(side.sink_day_stats())

@@ -42,6 +42,8 @@ def choose_mode(requested: str, caps: Capabilities, strategy: str = "swap") -> t
     read Postgres through postgresql(); it needs that function and is used by the swap strategy only."""
     if requested not in MODES:
         raise BadInput(f"unknown mode {requested!r}: use push, pull or auto")
+    if strategy == "diff" and caps.backend == "server":
+        return _diff_mode_on_server(requested)
     if not caps.postgresql_function:
         if requested == "pull":
             raise BadInput(f"--mode pull needs the postgresql() table function (ClickHouse 21.3 or later); this "
@@ -62,6 +64,21 @@ def choose_mode(requested: str, caps: Capabilities, strategy: str = "swap") -> t
                         "and does the joins and hashing in ClickHouse")
     return "push", ("a server sink may not reach Postgres at the address chsync uses: "
                     "pass --mode pull once it can")
+
+
+def _diff_mode_on_server(requested: str) -> tuple[str, str]:
+    """A server's diff pulls into an in-process chDB (sink/mirror.py), whatever the server's version."""
+    from .sink.mirror import available
+    if requested == "push":
+        return "push", "requested"
+    if not available():
+        if requested == "pull":
+            raise BadInput("--mode pull on a server sink compares in an in-process chDB, which is not installed: "
+                           "pip install 'chsync[embedded]', or use --mode push")
+        return "push", "chDB is not installed, so Postgres hashes the source set and the server its rows (push)"
+    return "pull", (("requested: " if requested == "pull" else "")
+                    + "the server's rows are copied over HTTP into an in-process chDB, which reads Postgres "
+                      "itself and compares both there")
 
 
 def choose_strategy(requested: str, caps: Capabilities, scope: dict) -> tuple[str, str]:

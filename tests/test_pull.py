@@ -129,3 +129,14 @@ def test_mode_choice_reads_the_capabilities():
     assert choose_mode("auto", embedded)[0] == "pull" and choose_mode("auto", embedded, "repair")[0] == "push"
     with pytest.raises(BadInput, match="works with the swap strategy"):
         choose_mode("pull", embedded, "bulk")
+
+
+def test_a_server_diff_compares_in_process_whatever_the_version(monkeypatch):
+    # The server only serves its rows over HTTP; chDB here reads Postgres and compares (sink/mirror.py).
+    assert choose_mode("auto", SERVER_1816, "diff")[0] == "pull"
+    assert "copied over HTTP into an in-process chDB" in choose_mode("auto", SERVER_1816, "diff")[1]
+    assert choose_mode("push", SERVER_1816, "diff")[0] == "push"
+    monkeypatch.setattr("chsync.sink.mirror.available", lambda: False)
+    assert choose_mode("auto", SERVER_1816, "diff")[0] == "push"
+    with pytest.raises(BadInput, match="chDB, which is not installed: pip install 'chsync\\[embedded\\]'"):
+        choose_mode("pull", SERVER_1816, "diff")

@@ -21,6 +21,15 @@ def test_defaults_and_spec_overrides():
     sink = ServerSink.from_url("clickhouse://u:secret@h:9000/other_db?distributed=d_table", Spec())
     assert sink.spec.sink_database == "other_db" and sink.spec.distributed_table == "d_table"
     assert "secret" not in sink.display_url and "u:***@h" in sink.display_url
+    assert parse_url("clickhouse://h").http_port == 8123 and parse_url("clickhouse://h?secure=1").http_port == 8443
+    assert parse_url("clickhouse://h?http_port=18123").http_port == 18123
+
+
+def test_http_export_keeps_credentials_out_of_the_address():
+    sink = ServerSink.from_url("clickhouse://u:s3cret@h:9000/db?http_port=18123", Spec())
+    address, auth = sink.http_export("SELECT 1 FORMAT Native")
+    assert address == "http://h:18123/?query=SELECT+1+FORMAT+Native"
+    assert "s3cret" not in address and auth == "Basic dTpzM2NyZXQ="  # base64("u:s3cret")
 
 
 @pytest.mark.parametrize("url, message", [
@@ -28,6 +37,8 @@ def test_defaults_and_spec_overrides():
     ("clickhouse://h/db?cluster=a;b", "is not a plain identifier"),
     ("clickhouse://h/db?connect_timeout=x", "connect_timeout must be a number"),
     ("clickhouse:///db", "has no host"),
+    ("clickhouse://h/db?http_port=80a", "http_port='80a' must be a port number"),
+    ("clickhouse://h/db?http_port=0", "http_port='0' must be a port number"),
 ])
 def test_bad_urls(url, message):
     with pytest.raises(BadInput, match=message.replace("(", r"\(").replace(")", r"\)")):

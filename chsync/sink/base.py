@@ -167,14 +167,14 @@ class ClickHouseSink(ABC):
                                      f"{_TYPE_HINT[column]}: point chsync at a table with the DESIGN §3 schema")
 
     # -- reads (raw, no FINAL) -----------------------------------------------------------------
-    def _range(self, first: dt.date, last: dt.date) -> str:
+    def range_condition(self, first: dt.date, last: dt.date) -> str:
         return f"toDate(ended_at) >= {_day(first)} AND toDate(ended_at) <= {_day(last)}"
 
     def day_stats(self, first: dt.date, last: dt.date) -> dict[dt.date, dict]:
         """{day: rows, distinct, duplicates (ids with >1 row), hash_sum (mod 2^64)} for days with rows."""
         sql = f"""SELECT day, sum(n), count(), countIf(n > 1), sum(hs) FROM (
                     SELECT toDate(ended_at) AS day, {KEY_COLUMN}, count() AS n, sum({fingerprint_sql()}) AS hs
-                    FROM {self.read_table} WHERE {self._range(first, last)} GROUP BY day, {KEY_COLUMN})
+                    FROM {self.read_table} WHERE {self.range_condition(first, last)} GROUP BY day, {KEY_COLUMN})
                   GROUP BY day"""
         return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
                 for d, r, u, dup, s in self.rows(sql)}
@@ -183,18 +183,18 @@ class ClickHouseSink(ABC):
         """{day: raw rows} (cheap: no hashing, no grouping by id)."""
         return {_as_date(d): int(n) for d, n in self.rows(
             f"SELECT toDate(ended_at) AS day, count() FROM {self.read_table} "
-            f"WHERE {self._range(first, last)} GROUP BY day")}
+            f"WHERE {self.range_condition(first, last)} GROUP BY day")}
 
     def range_totals(self, first: dt.date, last: dt.date) -> dict:
         sql = f"""SELECT sum(n), count(), countIf(n > 1) FROM (
                     SELECT {KEY_COLUMN}, count() AS n FROM {self.read_table}
-                    WHERE {self._range(first, last)} GROUP BY {KEY_COLUMN})"""
+                    WHERE {self.range_condition(first, last)} GROUP BY {KEY_COLUMN})"""
         rows, distinct, dups = self.rows(sql)[0]
         return {"rows": int(rows or 0), "distinct": int(distinct or 0), "duplicate_conversations": int(dups or 0)}
 
     def duplicate_ids(self, first: dt.date, last: dt.date) -> list[str]:
         return [r[0] for r in self.rows(
-            f"SELECT toString({KEY_COLUMN}) FROM {self.read_table} WHERE {self._range(first, last)} "
+            f"SELECT toString({KEY_COLUMN}) FROM {self.read_table} WHERE {self.range_condition(first, last)} "
             f"GROUP BY {KEY_COLUMN} HAVING count() > 1")]
 
     def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
@@ -206,12 +206,12 @@ class ClickHouseSink(ABC):
         """{usecase_id: distinct conversations} over the range."""
         return {u: int(n) for u, n in self.rows(
             f"SELECT usecase_id, uniqExact({KEY_COLUMN}) FROM {self.read_table} "
-            f"WHERE {self._range(first, last)} GROUP BY usecase_id")}
+            f"WHERE {self.range_condition(first, last)} GROUP BY usecase_id")}
 
     def day_hashes(self, day: dt.date) -> pa.Table:
         """(conversation_id, h) for every raw row of the day — duplicates appear as repeated ids."""
         return self.arrow(f"SELECT toString({KEY_COLUMN}) AS conversation_id, toInt64({fingerprint_sql()}) AS h "
-                          f"FROM {self.read_table} WHERE {self._range(day, day)}")
+                          f"FROM {self.read_table} WHERE {self.range_condition(day, day)}")
 
     def read_keys(self, day: dt.date, keys: list[str]) -> pa.Table:
         """Raw sink rows of the day with these ids, all columns (to explain changes)."""
@@ -219,7 +219,7 @@ class ClickHouseSink(ABC):
             return pa.table({c: [] for c in COLUMNS})
         ids = ", ".join(f"'{uuid.UUID(k)}'" for k in keys)
         cols = ", ".join(f"toString({c}) AS {c}" if c == KEY_COLUMN else c for c in COLUMNS)
-        return self.arrow(f"SELECT {cols} FROM {self.read_table} WHERE {self._range(day, day)} "
+        return self.arrow(f"SELECT {cols} FROM {self.read_table} WHERE {self.range_condition(day, day)} "
                           f"AND {KEY_COLUMN} IN ({ids})")
 
     # -- writes --------------------------------------------------------------------------------
@@ -258,14 +258,14 @@ class ClickHouseSink(ABC):
     def table_fingerprint(self, table: str, day: dt.date) -> tuple[int, int, int]:
         """(rows, distinct ids, hash sum mod 2^64) of one day of any table with the sink's structure."""
         n, u, s = self.rows(f"SELECT count(), uniqExact({KEY_COLUMN}), sum({fingerprint_sql()}) "
-                            f"FROM {table} WHERE {self._range(day, day)}")[0]
+                            f"FROM {table} WHERE {self.range_condition(day, day)}")[0]
         return int(n), int(u), int(s or 0) % MOD64
 
     def time_summary(self, table: str, day: dt.date) -> tuple[int, int, int, int]:
         """`PostgresSource.day_summary` of one day of a table with the sink's structure."""
         unit = "toUnixTimestamp64Milli" if self.capabilities.time_precision == 3 else "toUnixTimestamp"
         row = self.rows(f"SELECT count(), sum({unit}(started_at)), sum({unit}(ended_at)), sum({unit}(updated_at)) "
-                        f"FROM {table} WHERE {self._range(day, day)}")[0]
+                        f"FROM {table} WHERE {self.range_condition(day, day)}")[0]
         return tuple(int(x or 0) for x in row)
 
     def swap_statements(self, day: dt.date) -> list[str]:
@@ -290,17 +290,17 @@ class ClickHouseSink(ABC):
         return [f"ALTER TABLE {self.table} DELETE WHERE {condition}"]
 
     def delete_range_statements(self, first: dt.date, last: dt.date) -> list[str]:
-        return self.delete_where_statements(self._range(first, last))
+        return self.delete_where_statements(self.range_condition(first, last))
 
     def delete_keys_statements(self, day: dt.date, keys: list[str]) -> list[str]:
         if not keys:
             return []
         ids = ", ".join(f"'{uuid.UUID(k)}'" for k in keys)  # UUID() refuses anything but an id
-        return self.delete_where_statements(f"{self._range(day, day)} AND {KEY_COLUMN} IN ({ids})")
+        return self.delete_where_statements(f"{self.range_condition(day, day)} AND {KEY_COLUMN} IN ({ids})")
 
     def delete_keys_preview(self, day: dt.date, n: int) -> list[str]:
         """The delete of `delete_keys_statements`, with the id list summarised (for plans)."""
-        return self.delete_where_statements(f"{self._range(day, day)} AND {KEY_COLUMN} IN (<{n:,} ids>)")
+        return self.delete_where_statements(f"{self.range_condition(day, day)} AND {KEY_COLUMN} IN (<{n:,} ids>)")
 
     def pending_mutations(self) -> list[dict]:
         rows = self.rows(f"SELECT mutation_id, command, create_time, latest_fail_reason FROM system.mutations "

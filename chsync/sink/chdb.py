@@ -46,6 +46,11 @@ def _session(path: str):
     return sess
 
 
+def open_path() -> str | None:
+    """The chDB directory this process holds, if any (chDB allows one)."""
+    return next(iter(_open), None)
+
+
 def _locked_by_another_process(path: str) -> bool:
     """chDB (like clickhouse-server) holds an flock on <dir>/status while a process has it open."""
     status = Path(path, "status")

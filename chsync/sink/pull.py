@@ -29,7 +29,7 @@ ROWS_PER_WINDOW = int(os.environ.get("CHSYNC_PULL_WINDOW_ROWS", "250000"))
 SETTINGS = "SETTINGS session_timezone = 'UTC', join_use_nulls = 0"
 
 
-def _quote(value: str) -> str:
+def sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -50,7 +50,7 @@ class PgLink:
 
     def table(self, name: str) -> str:
         args = [f"{self.host}:{self.port}", self.database, name, self.user, self.password]
-        return f"postgresql({', '.join(_quote(a) for a in args)})"
+        return f"postgresql({', '.join(sql_string(a) for a in args)})"
 
     def scrub(self, text: str) -> str:
         return text.replace(self.password, "***") if self.password else text
@@ -94,14 +94,14 @@ def source_set_sql(link: PgLink, spec: Spec, first: dt.date, last: dt.date, prec
 
 
 def _filtered(link: PgLink, spec: Spec, lo: str, hi: str) -> str:
-    types = ", ".join(_quote(t) for t in spec.source_types)
+    types = ", ".join(sql_string(t) for t in spec.source_types)
     assist = "AND has_agent_assistance" if spec.require_agent_assistance else ""
     columns = ", ".join(f"c.{c} AS {c}" for c in ("id", "customer_id", "profile_id", "usecase_id", "agent_user_id",
                                                      "source_type", "started_at", "ended_at", "updated_at"))
     return f"""
             SELECT {columns} FROM (
                 SELECT * FROM {link.table('conversations')}
-                WHERE customer_id = {_quote(spec.customer)} AND ended_at >= '{lo} 00:00:00'
+                WHERE customer_id = {sql_string(spec.customer)} AND ended_at >= '{lo} 00:00:00'
                   AND ended_at < '{hi} 00:00:00' AND source_type IN ({types}) {assist}) AS c
             INNER JOIN (SELECT id, customer_id FROM {link.table('profiles')}) AS p
                 ON p.id = c.profile_id AND p.customer_id = c.customer_id

@@ -6,13 +6,14 @@ Capabilities (FEATURES below is the only place that knows versions); the methods
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import logging
 import re
 import time
 import uuid
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pyarrow as pa
 
@@ -43,7 +44,7 @@ _TRANSIENT_CODES = {999, 242}
 # ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer;
 # TIMEOUT_EXCEEDED: an ON CLUSTER statement waited for a host that is down.
 _CONNECTION_CODES = {279, 210, 209, 159}
-_URL_PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout"}
+_URL_PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout", "http_port"}
 
 
 def _version_tuple(version: str) -> tuple[int, int]:
@@ -67,6 +68,7 @@ class ServerURL:
     replicated: bool | None
     connect_timeout: float
     distributed: str | None = None
+    http_port: int = 8123
 
 
 def parse_url(url: str) -> ServerURL:
@@ -102,9 +104,13 @@ def parse_url(url: str) -> ServerURL:
         timeout = float(params.get("connect_timeout", 10))
     except ValueError:
         raise BadInput(f"sink {shown!r}: connect_timeout must be a number of seconds") from None
+    http_port = params.get("http_port", "8443" if secure else "8123")
+    if not http_port.isdigit() or not 0 < int(http_port) < 65536:
+        raise BadInput(f"sink {shown!r}: http_port={http_port!r} must be a port number (the server's HTTP "
+                       "interface, 8123 by default)")
     return ServerURL(parts.hostname, port or (9440 if secure else 9000), unquote(parts.username or "default"),
                      unquote(parts.password or ""), database, params.get("cluster"), secure, flag("replicated"),
-                     timeout, params.get("distributed"))
+                     timeout, params.get("distributed"), int(http_port))
 
 
 class _Transient(Exception):
@@ -214,6 +220,13 @@ class ServerSink(ClickHouseSink):
         # The native protocol sends INSERT data as blocks; VALUES in the query text would wait forever.
         sql = f"INSERT INTO {table} VALUES"
         self._call(lambda: self.client.execute(sql, rows), sql)
+
+    def http_export(self, sql: str) -> tuple[str, str]:
+        """(address, Authorization header) at which this server answers `sql` over its HTTP interface, for
+        a reader that copies rows out (the diff's chDB mirror). The address carries no credentials."""
+        scheme = "https" if self.url.secure else "http"
+        token = base64.b64encode(f"{self.url.user}:{self.url.password}".encode()).decode()
+        return f"{scheme}://{self.url.host}:{self.url.http_port}/?{urlencode({'query': sql})}", f"Basic {token}"
 
     def check_reachable(self) -> None:
         if not self.url.cluster:

@@ -229,7 +229,7 @@ class LocalCluster:
 
     def url(self, database: str, cluster: str | None = None, *, password: bool = True, shard: int = 0) -> str:
         auth = f"{USER}:{PASSWORD}" if password else "default"
-        query = f"?cluster={cluster}" if cluster else ""
+        query = (f"?cluster={cluster}&" if cluster else "?") + f"http_port={self.http_ports[shard]}"
         return f"clickhouse://{auth}@{HOST}:{self.tcp_ports[shard]}/{database}{query}"
 
     def client(self, shard: int = 0, **kw):

@@ -77,6 +77,25 @@ def test_scope_on_the_cluster_equals_the_ground_truth(cluster_env):
         assert split["cross_shard"] == 0, "cityHash64 keeps an id's rows on one shard"
 
 
+def test_diff_copied_into_chdb_equals_the_diff_hashed_on_both_servers(cluster_env):
+    pull = _json(cluster_env, "diff", *FULL, "--limit", "100000", expect=1)
+    assert pull["mode"]["mode"] == "pull" and "over HTTP" in pull["mode"]["why"]
+    push = _json(cluster_env, "diff", *FULL, "--limit", "100000", "--mode", "push", expect=1)
+    assert {k: v for k, v in pull.items() if k != "mode"} == {k: v for k, v in push.items() if k != "mode"}
+    truth = cluster_env.truth
+    assert pull["stale_reasons"] == truth["stale_reasons"] and pull["changed_columns"] == truth["changed_columns"]
+    assert pull["classes"]["duplicates"] > 0  # the raw rows of every shard were copied, not one per id
+
+
+def test_diff_with_a_wrong_http_port_fails_in_one_line_without_the_password(cluster_env):
+    cluster_env.sink_url = cluster_env.sink_url.replace(
+        f"http_port={cluster_env.cluster.http_ports[0]}", f"http_port={cluster_env.cluster.tcp_ports[0]}")
+    done = _cli(cluster_env, "diff", *RANGE, "--mode", "pull")
+    assert done.returncode == 4, done.stderr
+    assert "over HTTP (port" in done.stderr and "set http_port= in the sink URL" in done.stderr
+    assert "s3cret-pw" not in done.stderr + done.stdout and "Basic " not in done.stderr
+
+
 def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
     plan = _json(cluster_env, "plan", *FULL, "--strategy", "swap", "--mode", "auto")
     assert plan["mode"] == "push" and "no postgresql() table function" in plan["mode_why"]  # 18.16

@@ -7,7 +7,9 @@ Starts an embedded Postgres and the local ClickHouse 18.16 cluster (replicated l
 as tests/cluster use), generates the seed-shaped drifted data onto it, then measures, each as its own process
 (wall time and peak RSS of that process):
 
-- `chsync diff --mode push --from 2026-01-01 --to 2026-02-18 --json --limit 10000000`
+- `chsync diff --mode pull|push --from 2026-01-01 --to 2026-02-18 --json --limit 10000000` (pull: the
+  cluster's rows copied over HTTP into an in-process chDB, which reads Postgres; push: each side hashes
+  its own rows), checked to print the same document
 - reladiff 0.6.0 through its Python API (`connect_to_table` + `diff_tables`, hashdiff), with
   /work/shared/tools/reladiff_ch1816_patch.py imported first, default settings (`bisection_threshold` 16384)
   and tuned (`bisection_threshold=131072`), on the live views below and on copies of them materialized as
@@ -63,6 +65,10 @@ def reladiff_child(pg: str, relation: str, ch: str, ch_relation: str, threshold:
     seconds = time.monotonic() - t0
     Path(out).write_text(json.dumps({"plus": sorted(plus), "minus": sorted(minus), "rows": rows,
                                      "seconds": seconds}))
+
+
+def _without_mode(doc: dict) -> str:
+    return json.dumps({k: v for k, v in doc.items() if k != "mode"}, sort_keys=True)
 
 
 def measured(argv: list[str], env: dict, ok: tuple[int, ...] = (0,),
@@ -176,18 +182,25 @@ def main() -> None:
         print(f"views materialized: Postgres {materialize_s:.1f} s, ClickHouse {materialize_ch_s:.1f} s",
               file=sys.stderr)
 
-        wall, rss, out = measured(["chsync", "--config", str(cfg), "diff", "--mode", "push", "--from", args.first,
-                                   "--to", args.last, "--json", "--limit", "10000000"], env, ok=(0, 1))  # 1: differences found
-        doc = json.loads(out)
-        s = doc["samples"]
-        missing, dups = set(s["missing"]), set(s["duplicates"])
-        stale, changed = {x["id"] for x in s["stale"]}, {x["id"] for x in s["changed"]}
-        assert len(missing) == doc["classes"]["missing"] and len(stale) == doc["classes"]["stale"], "limit cut samples"
-        chsync_keys = missing | stale | changed
-        table.append(("chsync diff --mode push", wall, rss, None,
-                      f"{len(missing):,} missing + {len(stale):,} stale + {len(changed):,} changed = "
-                      f"{len(chsync_keys):,} ids; {len(dups):,} duplicated ids"))
-        print(f"chsync diff: {wall:.1f} s, {rss:.0f} MB, {doc['classes']}", file=sys.stderr)
+        docs = {}
+        for mode in ("pull", "push"):
+            wall, rss, out = measured(["chsync", "--config", str(cfg), "diff", "--mode", mode, "--from", args.first,
+                                       "--to", args.last, "--json", "--limit", "10000000"], env, ok=(0, 1))  # 1: drift
+            doc = docs[mode] = json.loads(out)
+            s = doc["samples"]
+            missing, dups = set(s["missing"]), set(s["duplicates"])
+            stale, changed = {x["id"] for x in s["stale"]}, {x["id"] for x in s["changed"]}
+            assert len(missing) == doc["classes"]["missing"] and len(stale) == doc["classes"]["stale"], "limit cut samples"
+            chsync_keys = missing | stale | changed
+            same = "" if mode == "pull" else (
+                "; **the same document as pull**" if _without_mode(doc) == _without_mode(docs["pull"]) else
+                "; NOT the same document as pull")
+            how = {"pull": "the cluster's rows copied over HTTP into chDB, which reads Postgres",
+                   "push": "Postgres and the cluster hash their own rows"}[mode]
+            table.append((f"chsync diff --mode {mode} ({how})", wall, rss, None,
+                          f"{len(missing):,} missing + {len(stale):,} stale + {len(changed):,} changed = "
+                          f"{len(chsync_keys):,} ids; {len(dups):,} duplicated ids{same}"))
+            print(f"chsync diff --mode {mode}: {wall:.1f} s, {rss:.0f} MB, {doc['classes']}", file=sys.stderr)
 
         pg = urls["source"]
         ch = f"clickhouse://chsync:s3cret-pw@127.0.0.1:{cluster.tcp_ports[0]}/{DATABASE}"

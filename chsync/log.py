@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from .secrets import redact
 
-_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_console = None  # made on first use: importing rich costs more than a --json run prints with it
 _quiet = False
 
 
@@ -23,12 +25,16 @@ def is_quiet() -> bool:
 
 def info(message: str) -> None:
     if not _quiet:
-        _console.print(redact(message), markup=False)
+        console().print(redact(message), markup=False)
 
 
 def error(message: str) -> None:
     print(f"chsync: error: {redact(message)}", file=sys.stderr)
 
 
-def console() -> Console:
+def console() -> "Console":
+    global _console
+    if _console is None:
+        from rich.console import Console
+        _console = Console(stderr=True, highlight=False, soft_wrap=True)
     return _console

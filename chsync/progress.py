@@ -11,8 +11,6 @@ from __future__ import annotations
 import sys
 import threading
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from . import log
 
 _showing = threading.Lock()   # held while a bar is on screen
@@ -31,6 +29,7 @@ class StepProgress:
         self._owner = False
         if bars_wanted() and _showing.acquire(blocking=False):
             self._owner = True
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), console=log.console(), transient=False)
 

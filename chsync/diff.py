@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from .dates import day_range
 from .progress import StepProgress
-from .spec import COLUMNS, KEY_COLUMN, Spec
+from .spec import COLUMNS, KEY_COLUMN
 
 # The in-sink diff holds a window's source rows in memory (about 0.5 KB each with the join): 2M rows
 # keep the seed's whole range in one window, read in one pass; bigger ranges go window by window.
@@ -62,31 +62,6 @@ def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
         changed=sorted(k for k, h in src.items() if k in sink_hashes and h not in sink_hashes[k]),
         duplicates=sorted(k for k, n in row_counts.items() if n > 1),
     )
-
-
-def stale_reason(facts: dict | None, day: dt.date, spec: Spec) -> str:
-    """Why a sink row of `day` is no longer in the source set, from what Postgres holds now (None: the
-    conversation is gone)."""
-    if facts is None:
-        return "deleted"
-    if facts["ended_day"] is None:
-        return "ended_at_reset"
-    dev = facts["agent_is_dev"] is not False  # a dev agent, no agent, or an unknown agent
-    wrong_type = facts["source_type"] not in spec.source_types
-    no_assist = spec.require_agent_assistance and not facts["has_agent_assistance"]
-    other_customer = facts["customer_id"] != spec.customer or facts["profile_customer_id"] != spec.customer
-    moved = facts["ended_day"] != day
-    if moved and not (dev or wrong_type or no_assist or other_customer):
-        return "day_moved"
-    if dev:
-        return "dev_user"
-    if wrong_type:
-        return "source_type_changed"
-    if no_assist:
-        return "no_agent_assistance"
-    if other_customer:
-        return "customer_changed"
-    return "unknown"  # it passes the filter on this very day now: it changed while we were reading
 
 
 def _normal(column: str, value):
@@ -274,20 +249,19 @@ def _split_by_day(days: pa.ChunkedArray, ids: pa.ChunkedArray):
         start += n
 
 
-def _stale_pairs(keys: pa.Table) -> list[tuple[dt.date, str]]:
-    """(day, id) of the stale rows among `SinkSideDiff.differing_keys`."""
+def _stale_pairs(keys: pa.Table) -> tuple[list[str], list[str]]:
+    """(days, ids) of the stale rows among `SinkSideDiff.differing_keys`, days as ISO text."""
     stale = keys.filter(pc.invert(keys.column("in_source")))
-    return list(zip(stale.column("day").to_pylist(), stale.column("id").to_pylist()))
+    return pc.cast(stale.column("day"), pa.string()).to_pylist(), stale.column("id").to_pylist()
 
 
-def _explain_stale(source, result: RangeDiff, stale: list[tuple[dt.date, str]] | None = None) -> None:
-    """The reason of every stale (day, id) (by default, of every stale row found), from Postgres's facts."""
+def _explain_stale(source, result: RangeDiff, stale: tuple[list[str], list[str]] | None = None) -> None:
+    """The reason of every stale (day, id) (by default, of every stale row found), asked of Postgres."""
     if stale is None:
-        stale = [(day, k) for day, d in result.days.items() for k in d.stale]
-    if stale:
-        facts = {f["conversation_id"]: f for f in source.explain_keys(sorted({k for _, k in stale}))}
-        for day, key in stale:
-            result.days[day].stale_reasons[key] = stale_reason(facts.get(key), day, source.spec)
+        pairs = [(day.isoformat(), k) for day, d in result.days.items() for k in d.stale]
+        stale = [p[0] for p in pairs], [p[1] for p in pairs]
+    for day, reason, ids in source.stale_reasons(*stale):
+        result.days[day].stale_reasons.update(dict.fromkeys(ids, reason))
 
 
 def _explain(source, sink, result: RangeDiff, precision: int) -> None:

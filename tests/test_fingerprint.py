@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from builders import World
 from chsync.sink import open_sink
-from chsync.sink.pull import Puller
+from chsync.sink.pull import SETTINGS, Puller
+from chsync.sink.pull_diff import row_hash_sql
 from chsync.source import open_source
 from chsync.spec import COLUMNS, Spec
 
@@ -87,13 +88,26 @@ def test_postgres_and_clickhouse_fingerprints_agree(env):
                 assert pg == ch, f"precision {precision}: fingerprints differ for {rows}"
                 with Puller(open_sink(env.sink_url, Spec(database=db)), source) as puller:  # same session
                     pulled = puller.range_hashes(DAY, DAY).to_pydict()  # pull mode: ClickHouse reads Postgres
+                    # The in-sink diff's own hash: the source set as pulled (labels summed per id) vs the rows stored.
+                    pulled_set = puller.source_sql(DAY, DAY, once=True, text_ids=False, labels_hashed=True)
+                    in_sink_diff = [
+                        _pairs(puller.sink, f"SELECT {row_hash_sql('labels_h')} AS h FROM ({pulled_set}) {SETTINGS}"),
+                        _pairs(puller.sink, f"SELECT {row_hash_sql()} AS h FROM {table}")]
                 assert dict(zip(pulled["conversation_id"], pulled["h"])) == pg, \
                     f"precision {precision}: pulled fingerprints differ for {rows}"
+                assert in_sink_diff[0] == in_sink_diff[1] and len(in_sink_diff[0]) == len(rows), \
+                    f"precision {precision}: the in-sink diff's hashes differ for {rows}"
             checked.append(len(rows))
 
         check()
     source.close()
     assert sum(checked) > 60
+
+
+def _pairs(sink, select_from: str) -> dict:
+    """{id: h} from `SELECT … AS h FROM (relation with conversation_id)` (the id added here)."""
+    sql = select_from.replace("SELECT ", "SELECT toString(conversation_id) AS id, ", 1)  # the outer SELECT
+    return dict(zip(*sink.arrow(sql).to_pydict().values()))
 
 
 def _fp():

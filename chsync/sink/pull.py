@@ -68,27 +68,35 @@ def _time(column: str, precision: int) -> str:
             else f"toDateTime(toStartOfSecond(c.{column}), 'UTC')")
 
 
+def labels_hash_sql(labels: str) -> str:
+    """An order-free 64-bit hash of a labels array, equal to `sum(cityHash64(label))` over its rows."""
+    return f"arraySum(arrayMap(x -> cityHash64(x), {labels}))"
+
+
 def source_set_sql(link: PgLink, spec: Spec, first: dt.date, last: dt.date, precision: int,
-                   labels_scratch: str | None = None, text_ids: bool = True) -> str:
+                   labels_scratch: str | None = None, text_ids: bool = True, labels_hashed: bool = False) -> str:
     """The source set of [first, last] as sink rows, plus `day`. Labels come straight from Postgres
     (one pass: for a range read once), or from `labels_scratch`, the run's snapshot of
     (conversation_id, label) rows sorted by id, where only the range's ids are read (primary-key lookups;
     memory bounded by the range, not by the labels table). `text_ids`: ids as text, as the source set
-    reads in push mode (else the UUIDs Postgres sends)."""
+    reads in push mode (else the UUIDs Postgres sends). `labels_hashed`: a `labels_h` column
+    (`labels_hash_sql` of the labels) instead of `labels`, for a comparison inside the sink: summing a
+    hash per id is a quarter cheaper than gathering arrays, and the join carries 8 bytes a row."""
     lo, hi = first.isoformat(), (last + dt.timedelta(days=1)).isoformat()
     conversations = _filtered(link, spec, lo, hi)
     key = "toString(c.id)" if text_ids else "c.id"
+    gather = "sum(cityHash64(label)) AS labels" if labels_hashed else "groupArray(label) AS labels"
     if labels_scratch is None:
-        labels = (f"(SELECT conversation_id, groupArray(label) AS labels "
-                  f"FROM {link.table('conversation_labels')} GROUP BY conversation_id)")
+        labels = f"(SELECT conversation_id, {gather} FROM {link.table('conversation_labels')} GROUP BY conversation_id)"
     else:  # the conversations are read twice (the second time for their ids): WHERE is pushed down, cheap
-        labels = (f"(SELECT conversation_id, groupArray(label) AS labels FROM {labels_scratch} "
+        labels = (f"(SELECT conversation_id, {gather} FROM {labels_scratch} "
                   f"WHERE conversation_id IN (SELECT id FROM ({conversations})) GROUP BY conversation_id)")
+    label_column = "l.labels AS labels_h" if labels_hashed else "arraySort(l.labels) AS labels"
     return f"""
         SELECT {key} AS conversation_id, c.customer_id AS customer_id, c.profile_id AS profile_id,
                ifNull(c.usecase_id, '') AS usecase_id, ifNull(c.agent_user_id, '') AS agent_user_id,
                c.source_type AS source_type, {_time('started_at', precision)} AS started_at,
-               {_time('ended_at', precision)} AS ended_at, arraySort(l.labels) AS labels,
+               {_time('ended_at', precision)} AS ended_at, {label_column},
                {_time('updated_at', precision)} AS updated_at, toDate(ended_at) AS day
         FROM ({conversations}) AS c LEFT JOIN {labels} AS l ON l.conversation_id = c.id"""
 
@@ -145,14 +153,15 @@ class Puller:
                 self._run(self.sink.execute, sql)
             self._ready = True
 
-    def source_sql(self, first: dt.date, last: dt.date, *, once: bool = False, text_ids: bool = True) -> str:
+    def source_sql(self, first: dt.date, last: dt.date, *, once: bool = False, text_ids: bool = True,
+                   labels_hashed: bool = False) -> str:
         """`once`: the range is read a single time, so labels are joined straight from Postgres."""
         if once:
             self.sink.prepare_pull()
         else:
             self.prepare()
         return source_set_sql(self.link, self.sink.spec, first, last, self.precision,
-                              None if once else self.scratch, text_ids)
+                              None if once else self.scratch, text_ids, labels_hashed)
 
     def range_hashes(self, first: dt.date, last: dt.date, precision: int | None = None):
         """(day, conversation_id, h) of the source set, hashed inside ClickHouse: the same columns as

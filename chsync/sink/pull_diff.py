@@ -17,18 +17,21 @@ import pyarrow as pa
 
 from ..spec import COLUMNS, KEY_COLUMN
 from .base import MOD64
-from .pull import SETTINGS, Puller
+from .pull import SETTINGS, Puller, labels_hash_sql
 
 SCRATCH = {"source": "chsync_diff_source", "sink": "chsync_diff_sink", "keys": "chsync_diff_keys"}
 COMPARED = [c for c in COLUMNS if c != KEY_COLUMN]
+# The source scratch's columns: the sink's, with the labels as their hash.
+SOURCE_COLUMNS = [c if c != "labels" else "labels_h" for c in COLUMNS]
 
 
-def row_hash_sql(prefix: str = "") -> str:
-    """64-bit hash of a row's compared columns, as typed in the sink (labels in sorted order)."""
+def row_hash_sql(labels: str = labels_hash_sql("labels")) -> str:
+    """64-bit hash of a row's compared columns as typed in the sink, the labels as their order-free hash
+    (`labels`: the expression giving it; the source scratch holds it ready as `labels_h`)."""
     def column(c: str) -> str:
         if c == "labels":
-            return f"arraySort({prefix}labels)"
-        return f"toString({prefix}{c})" if c == "source_type" else f"{prefix}{c}"  # LowCardinality or not
+            return labels
+        return f"toString({c})" if c == "source_type" else c  # LowCardinality or not
     return f"cityHash64({', '.join(column(c) for c in COMPARED)})"
 
 
@@ -53,13 +56,15 @@ class SinkSideDiff:
         self.load_source(first, last, once=once)
 
     def _typed_columns(self) -> str:
-        return ", ".join(f"{c} {t}" for c, t in self.sink.column_types(self.puller.precision, False))
+        return ", ".join(f"{c} {t}" if c != "labels" else "labels_h UInt64"
+                         for c, t in self.sink.column_types(self.puller.precision, False))
 
     def load_source(self, first: dt.date, last: dt.date, *, once: bool = False) -> None:
         """The source set of the range, whole rows (to explain changes) with their hashes. `once`: the
         only window of the diff, so labels are read straight from Postgres instead of a snapshot."""
-        self.puller.run_sql(f"INSERT INTO {self.t['source']} SELECT day, {', '.join(COLUMNS)}, {row_hash_sql()} "
-                            f"FROM ({self.puller.source_sql(first, last, once=once, text_ids=False)}) {SETTINGS}")
+        source = self.puller.source_sql(first, last, once=once, text_ids=False, labels_hashed=True)
+        self.puller.run_sql(f"INSERT INTO {self.t['source']} SELECT day, {', '.join(SOURCE_COLUMNS)}, "
+                            f"{row_hash_sql('labels_h')} FROM ({source}) {SETTINGS}")
 
     def load_sink(self, first: dt.date, last: dt.date) -> None:
         """The sink's raw rows of the range (no FINAL, so duplicates count) grouped per (day, id)."""
@@ -126,7 +131,7 @@ class SinkSideDiff:
 
 def _same(column: str) -> str:
     if column == "labels":
-        return "arraySort(s.labels) = arraySort(k.labels)"
+        return f"s.labels_h = {labels_hash_sql('k.labels')}"
     return f"s.{column} = k.{column}"
 
 

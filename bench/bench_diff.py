@@ -61,7 +61,7 @@ def main() -> None:
         w = walls[version]
         print(f"{version}: diff {FROM} – {TO}, scale {args.scale}, mode {args.mode}, {args.runs} runs: "
               f"median {statistics.median(w):.2f} s (min {min(w):.2f}, max {max(w):.2f}), "
-              f"peak RSS {max(peaks[version]):,.0f} MB; {classes}")
+              f"peak RSS {max(peaks[version]):,.0f} MB; {classes}; runs: {', '.join(f'{x:.2f}' for x in w)}")
 
 
 def _export(rev: str) -> str:

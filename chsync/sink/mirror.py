@@ -41,10 +41,14 @@ class Mirror(ChdbSink):
         self.server = server
         caps = server.capabilities
         columns = ", ".join(f"{c} {t}" for c, t in self.column_types(caps.time_precision, caps.low_cardinality))
-        self.execute(f"CREATE DATABASE IF NOT EXISTS {self.db}")
-        self.execute(f"DROP TABLE IF EXISTS {self.table}")
-        self.execute(f"CREATE TABLE {self.table} ({columns}) ENGINE = Memory")  # written once per window
-        self.refresh_capabilities()
+        try:
+            self.execute(f"CREATE DATABASE IF NOT EXISTS {self.db}")
+            self.execute(f"DROP TABLE IF EXISTS {self.table}")
+            self.execute(f"CREATE TABLE {self.table} ({columns}) ENGINE = Memory")  # written once per window
+            self.refresh_capabilities()
+        except BaseException:
+            self.close()
+            raise
 
     def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
         """What the server holds (windows are planned before anything is copied)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 import time
@@ -55,7 +56,6 @@ def _cli(env, *args, **kw):
 
 
 def _json(env, *args, expect=0):
-    import json
     done = _cli(env, *args, "--json")
     assert done.returncode == expect, done.stderr
     return json.loads(done.stdout)
@@ -85,6 +85,11 @@ def test_diff_copied_into_chdb_equals_the_diff_hashed_on_both_servers(cluster_en
     truth = cluster_env.truth
     assert pull["stale_reasons"] == truth["stale_reasons"] and pull["changed_columns"] == truth["changed_columns"]
     assert pull["classes"]["duplicates"] > 0  # the raw rows of every shard were copied, not one per id
+    # Window by window (each copied, checked and compared on its own): the same document.
+    done = cluster_env.cli("--config", cluster_env.config, "diff", *FULL, "--limit", "100000", "--json",
+                           env={"CHSYNC_DIFF_WINDOW_ROWS": "400"})
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout) == pull
 
 
 def test_diff_with_a_wrong_http_port_fails_in_one_line_without_the_password(cluster_env):

@@ -10,6 +10,7 @@ then every difference classified (DESIGN §4). The algorithm is here; the SQL is
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
 import datetime as dt
@@ -169,17 +170,11 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
     from .plan import choose_mode
     from .sink.pull import Puller
     chosen, why = choose_mode(mode, sink.capabilities, "diff")
-    if chosen == "pull" and sink.capabilities.backend == "server":
-        from .sink.mirror import Mirror
-        mirror = Mirror(sink)
-        try:
-            with Puller(mirror, source) as puller:
-                return diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror), chosen, why
-        finally:
-            mirror.close()
     if chosen == "pull":
-        with Puller(sink, source) as puller:
-            return diff_in_sink(source, puller, first, last, explain=explain), chosen, why
+        from .sink.mirror import Mirror
+        mirror = Mirror(sink) if sink.capabilities.backend == "server" else None
+        with mirror or contextlib.nullcontext(), Puller(mirror or sink, source) as puller:
+            return diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror), chosen, why
     return diff_range(source, sink, first, last, explain=explain), chosen, why
 
 

@@ -15,6 +15,14 @@ def redact(text: str) -> str:
     return _PW_PARAM.sub(lambda m: f"{m['k']}***", text)
 
 
+def scrub(text: str, *secrets: str) -> str:
+    """Mask these literal secrets (a password, an auth header) wherever they appear in `text`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 
 from ..errors import RuntimeFailure
+from ..secrets import scrub
 from ..spec import COLUMNS
 from .chdb import ChdbSink, open_path
 from .pull import sql_string
@@ -64,9 +65,7 @@ class Mirror(ChdbSink):
             self.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} "
                          f"FROM url({sql_string(address)}, 'Native', headers('Authorization' = {sql_string(auth)}))")
         except RuntimeFailure as e:
-            text = str(e).replace(auth, "***")
-            if self.server.url.password:
-                text = text.replace(self.server.url.password, "***")
+            text = scrub(str(e), auth, self.server.url.password)
             text = text[text.find("HTTP status code"):] if "HTTP status code" in text else text  # not the query
             raise RuntimeFailure(f"copying the sink's rows of {first} – {last} over HTTP (port "
                                  f"{self.server.url.http_port}; set http_port= in the sink URL if the server "

@@ -16,6 +16,7 @@ import os
 import threading
 from urllib.parse import unquote, urlsplit
 
+from ..secrets import scrub
 from ..spec import Spec
 
 # Labels are pulled once per run into this scratch table: postgresql() cannot push a join or an
@@ -57,7 +58,7 @@ class PgLink:
         return f"postgresql({', '.join(sql_string(a) for a in args)})"
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.password, "***") if self.password else text
+        return scrub(text, self.password)
 
 
 def pull_insert_preview(table: str, day: dt.date, rows: int) -> str:

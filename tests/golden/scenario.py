@@ -35,8 +35,9 @@ _RATE = re.compile(r"(calibrated: reading \S+ \([\d,]+ rows\) took )[\d.]+s; rea
                    r"|≈[\d.]+K rows/s")
 _STAGING = re.compile(r"(_staging_\d{8})(_[0-9a-z]+)+\b")
 _PORT = re.compile(r"127\.0\.0\.1:\d+")
-_SECONDS_KEYS = {"seconds", "eta_seconds", "started", "start", "end", "at", "since", "run", "eta_basis",
-                 "workdir", "source", "sink", "report", "report_html", "pid", "host"}
+_MASKED_KEYS = {"seconds", "eta_seconds", "started", "start", "end", "at", "since", "run", "eta_basis",
+                "workdir", "report", "report_html", "pid", "host"}
+_MASKED_TEXT_KEYS = {"source", "sink"}    # URLs there; numbers under the same names are data
 
 
 def mask_text(text: str, *paths: str) -> str:
@@ -55,7 +56,8 @@ def mask_text(text: str, *paths: str) -> str:
 def mask_json(doc, *paths: str):
     """Mask values under clock/machine keys; mask strings everywhere else."""
     if isinstance(doc, dict):
-        return {k: ("<MASKED>" if k in _SECONDS_KEYS and not isinstance(v, (dict, list)) else mask_json(v, *paths))
+        return {k: ("<MASKED>" if (k in _MASKED_KEYS and not isinstance(v, (dict, list)))
+                    or (k in _MASKED_TEXT_KEYS and isinstance(v, str)) else mask_json(v, *paths))
                 for k, v in doc.items()}
     if isinstance(doc, list):
         return [mask_json(v, *paths) for v in doc]

@@ -100,19 +100,17 @@ class Runner:
 
 
 def _journal(sink_url: str) -> str:
-    """The journal rows (runs, days, lock), in the order written, masked."""
+    """The journal rows (runs, days, lock), in the order written, masked. Read with chDB itself, not with
+    chsync's code, so the capture does not depend on the code it checks."""
     code = f"""
-import json, sys
-from chsync.sink import open_sink
-from chsync.spec import load_spec
-with open_sink({sink_url!r}, load_spec(None)) as s:
-    db = s.db
-    out = {{}}
-    for t, order in (("chsync_runs", "at"), ("chsync_journal", "at, day"), ("chsync_locks", "at")):
-        cols = [c for c, in s.rows(f"SELECT name FROM system.columns WHERE database = '{{db}}' AND table = '{{t}}'")]
-        rows = s.rows(f"SELECT * FROM {{db}}.{{t}} ORDER BY {{order}}")
-        out[t] = [dict(zip(cols, r)) for r in rows]
-    print(json.dumps(out, default=str))
+import json
+from chdb import session
+s = session.Session({sink_url.split("://", 1)[1]!r})
+out = {{}}
+for t, order in (("chsync_runs", "at"), ("chsync_journal", "at, day"), ("chsync_locks", "at")):
+    out[t] = [json.loads(line) for line in str(s.query(
+        f"SELECT * FROM alaska_air_us_east_1.{{t}} ORDER BY {{order}}", "JSONEachRow")).splitlines() if line]
+print(json.dumps(out, default=str))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     if done.returncode:

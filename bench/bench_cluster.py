@@ -2,7 +2,7 @@
 
     python bench/bench_cluster.py --scale 0.2 [--workdir /tmp/chsync-bench-cluster] [--strategies swap,bulk]
 
-One embedded Postgres (the source of both), the local cluster (`chsync.testing.cluster.LocalCluster`:
+One embedded Postgres (the source of both), the local cluster (`tests/harness/cluster.py`:
 ZooKeeper + 3 shards x 1 replica) with the layout the cluster tests use (`?cluster=replicated&replicated=1`:
 ReplicatedReplacingMergeTree local tables, a Distributed table sharded by
 cityHash64(toString(conversation_id))), and the embedded chDB directory. For each sink and strategy:
@@ -22,20 +22,21 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bench_sync import FROM, TO, measured_chsync, read_window  # noqa: E402
 
 from chsync import embedded  # noqa: E402
 from chsync.demo.generate import generate  # noqa: E402
 from chsync.sink import open_sink  # noqa: E402
-from chsync.spec import SHARDING_KEYS, Spec  # noqa: E402
-from chsync.testing.cluster import LocalCluster  # noqa: E402
+from chsync.spec import TableSpec, load_specs  # noqa: E402
+from harness.cluster import LocalCluster  # noqa: E402
 
 DATABASE = "alaska_air_us_east_1"
-SHARDING_KEY = SHARDING_KEYS[0]  # cityHash64(toString(conversation_id)), as tests/cluster use
+SHARDING_KEY = load_specs(None)[0].sink.sharding_key  # cityHash64(toString(conversation_id)), as tests/cluster use
 
 
-def regenerate(source: str, sink_url: str, spec: Spec, scale: float, seed: int) -> tuple[float, dict]:
+def regenerate(source: str, sink_url: str, spec: TableSpec, scale: float, seed: int) -> tuple[float, dict]:
     t0 = time.monotonic()
     with open_sink(sink_url, spec) as sink:
         truth = generate(source, sink, scale=scale, seed=seed)
@@ -55,7 +56,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     cfg = work / "spec.toml"
     cfg.write_text(f"[sink]\nsharding_key = '{SHARDING_KEY}'\n")
-    spec = Spec(sharding_key=SHARDING_KEY)
+    spec = load_specs(None)[0]
 
     urls = embedded.up(work / "embedded")
     cluster = LocalCluster(work / "cluster")

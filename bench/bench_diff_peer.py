@@ -11,7 +11,7 @@ as tests/cluster use), generates the seed-shaped drifted data onto it, then meas
   cluster's rows copied over HTTP into an in-process chDB, which reads Postgres; push: each side hashes
   its own rows), checked to print the same document
 - reladiff 0.6.0 through its Python API (`connect_to_table` + `diff_tables`, hashdiff), with
-  /work/shared/tools/reladiff_ch1816_patch.py imported first, default settings (`bisection_threshold` 16384)
+  bench/reladiff_ch1816_patch.py imported first, default settings (`bisection_threshold` 16384)
   and tuned (`bisection_threshold=131072`), on the live views below and on copies of them materialized as
   tables ordered by the String key (the preparation time is printed); a run past --reladiff-timeout is
   killed and reported as not finished.
@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-PATCH = "/work/shared/tools/reladiff_ch1816_patch.py"
+PATCH = str(Path(__file__).resolve().parent / "reladiff_ch1816_patch.py")
 DATABASE = "alaska_air_us_east_1"
 COLS = ("customer_id", "profile_id", "usecase_id", "agent_user_id", "source_type",
         "started_at", "ended_at", "labels", "updated_at")
@@ -93,15 +93,13 @@ def measured(argv: list[str], env: dict, ok: tuple[int, ...] = (0,),
 def make_views(source_dsn: str, cluster, first: dt.date, last: dt.date) -> tuple[float, float]:
     import psycopg
 
-    from chsync.source.postgres import PostgresSource
-    from chsync.spec import Spec
-    src = PostgresSource(source_dsn, Spec())
-    select, where = src._row_select(0, with_hash=False), src._where(first, last, "'alaska-air'")
-    src.close()
+    from chsync.source.sql import SourceSQL
+    from chsync.spec import load_specs
+    rows = SourceSQL(load_specs(None)[0], 0).read(first, last, with_hash=False)
     with psycopg.connect(source_dsn, autocommit=True) as conn:
         conn.execute("DROP VIEW IF EXISTS chsync_peer_source")
         conn.execute("DROP VIEW IF EXISTS chsync_peer_rows")
-        conn.execute(f"CREATE VIEW chsync_peer_rows AS {select} {where}")
+        conn.execute(f"CREATE VIEW chsync_peer_rows AS {rows}")
         conn.execute("""CREATE VIEW chsync_peer_source AS SELECT conversation_id, customer_id, profile_id, usecase_id,
             agent_user_id, source_type, started_at AT TIME ZONE 'UTC' AS started_at,
             ended_at AT TIME ZONE 'UTC' AS ended_at, array_to_string(labels, '|') AS labels,
@@ -154,15 +152,16 @@ def main() -> None:
     from chsync import embedded
     from chsync.demo.generate import generate
     from chsync.sink import open_sink
-    from chsync.spec import SHARDING_KEYS, Spec
-    from chsync.testing.cluster import LocalCluster
+    from chsync.spec import load_specs
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from harness.cluster import LocalCluster
 
     os.environ["PGTZ"] = "UTC"
     work = Path(args.workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     cfg = work / "spec.toml"
-    cfg.write_text(f"[sink]\nsharding_key = '{SHARDING_KEYS[0]}'\n")
-    spec = Spec(sharding_key=SHARDING_KEYS[0])
+    spec = load_specs(None)[0]
+    cfg.write_text(f"[sink]\nsharding_key = '{spec.sink.sharding_key}'\n")
     first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
     urls = embedded.up(work / "embedded")
     cluster = LocalCluster(work / "cluster")
@@ -203,7 +202,7 @@ def main() -> None:
             print(f"chsync diff --mode {mode}: {wall:.1f} s, {rss:.0f} MB, {doc['classes']}", file=sys.stderr)
 
         pg = urls["source"]
-        ch = f"clickhouse://chsync:s3cret-pw@127.0.0.1:{cluster.tcp_ports[0]}/{DATABASE}"
+        ch = f"clickhouse://chsync:{cluster.password}@127.0.0.1:{cluster.tcp_ports[0]}/{DATABASE}"
         for run in [r for r in args.runs.split(",") if r]:
             kind, threshold = run.split(":")
             relation, ch_relation = {"view": ("chsync_peer_source", "peer_sink"),

@@ -22,8 +22,11 @@ import psycopg
 from chsync import embedded
 from chsync.demo.generate import generate
 from chsync.sink import open_sink
-from chsync.source.postgres import PostgresSource
-from chsync.spec import COLUMNS, Spec
+from chsync.source.sql import SourceSQL
+from chsync.spec import load_specs
+
+SPEC = load_specs(None)[0]
+COLUMNS = SPEC.names
 
 FROM, TO = "2026-01-01", "2026-02-18"
 
@@ -46,26 +49,24 @@ def measured_chsync(env: dict, *args: str, expect: tuple[int, ...] = (0,)) -> tu
 
 def regenerate(urls: dict, scale: float, seed: int) -> float:
     t0 = time.monotonic()
-    with open_sink(urls["sink"], Spec()) as sink:
+    with open_sink(urls["sink"], SPEC) as sink:
         generate(urls["source"], sink, scale=scale, seed=seed)
     return time.monotonic() - t0
 
 
 def floor(urls: dict) -> tuple[float, int]:
     """One INSERT … SELECT FROM postgresql() of the filtered rows into a scratch table."""
-    source = PostgresSource(urls["source"], Spec())
     import datetime as dt
-    select = source._row_select(3, with_hash=False)  # the same columns and expressions as a sync reads
-    where = source._where(dt.date.fromisoformat(FROM), dt.date.fromisoformat(TO), "'alaska-air'")
+    # the same columns and expressions as a sync reads
+    rows_sql = SourceSQL(SPEC, 3).read(dt.date.fromisoformat(FROM), dt.date.fromisoformat(TO), with_hash=False)
     with psycopg.connect(urls["source"], autocommit=True) as conn:
         conn.execute("DROP VIEW IF EXISTS chsync_bench_source")
         # labels travel as one text (postgresql() cannot infer the type of an empty first array)
         plain = ", ".join(f"v.{c}" for c in COLUMNS if c != "labels")
         conn.execute(f"CREATE VIEW chsync_bench_source AS SELECT {plain}, array_to_string(v.labels, E'\\x1f') "
-                     f"AS labels_text FROM ({select} {where}) v")
-    source.close()
+                     f"AS labels_text FROM ({rows_sql}) v")
     port = urls["source"].rsplit(":", 1)[1].split("/")[0]
-    with open_sink(urls["sink"], Spec()) as sink:
+    with open_sink(urls["sink"], SPEC) as sink:
         sink.execute("DROP TABLE IF EXISTS bench_floor")
         sink.execute(f"CREATE TABLE bench_floor AS {sink.table}")
         cols = ", ".join(COLUMNS)

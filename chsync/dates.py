@@ -39,3 +39,10 @@ def resolve_days(day: str | None, from_: str | None, to: str | None) -> list[dt.
     if from_ is None or to is None:
         raise BadInput("give --day D or both --from D and --to D")
     return day_range(parse_day(from_, "--from"), parse_day(to, "--to"))
+
+
+def parse_range(from_: str, to: str) -> tuple[dt.date, dt.date]:
+    """`--from D --to D`, checked (a valid, not inverted, not absurdly long range)."""
+    first, last = parse_day(from_, "--from"), parse_day(to, "--to")
+    day_range(first, last)
+    return first, last

@@ -1,68 +1,151 @@
-"""Scope analysis (the seed's tables, generated): per-day and total counts on both sides, and the drift
-explained (from the row-level diff)."""
+"""Scope analysis (the seed's tables, generated): per-day and total counts on both sides, the breakdown,
+and the drift explained (from the row-level diff). `Scope.to_json()` is the `scope --json` / `verify
+--json` document; its keys are a contract (fields may be added, never renamed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from .dates import day_range
-from .diff import diff_with_mode
+from .diff.run import diff_with_mode
+from .diff.result import CLASSES
 from .sink.base import ClickHouseSink
 from .source.postgres import PostgresSource
 
 
+@dataclasses.dataclass
+class DayRow:
+    day: dt.date
+    source: int
+    sink_rows: int
+    sink_distinct: int
+    duplicates: int
+    missing: int = 0
+    stale: int = 0
+    changed: int = 0
+    in_sync: bool = True
+
+    def to_json(self) -> dict:
+        return {"day": self.day.isoformat(), "source": self.source, "sink_rows": self.sink_rows,
+                "sink_distinct": self.sink_distinct, "duplicates": self.duplicates,
+                "extra_duplicate_rows": self.sink_rows - self.sink_distinct, "missing": self.missing,
+                "stale": self.stale, "changed": self.changed, "in_sync": self.in_sync}
+
+
+@dataclasses.dataclass
+class Scope:
+    table: str
+    customer: str | None
+    first: dt.date
+    last: dt.date
+    sink_table: str
+    noun: tuple[str, str]
+    source_rows: int
+    units: tuple[int, int] | None            # (scanned, of this customer): the seed's profiles line
+    sink_rows: int
+    sink_distinct: int
+    sink_duplicated: int
+    duplicates_by_placement: dict[str, int]
+    days: list[DayRow]
+    breakdown_column: str | None
+    breakdown_title: str | None
+    breakdown: list[tuple[str, int, int]]    # (name, source rows, sink distinct keys)
+    stale_reasons: dict[str, int]
+    changed_columns: dict[str, int]
+    mode: str
+    why: str
+    samples: dict[str, list[str]] | None = None
+
+    @property
+    def in_sync(self) -> bool:
+        return all(d.in_sync for d in self.days)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {k: sum(getattr(d, k) for d in self.days) for k in ("missing", "stale", "changed")}
+
+    @property
+    def extra_duplicate_rows(self) -> int:
+        return self.sink_rows - self.sink_distinct
+
+    def drifted_days(self) -> list[DayRow]:
+        return [d for d in self.days if not d.in_sync]
+
+    def to_json(self) -> dict:
+        scanned, matched = self.units if self.units else (None, None)
+        breakdown = [{"usecase": name, "source": s, "sink": k} for name, s, k in self.breakdown]
+        doc = {
+            "table": self.table, "customer": self.customer, "from": self.first.isoformat(),
+            "to": self.last.isoformat(), "sink_table": self.sink_table,
+            "source": {"conversations": self.source_rows, "profiles_scanned": scanned, "profiles_matched": matched,
+                       "rows": self.source_rows},
+            "sink": {"rows": self.sink_rows, "distinct": self.sink_distinct,
+                     "duplicate_conversations": self.sink_duplicated,
+                     "extra_duplicate_rows": self.extra_duplicate_rows,
+                     "duplicates_by_placement": self.duplicates_by_placement},
+            "days": [d.to_json() for d in self.days],
+            "usecases": breakdown,
+            "breakdown": {"column": self.breakdown_column, "title": self.breakdown_title,
+                          "values": [{"value": name, "source": s, "sink": k} for name, s, k in self.breakdown]},
+            "noun": list(self.noun),
+            "totals": self.totals,
+            "stale_reasons": self.stale_reasons,
+            "changed_columns": self.changed_columns,
+            "in_sync": self.in_sync,
+            "mode": {"mode": self.mode, "why": self.why},
+        }
+        if self.samples is not None:
+            doc["samples"] = self.samples
+        return doc
+
+
+def breakdown_title(column: str | None) -> str | None:
+    """"usecase_id" → "Usecase": the breakdown's heading in reports."""
+    if column is None:
+        return None
+    words = column.removesuffix("_id").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
 def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date,
-                *, samples: int = 0, explain: bool = True, mode: str = "auto") -> dict:
+                *, samples: int = 0, explain: bool = True, mode: str = "auto") -> Scope:
     source.check_customer()
     sink.require_table()
-    scanned, matched = source.profiles()
+    units = source.units()
     diff, mode, why = diff_with_mode(source, sink, first, last, mode, explain=explain)
     empty = {"rows": 0, "distinct": 0, "duplicates": 0}
-
-    days, sample_ids = [], {"missing": [], "stale": [], "changed": [], "duplicates": []}
+    days, sample_ids = [], {k: [] for k in CLASSES}
     for day in day_range(first, last):
         src, snk = diff.source_days.get(day, (0, 0)), diff.sink_days.get(day, empty)
-        row = {"day": day.isoformat(), "source": src[0], "sink_rows": snk["rows"], "sink_distinct": snk["distinct"],
-               "duplicates": snk["duplicates"], "extra_duplicate_rows": snk["rows"] - snk["distinct"],
-               "missing": 0, "stale": 0, "changed": 0, "in_sync": True}
+        row = DayRow(day, src[0], snk["rows"], snk["distinct"], snk["duplicates"])
         if day in diff.days:
             d = diff.days[day]
-            row.update({k: v for k, v in d.counts().items() if k != "duplicates"})
-            row["in_sync"] = d.in_sync
+            row.missing, row.stale, row.changed = len(d.missing), len(d.stale), len(d.changed)
+            row.in_sync = d.in_sync
             for kind in sample_ids:
                 sample_ids[kind].extend(getattr(d, kind)[: max(0, samples - len(sample_ids[kind]))])
         days.append(row)
-
     totals = sink.range_totals(first, last)
-    doc = {
-        "customer": source.spec.customer, "from": first.isoformat(), "to": last.isoformat(),
-        "sink_table": sink.read_table,
-        "source": {"conversations": sum(n for n, _ in diff.source_days.values()),
-                   "profiles_scanned": scanned, "profiles_matched": matched},
-        "sink": {"rows": totals["rows"], "distinct": totals["distinct"],
-                 "duplicate_conversations": totals["duplicate_conversations"],
-                 "extra_duplicate_rows": totals["rows"] - totals["distinct"],
-                 "duplicates_by_placement": sink.duplicate_split(first, last)},
-        "days": days,
-        "usecases": _usecases(source, sink, first, last),
-        "totals": {k: sum(d[k] for d in days) for k in ("missing", "stale", "changed")},
-        "stale_reasons": diff.reason_counts(),
-        "changed_columns": diff.column_counts(),
-        "in_sync": all(d["in_sync"] for d in days),
-        "mode": {"mode": mode, "why": why},
-    }
-    if samples:
-        doc["samples"] = sample_ids
-    return doc
+    spec = source.spec
+    return Scope(
+        table=spec.name, customer=spec.customer, first=first, last=last, sink_table=sink.read_table,
+        noun=spec.noun, source_rows=sum(n for n, _ in diff.source_days.values()), units=units,
+        sink_rows=totals["rows"], sink_distinct=totals["distinct"],
+        sink_duplicated=totals["duplicate_conversations"],
+        duplicates_by_placement=sink.duplicate_split(first, last), days=days,
+        breakdown_column=spec.breakdown, breakdown_title=breakdown_title(spec.breakdown),
+        breakdown=_breakdown(source, sink, first, last),
+        stale_reasons=diff.reason_counts(), changed_columns=diff.column_counts(), mode=mode, why=why,
+        samples=sample_ids if samples else None)
 
 
-def _usecases(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date) -> list[dict]:
-    """Distinct conversations per usecase name on both sides (sink ids named via the source's table)."""
-    names = source.usecase_names()
-    src = source.usecase_counts(first, last)
+def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date) -> list[tuple[str, int, int]]:
+    """Rows per breakdown name on both sides (sink values named through the source's names table)."""
+    names = source.breakdown_names()
+    src = source.breakdown_counts(first, last)
     snk: dict[str, int] = {}
-    for usecase_id, n in sink.usecase_counts(first, last).items():
-        name = names.get(usecase_id, usecase_id)
+    for value, n in sink.breakdown_counts(first, last).items():
+        name = names.get(value, value)
         snk[name] = snk.get(name, 0) + n
-    return [{"usecase": u, "source": src.get(u, 0), "sink": snk.get(u, 0)}
-            for u in sorted(set(src) | set(snk), key=lambda u: (-src.get(u, 0), u))]
+    return [(u, src.get(u, 0), snk.get(u, 0)) for u in sorted(set(src) | set(snk), key=lambda u: (-src.get(u, 0), u))]

@@ -11,8 +11,8 @@ import subprocess
 import time
 import uuid
 
-from chsync.sink.journal import Journal
-from chsync.source import schema
+from chsync.apply.journal import Journal
+from chsync.demo import schema
 
 USECASES = ["reservations", "reservations-chat", "customer-care", "cargo", "central-baggage", "chat", "cco"]
 
@@ -54,6 +54,13 @@ class World:
             ids.append(cid)
         return ids
 
+
+# A labels table that plans fine but fails when read: the spec still matches the database (so the check
+# before anything runs passes), and the day's read itself fails, as a lost or broken source would.
+BREAK_LABELS = """
+    ALTER TABLE conversation_labels RENAME TO conversation_labels_gone;
+    CREATE VIEW conversation_labels AS SELECT conversation_id, label FROM conversation_labels_gone
+        WHERE 1 / (SELECT count(*) - count(*) FROM conversation_labels_gone) = 1"""
 
 FILTER_SQL = """
     SELECT c.id::text FROM conversations c

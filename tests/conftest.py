@@ -16,9 +16,14 @@ import pytest
 
 from chsync import embedded
 from chsync.sink import open_sink
-from chsync.spec import Spec
+from chsync.spec import TableSpec, load_specs
 
 _counter = itertools.count()
+
+
+def seed_spec(**sink) -> TableSpec:
+    """The shipped seed spec, optionally with another sink database (`database=`)."""
+    return load_specs(None)[0].with_sink(**sink)
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +49,9 @@ class Env:
         return psycopg.connect(self.source, autocommit=True, options="-c TimeZone=UTC")
 
     @contextlib.contextmanager
-    def sink(self, spec: Spec | None = None):
+    def sink(self, spec: TableSpec | None = None):
         """In-process sink; closed on exit so CLI subprocesses can open the directory."""
-        s = open_sink(self.sink_url, spec or Spec())
+        s = open_sink(self.sink_url, spec or seed_spec())
         try:
             yield s
         finally:

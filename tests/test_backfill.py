@@ -145,16 +145,16 @@ def _poll_reader(sink, stop, polls):
 @pytest.mark.parametrize("strategy", ["swap", "bulk"])
 def test_concurrent_reader_sees_old_or_new_day_with_swap_and_the_empty_window_with_bulk(drifted, strategy):
     from chsync.apply.backfill import Backfill
-    from chsync.plan import build_plan
+    from chsync.plan.build import build_plan
     from chsync.scope import build_scope
     from chsync.source import open_source
-    from chsync.spec import Spec
+    from conftest import seed_spec
 
     with drifted.sink() as sink:
         def day_counts():
             return {str(d): n for d, n in sink.rows(f"SELECT toDate(ended_at), count() FROM {sink.table} GROUP BY 1")}
         old = day_counts()
-        source = open_source(drifted.source, Spec())
+        source = open_source(drifted.source, seed_spec())
         plan = build_plan(build_scope(source, sink, DAYS[0], DAYS[-1]), sink, strategy)
         stop, polls = threading.Event(), []
         reader = threading.Thread(target=_poll_reader, args=(sink, stop, polls))

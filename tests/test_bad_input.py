@@ -139,14 +139,15 @@ def test_sink_schema_mismatch(synced, tmp_path, ddl, message):
         assert sink.rows("SELECT count() FROM odd.conversation_with_labels")[0][0] == 0
 
 
-def test_month_partitioned_sink_is_refused_by_sync_with_a_hint(synced, tmp_path):
+def test_a_sink_partitioned_by_neither_day_nor_month_is_refused_by_sync_with_a_hint(synced, tmp_path):
     with synced.sink() as sink:
-        sink.execute("CREATE DATABASE IF NOT EXISTS monthly")
-        ddl = sink.create_local_table_sql("monthly.conversation_with_labels", sink.capabilities)
-        sink.execute(ddl.replace("toYYYYMMDD(ended_at)", "toYYYYMM(ended_at)"))
-    cfg = tmp_path / "monthly.toml"
-    cfg.write_text("[sink]\ndatabase = 'monthly'\n")
+        sink.execute("CREATE DATABASE IF NOT EXISTS odd_parts")
+        ddl = sink.create_local_table_sql("odd_parts.conversation_with_labels", sink.capabilities)
+        sink.execute(ddl.replace("PARTITION BY toYYYYMMDD(ended_at)", "PARTITION BY toYYYYMMDD(started_at)"))
+    cfg = tmp_path / "odd.toml"
+    cfg.write_text("[sink]\ndatabase = 'odd_parts'\n")
     done = synced.cli("--config", str(cfg), "sync", "--day", "2026-01-20")
-    assert done.returncode == 4 and "partitioned by toYYYYMM(ended_at)" in _one_error_line(done) and "--strategy repair" in done.stderr
+    assert done.returncode == 4 and "partitioned by toYYYYMMDD(started_at)" in _one_error_line(done)
+    assert "--strategy repair" in done.stderr
     with synced.sink() as sink:
-        assert sink.rows("SELECT count() FROM monthly.conversation_with_labels")[0][0] == 0
+        assert sink.rows("SELECT count() FROM odd_parts.conversation_with_labels")[0][0] == 0

@@ -12,7 +12,7 @@ import pytest
 from builders import (Paused, assert_journal_stopped_at, assert_refused_naming_the_dead_holder,
                       assert_sink_equals_source, journal_of_last_run, kill_backend_mid_read, staging_tables,
                       with_password)
-from chsync.sink.journal import Journal
+from chsync.apply.journal import Journal
 from test_backfill import DAYS, RANGE, drifted  # noqa: F401 - the fixture
 
 KILL_POINTS = [("swap", "planned"), ("swap", "staged:2026-01-21"), ("swap", "verified:2026-01-21"),

@@ -7,8 +7,8 @@ import datetime as dt
 import json
 
 from builders import World
-from chsync.sink.journal import Journal
-from chsync.spec import Spec
+from chsync.apply.journal import Journal
+from conftest import seed_spec
 
 DAYS = (dt.date(2026, 1, 20), dt.date(2026, 1, 21))
 RANGE = ("--from", DAYS[0].isoformat(), "--to", DAYS[1].isoformat())
@@ -25,7 +25,7 @@ def _world(env) -> dict[str, int]:
 
 
 def _sink_rows(env, customer: str) -> int:
-    with env.sink(Spec(customer=customer)) as sink:
+    with env.sink(seed_spec().with_customer(customer)) as sink:
         return sink.range_totals(*DAYS)["rows"]
 
 
@@ -51,7 +51,7 @@ def test_backfill_many_customers_journals_every_customer_day(env):
     for customer in ("alaska-air", "other-air"):
         result = done["results"][customer]
         assert result["verify"]["in_sync"]
-        with env.sink(Spec(customer=customer)) as sink:
+        with env.sink(seed_spec().with_customer(customer)) as sink:
             states = Journal(sink).day_states(result["run"])
         assert states == {day: "checked" for day in DAYS}, customer
 
@@ -73,7 +73,7 @@ def test_customers_sharing_one_sink_database_are_refused(env, tmp_path):
     config.write_text('[sink]\ndatabase = "shared_db"\n')
     done = env.cli("--config", str(config), *BOTH, "init")
     assert done.returncode == 2 and "share one sink database" in done.stderr
-    with env.sink(Spec(database="shared_db")) as sink:
+    with env.sink(seed_spec(database="shared_db")) as sink:
         assert not sink.table_exists()
 
 

@@ -11,11 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import World
+from chsync.pull.insink import SinkSideDiff
+from chsync.pull.reader import SETTINGS, Puller
 from chsync.sink import open_sink
-from chsync.sink.pull import SETTINGS, Puller
-from chsync.sink.pull_diff import row_hash_sql
+from chsync.sink.canonical import RowHash
 from chsync.source import open_source
-from chsync.spec import COLUMNS, Spec
+from conftest import seed_spec
+
+COLUMNS = seed_spec().names
 
 DAY = dt.date(2026, 1, 20)
 START = dt.datetime(2026, 1, 20, tzinfo=dt.timezone.utc)
@@ -64,11 +67,12 @@ def _sink_table(rows, precision: int) -> pa.Table:
 def test_postgres_and_clickhouse_fingerprints_agree(env):
     with env.pg() as conn:
         World(conn)
-    spec64 = Spec(database="fp64")
-    source = open_source(env.source, Spec())
+    spec64 = seed_spec(database="fp64")
+    source = open_source(env.source, seed_spec())
     with env.sink(spec64) as sink:
         sink.init()
         seconds = dataclasses.replace(sink.capabilities, time_precision=0, low_cardinality=False)
+        fp = RowHash(sink.spec).sql()
         sink.execute("CREATE DATABASE IF NOT EXISTS fp_seconds")
         sink.execute(sink.create_local_table_sql("fp_seconds.conversation_with_labels", seconds))
         checked = []
@@ -84,17 +88,19 @@ def test_postgres_and_clickhouse_fingerprints_agree(env):
                 sink.insert_arrow(table, _sink_table(rows, precision))
                 pg = dict(zip(*source.day_hashes(DAY, precision).to_pydict().values()))
                 ch = dict(zip(*sink.arrow(
-                    f"SELECT toString(conversation_id) AS id, toInt64({_fp()}) AS h FROM {table}").to_pydict().values()))
+                    f"SELECT toString(conversation_id) AS id, toInt64({fp}) AS h FROM {table}").to_pydict().values()))
                 assert pg == ch, f"precision {precision}: fingerprints differ for {rows}"
-                with Puller(open_sink(env.sink_url, Spec(database=db)), source) as puller:  # same session
-                    pulled = puller.range_hashes(DAY, DAY).to_pydict()  # pull mode: ClickHouse reads Postgres
+                with Puller(open_sink(env.sink_url, seed_spec(database=db)), source) as puller:  # same session
+                    # pull mode: ClickHouse reads Postgres, and hashes what it read as it hashes stored rows
+                    pulled_rows = puller.source_sql(DAY, DAY, once=True)
+                    pulled = _pairs(puller.sink, f"SELECT toInt64({fp}) AS h FROM ({pulled_rows}) {SETTINGS}")
                     # The in-sink diff's own hash: the source set as pulled (labels summed per id) vs the rows stored.
-                    pulled_set = puller.source_sql(DAY, DAY, once=True, text_ids=False, labels_hashed=True)
+                    side = SinkSideDiff(puller)
+                    pulled_set = puller.source_sql(DAY, DAY, once=True, text_key=False, hashed_arrays=True)
                     in_sink_diff = [
-                        _pairs(puller.sink, f"SELECT {row_hash_sql('labels_h')} AS h FROM ({pulled_set}) {SETTINGS}"),
-                        _pairs(puller.sink, f"SELECT {row_hash_sql()} AS h FROM {table}")]
-                assert dict(zip(pulled["conversation_id"], pulled["h"])) == pg, \
-                    f"precision {precision}: pulled fingerprints differ for {rows}"
+                        _pairs(puller.sink, f"SELECT {side.row_hash(source=True)} AS h FROM ({pulled_set}) {SETTINGS}"),
+                        _pairs(puller.sink, f"SELECT {side.row_hash(source=False)} AS h FROM {table}")]
+                assert pulled == pg, f"precision {precision}: pulled fingerprints differ for {rows}"
                 assert in_sink_diff[0] == in_sink_diff[1] and len(in_sink_diff[0]) == len(rows), \
                     f"precision {precision}: the in-sink diff's hashes differ for {rows}"
             checked.append(len(rows))
@@ -109,7 +115,3 @@ def _pairs(sink, select_from: str) -> dict:
     sql = select_from.replace("SELECT ", "SELECT toString(conversation_id) AS id, ", 1)  # the outer SELECT
     return dict(zip(*sink.arrow(sql).to_pydict().values()))
 
-
-def _fp():
-    from chsync.sink.base import fingerprint_sql
-    return fingerprint_sql()

@@ -178,9 +178,9 @@ def test_untouched_rows_have_equal_fingerprints(generated):
     """A conversation without drift is byte-identical on both sides: chsync's own row fingerprints
     (source.day_hashes / sink.day_hashes) differ only for the changed ones."""
     from chsync.source import open_source
-    from chsync.spec import Spec
+    from conftest import seed_spec
     env, truth, *_ = generated
-    source = open_source(env.source, Spec())
+    source = open_source(env.source, seed_spec())
     try:
         with env.sink() as sink:
             for day in (shape.DAYS[0], dt.date(2026, 1, 20), shape.DAYS[-1]):

@@ -8,7 +8,7 @@ import pytest
 
 from builders import World
 from chsync.dates import day_range
-from chsync.sink.journal import Journal
+from chsync.apply.journal import Journal
 
 FIRST, LAST = dt.date(2026, 1, 20), dt.date(2026, 1, 27)
 RANGE = ("--from", FIRST.isoformat(), "--to", LAST.isoformat())

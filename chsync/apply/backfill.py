@@ -1,4 +1,6 @@
-"""Executes a Plan: lock, journal per day, resume, guards, mutation barrier, timeline.
+"""Executes a Plan: lock, journal per day, resume, guards, mutation barrier, timeline. What happens to a
+day is the strategy's business (strategies/); this runner gives it the day's source read, the journal
+and the sink, in order or with day workers.
 
 Every strategy reads a day's source set (and checks the guards) before anything destructive touches
 that day; every day ends with its live fingerprint checked against the source read.
@@ -11,25 +13,25 @@ import secrets
 import time
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .. import log
-from ..diff import compare_day
-from ..errors import ChsyncError
+from ..errors import BadInput, ChsyncError, RuntimeFailure
+from ..faults import fault_point
+from ..plan.model import Plan
 from ..sink.base import ClickHouseSink
-from ..sink.journal import Journal
-from ..sink.pull import Puller
 from ..source.postgres import PostgresSource
-from ..spec import KEY_COLUMN
+from ..strategies import get as get_strategy
+from ..strategies.partition import Unit, check_guards, check_live, fingerprint_of
 from ..timeline import Timeline
 from .barrier import wait_for_mutations
-from .day_swap import check_guards, check_live, fingerprint_of, swap_day
-from .faults import fault_point
+from .journal import Journal
 from .parallel import Workers
 from .progress import DayProgress
 
+DONE = ("checked", "skipped")
 
-def run_and_verify(job: "Backfill", plan: dict | None = None, *, resume: str | None = None,
+
+def run_and_verify(job: "Backfill", plan: Plan | None = None, *, resume: str | None = None,
                    take_over: bool = False) -> dict:
     """Start (or resume) the run, then prove the range: the result with its `verify` section."""
     from ..scope import build_scope
@@ -40,9 +42,8 @@ def run_and_verify(job: "Backfill", plan: dict | None = None, *, resume: str | N
         after = build_scope(job.source, job.sink, first, last, explain=False,
                             mode="push" if job.mode == "pull" else "auto")
     result["timeline"] = job.timeline.as_list()
-    result["verify"] = {"in_sync": after["in_sync"],
-                        "days_out_of_sync": [d["day"] for d in after["days"] if not d["in_sync"]],
-                        "duplicate_conversations": after["sink"]["duplicate_conversations"]}
+    result["verify"] = {"in_sync": after.in_sync, "days_out_of_sync": [d.day.isoformat() for d in after.drifted_days()],
+                        "duplicate_conversations": after.sink_duplicated}
     return result
 
 
@@ -62,10 +63,16 @@ class Backfill:
         self.run_id = ""
         self.day_results: list[dict] = []
         self.mode = "push"
-        self.puller: Puller | None = None
+        self.puller = None
 
     # -- entry points --------------------------------------------------------------------------
-    def start(self, plan: dict, *, take_over: bool = False) -> dict:
+    def start(self, plan: Plan, *, take_over: bool = False) -> dict:
+        if plan.spec and plan.spec != self.sink.spec.fingerprint:
+            raise BadInput(f"the plan was made with another table spec (hash {plan.spec}, now "
+                           f"{self.sink.spec.fingerprint}): make a new one with `chsync plan`")
+        if plan.sink_table != self.sink.table:
+            raise BadInput(f"the plan is for {plan.sink_table}, not {self.sink.table}: make a new one with "
+                           "`chsync plan`")
         self.journal.ensure()
         self.run_id = new_run_id()
         self.journal.acquire(self.run_id, take_over=take_over)
@@ -76,35 +83,43 @@ class Backfill:
         self.journal.ensure()
         self.run_id = self.journal.latest_run() if run == "last" else run
         meta = self.journal.run(self.run_id)
+        self.journal.check_spec(self.run_id, self.sink.spec.fingerprint)
         if meta["state"] == "finished":
             log.info(f"run {self.run_id} already finished: nothing to do")
             return self._result(meta["plan"], "finished", changed=False)
         self.journal.acquire(self.run_id, take_over=take_over)
         self.journal.run_state(self.run_id, "running", "resumed")
         states = self.journal.day_states(self.run_id)
-        done = sum(1 for s in states.values() if s in ("checked", "skipped"))
+        done = sum(1 for s in states.values() if s in DONE)
         log.info(f"resuming run {self.run_id} ({meta['strategy']}): {done} of {len(states)} days already done")
         return self._execute(meta["plan"], states)
 
     # -- the run -------------------------------------------------------------------------------
-    def _execute(self, plan: dict, states: dict[dt.date, str], *, fresh: bool = False) -> dict:
-        self.mode = plan.get("mode", "push")
-        self.puller = Puller(self.sink, self.source) if self.mode == "pull" else None
+    def _execute(self, plan: Plan, states: dict[dt.date, str], *, fresh: bool = False) -> dict:
+        strategy = get_strategy(plan.strategy)
+        grain = self.sink.capabilities.partition_grain
+        self.mode = plan.mode
+        self.sink.stage_suffix = "_" + self.run_id.rsplit("-", 1)[-1]
         try:
-            if self.puller:  # the labels snapshot and the day windows, once, before any worker starts
-                self.puller.plan([dt.date.fromisoformat(d["day"]) for d in plan["days"] if d["action"] != "skip"])
+            if self.mode == "pull":
+                from ..pull.reader import Puller
+                self.puller = Puller(self.sink, self.source)
+            days = [dt.date.fromisoformat(d.day) for d in plan.days]
+            actions = {dt.date.fromisoformat(d.day): d.action for d in plan.days}
             if fresh:
-                self.journal.days_state(self.run_id, [dt.date.fromisoformat(d["day"]) for d in plan["days"]], "planned")
+                self.journal.days_state(self.run_id, days, "planned")
                 fault_point("planned")
-            todo = [d for d in plan["days"] if states.get(dt.date.fromisoformat(d["day"])) not in ("checked", "skipped")]
-            if plan["strategy"] == "bulk":
-                self._bulk_delete(plan, todo, states)
-            workers = Workers(self.source, self.sink, self.workers if plan["strategy"] == "swap" else 1)
-            with self.timeline.step(f"Backfill {len(todo)} days ({plan['strategy']})") as step, \
-                    DayProgress(len(todo), f"backfill {plan['strategy']}") as progress:
-                workers.run(todo, lambda d: self._day(plan["strategy"], d["action"], dt.date.fromisoformat(d["day"]),
-                                                      *workers.pair()),
-                            lambda d, result: progress.advance(f"{d['day']} {result['action']}"))
+            todo = [d for d in days if states.get(d) not in DONE]
+            units = strategy.units(todo, grain)
+            if self.puller:  # the snapshots and the windows, once, before any worker starts
+                self.puller.plan([(u.first, u.last) for u in units if actions[u.first] != "skip"])
+            first, last = dt.date.fromisoformat(plan.first), dt.date.fromisoformat(plan.last)
+            strategy.prepare(self, first, last, todo, states)
+            workers = Workers(self.source, self.sink, self.workers if strategy.parallel else 1)
+            with self.timeline.step(f"Backfill {len(todo)} days ({plan.strategy})") as step, \
+                    DayProgress(len(todo), f"backfill {plan.strategy}") as progress:
+                workers.run(units, lambda u: self._unit(strategy, actions[u.first], u, *workers.pair()),
+                            lambda u, result: progress.advance(f"{u.label} {result['action']}", len(u.days())))
                 step.rows = sum(r["rows_written"] for r in self.day_results)
             self.journal.run_state(self.run_id, "finished")
         except BaseException as e:
@@ -117,104 +132,61 @@ class Backfill:
             self.journal.release(self.run_id)
         return self._result(plan, "finished", changed=True)
 
-    def _result(self, plan: dict, state: str, *, changed: bool) -> dict:
-        return {"run": self.run_id, "state": state, "changed": changed, "strategy": plan["strategy"],
-                "from": plan["from"], "to": plan["to"], "read_window": plan["read_window"],
+    def _result(self, plan: Plan, state: str, *, changed: bool) -> dict:
+        return {"run": self.run_id, "state": state, "changed": changed, "strategy": plan.strategy,
+                "from": plan.first, "to": plan.last, "read_window": plan.read_window,
                 "days": self.day_results, "rows_written": sum(r["rows_written"] for r in self.day_results),
                 "timeline": self.timeline.as_list()}
 
-    def _state(self, day: dt.date, state: str, rows: int = 0, seconds: float = 0.0, detail: str = "") -> None:
-        self.journal.day_state(self.run_id, day, state, rows, seconds, detail)
-        fault_point(state, day)
-
-    def _day(self, strategy: str, action: str, day: dt.date, source: PostgresSource,
-             sink: ClickHouseSink) -> dict:
-        """One day, in this thread's (source, sink); returns its result row."""
+    def _unit(self, strategy, action: str, unit: Unit, source: PostgresSource, sink: ClickHouseSink) -> dict:
+        """One unit (a day, or a month), in this thread's (source, sink); returns its result row."""
         started = time.monotonic()
         if action == "skip":
-            self._state(day, "skipped", detail="in sync when planned")
-            self.day_results.append({"day": day.isoformat(), "action": "skip", "rows_written": 0, "seconds": 0.0})
+            self.state(unit, "skipped", detail="in sync when planned")
+            self.day_results.append({"day": unit.label, "action": "skip", "rows_written": 0, "seconds": 0.0})
             return self.day_results[-1]
         try:
-            if strategy == "swap":
-                done = swap_day(source, sink, day, allow_shrink=self.allow_shrink, puller=self.puller,
-                                on_state=lambda state, n: self._state(day, state, n))
-                written, what = done.rows_written, done.action
-            elif strategy == "repair":
-                written, what = self._repair_day(day)
-            else:
-                written, what = self._reload_day(day)
+            written, what = strategy.run_unit(self, unit, action, source, sink)
         except ChsyncError as e:
-            self.journal.day_state(self.run_id, day, "failed", detail=str(e))
+            self.state(unit, "failed", detail=str(e), point=False)
             raise
         seconds = time.monotonic() - started
-        self._state(day, "checked", written, seconds)
-        self.day_results.append({"day": day.isoformat(), "action": what, "rows_written": written,
+        self.state(unit, "checked", written, seconds)
+        self.day_results.append({"day": unit.label, "action": what, "rows_written": written,
                                  "seconds": round(seconds, 3)})
         return self.day_results[-1]
 
-    def _read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], dict]:
-        """The day's source read, and the guards, before anything destructive."""
+    # -- what a strategy is given (strategies/base.py, Run) ------------------------------------
+    def state(self, unit: Unit, state: str, rows: int = 0, seconds: float = 0.0, detail: str = "",
+              point: bool = True) -> None:
+        if unit.first == unit.last:
+            self.journal.day_state(self.run_id, unit.first, state, rows, seconds, detail)
+        else:
+            self.journal.days_state(self.run_id, unit.days(), state, rows)
+        if point:
+            fault_point(state, unit.first)
+
+    def read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], tuple[int, int]]:
+        """The day's source read, and the guards, before anything destructive: (rows, expected
+        fingerprint, (sink rows, sink distinct) before)."""
         fault_point("read", day)
         data = self.source.read_day(day, self.sink.capabilities.time_precision)
         before = self.sink.day_stats(day, day).get(day, {"rows": 0, "distinct": 0})
-        check_guards(day, data.num_rows, before["distinct"], self.source.spec.min_shrink_ratio, self.allow_shrink)
+        spec = self.source.spec
+        check_guards(str(day), data.num_rows, before["distinct"], spec.min_shrink_ratio, self.allow_shrink,
+                     spec.noun[1])
         self.sink.check_reachable()
-        return data, fingerprint_of(data), before
+        return data, fingerprint_of(data), (before["rows"], before["distinct"])
 
-    def _mutate(self, statements: list[str]) -> None:
-        for sql in statements:
-            self.sink.execute(sql)
+    def mutate(self, statements) -> None:
+        self.sink.run(statements)
         wait_for_mutations(self.sink, self.barrier_timeout)
 
-    def _insert(self, day: dt.date, data: pa.Table) -> None:
+    def insert(self, day: dt.date, data: pa.Table) -> None:
         self.sink.insert_day(day, data.drop_columns(["h"]), token=f"{self.run_id}-{day}")
 
-    # -- strategies ------------------------------------------------------------------------------
-    def _reload_day(self, day: dt.date) -> tuple[int, str]:
-        """Seed options A (after the range delete) and B: delete the day, wait, insert the source set.
-        Whatever the day holds is deleted first, so a resumed half-done insert cannot double."""
-        data, expected, before = self._read(day)
-        if before["rows"]:
-            self._mutate(self.sink.delete_range_statements(day, day))
-        self._state(day, "deleted")
-        self._insert(day, data)
-        self._state(day, "inserted", data.num_rows)
-        check_live(self.sink, day, expected)
-        return data.num_rows, "reloaded"
+    def check_live(self, day: dt.date, expected: tuple[int, int]) -> None:
+        check_live(self.sink, Unit(day, day), expected)
 
-    def _repair_day(self, day: dt.date) -> tuple[int, str]:
-        data, expected, _ = self._read(day)
-        diff = compare_day(data.select([KEY_COLUMN, "h"]), self.sink.day_hashes(day))
-        source_keys = set(data.column(KEY_COLUMN).to_pylist())
-        remove = sorted(set(diff.stale) | set(diff.duplicates) | set(diff.changed))
-        add = sorted(set(diff.missing) | set(diff.changed) | (set(diff.duplicates) & source_keys))
-        if remove:
-            self._mutate(self.sink.delete_keys_statements(day, remove))
-        self._state(day, "deleted", len(remove))
-        rows = data.filter(pc.is_in(data.column(KEY_COLUMN), pa.array(add, pa.string())))
-        self._insert(day, rows)
-        self._state(day, "inserted", rows.num_rows)
-        check_live(self.sink, day, expected)
-        return rows.num_rows, f"repaired (-{len(remove)} +{rows.num_rows})"
 
-    def _bulk_delete(self, plan: dict, todo: list[dict], states: dict) -> None:
-        """Seed option A's first step: one DELETE for the whole range, after every day's source read
-        passed the guards (a failed read here deletes nothing)."""
-        if not todo or any(states.get(dt.date.fromisoformat(d["day"])) in ("deleted", "inserted") for d in todo):
-            return  # resumed after the range delete
-        first, last = dt.date.fromisoformat(plan["from"]), dt.date.fromisoformat(plan["to"])
-        with self.timeline.step("Check source before the range delete"):
-            counts = self.source.day_fingerprints(first, last, self.sink.capabilities.time_precision)
-            sink_days = self.sink.day_stats(first, last)
-            for day, stats in sink_days.items():
-                check_guards(day, counts.get(day, (0, 0))[0], stats["distinct"],
-                             self.source.spec.min_shrink_ratio, self.allow_shrink)
-        with self.timeline.step("Bulk DELETE of the range + mutation barrier") as step:
-            step.rows = sum(s["rows"] for s in sink_days.values())
-            self._mutate(self.sink.delete_range_statements(first, last))
-        days = [dt.date.fromisoformat(d["day"]) for d in todo]
-        self.journal.days_state(self.run_id, days, "deleted")
-        states.update(dict.fromkeys(days, "deleted"))
-        fault_point("deleted")  # the range is empty and no day is re-inserted yet
-
+__all__ = ["Backfill", "run_and_verify", "new_run_id", "RuntimeFailure"]

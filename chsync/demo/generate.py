@@ -34,7 +34,7 @@ from ..errors import BadInput, Refused, RuntimeFailure
 from ..progress import StepProgress
 from ..secrets import redact_url
 from ..sink.base import ClickHouseSink
-from ..source import schema
+from . import schema
 from ..spec import validate_customer
 from . import shape
 

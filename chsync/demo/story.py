@@ -18,7 +18,7 @@ from ..report.html import demo_html
 from ..scope import build_scope
 from ..sink import open_sink
 from ..source import open_source
-from ..spec import Spec
+from ..spec import load_specs
 from ..timeline import Timeline
 
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 2, 18)
@@ -29,7 +29,7 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
     from .generate import generate
     scale = DEFAULT_SCALE if scale is None else scale
     workdir_path = Path(workdir).resolve()
-    spec = Spec().with_customer(customer)
+    spec = load_specs(None)[0].with_customer(customer)
     timeline = Timeline()
 
     with timeline.step("Start embedded Postgres + chDB"):
@@ -42,20 +42,20 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
                              progress=lambda m: log.info(f"  generate: {m}"))
             step.rows = sum(d["sink_rows"] for d in truth["days"].values())
         with timeline.step("Scope (before)"):
-            before = build_scope(source, sink, FIRST, LAST)
+            before = build_scope(source, sink, FIRST, LAST).to_json()
         log.info(f"before: {before['sink']['rows']:,} sink rows, {before['source']['conversations']:,} in Postgres, "
                  f"{sum(not d['in_sync'] for d in before['days'])} days out of sync")
         with timeline.step(f"Sync {len(day_range(FIRST, LAST))} days (stage + REPLACE PARTITION)") as step:
             synced = run_sync(source, sink, day_range(FIRST, LAST))
             step.rows = sum(d.rows_written for d in synced.days)
         with timeline.step("Verify (= scope after)"):
-            after = build_scope(source, sink, FIRST, LAST)
+            after = build_scope(source, sink, FIRST, LAST).to_json()
     finally:
         source.close()
         sink.close()
 
     doc = {"workdir": str(workdir_path), "scale": scale, "seed": seed, "source": urls["source"],
-           "sink": urls["sink"], "before": before, "after": after, "sync": synced.as_dict(),
+           "sink": urls["sink"], "before": before, "after": after, "sync": synced.to_json(),
            "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
            "report_html": str(workdir_path / "report.html")}
     images = write_charts(workdir_path, demo_charts(before, after, doc["timeline"]))

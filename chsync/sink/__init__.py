@@ -1,4 +1,5 @@
-"""Sinks: ClickHouse, embedded (chDB) or a server. All vendor SQL lives in this package."""
+"""Sinks: ClickHouse, embedded (chDB, chdb.py), a server (server.py) or a cluster (cluster.py). Their SQL is
+generated from the table spec in base.py; each backend declares what it can do (capabilities.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from urllib.parse import urlsplit
 
 from ..errors import BadInput
 from ..secrets import redact_url
-from ..spec import Spec
-from .base import ClickHouseSink
+from ..spec.model import TableSpec
+from .base import ClickHouseSink, Statement
 from .capabilities import Capabilities
 
 
-def open_sink(url: str | None, spec: Spec) -> ClickHouseSink:
+def open_sink(url: str | None, spec: TableSpec) -> ClickHouseSink:
     if not url:
         raise BadInput("no sink given: pass --sink chdb:///path/to/dir or clickhouse://user@host:9000/db, "
                        "or set CHSYNC_SINK")
@@ -20,18 +21,18 @@ def open_sink(url: str | None, spec: Spec) -> ClickHouseSink:
         from .chdb import ChdbSink
         return ChdbSink.from_url(url, spec)
     if scheme in ("clickhouse", "clickhouses"):
-        from .server import ServerSink
-        return ServerSink.from_url(url, spec)
+        from .server import open_server
+        return open_server(url, spec)
     raise BadInput(f"sink {redact_url(url)!r} has unknown scheme {scheme!r}: use chdb:///dir or "
                    "clickhouse://user:password@host:9000/db?cluster=NAME")
 
 
-def sink_spec(url: str, spec: Spec) -> Spec:
+def sink_spec(url: str, spec: TableSpec) -> TableSpec:
     """The spec the sink at `url` would use, without connecting."""
     if url and urlsplit(url).scheme in ("clickhouse", "clickhouses"):
-        from .server import spec_for_url
+        from .url import spec_for_url
         return spec_for_url(url, spec)
     return spec
 
 
-__all__ = ["open_sink", "sink_spec", "ClickHouseSink", "Capabilities"]
+__all__ = ["open_sink", "sink_spec", "ClickHouseSink", "Capabilities", "Statement"]

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from ..errors import BadInput, RuntimeFailure
-from ..spec import COLUMNS, Spec
+from ..spec.model import TableSpec
 from .base import ClickHouseSink
 from .capabilities import Capabilities
 
@@ -71,13 +71,13 @@ def _first_line(e: Exception) -> str:
 
 
 class ChdbSink(ClickHouseSink):
-    def __init__(self, path: str, spec: Spec):
+    def __init__(self, path: str, spec: TableSpec):
         super().__init__(spec, f"chdb://{path}")
         self.path = path
         self.session = _session(path)
 
     @classmethod
-    def from_url(cls, url: str, spec: Spec) -> "ChdbSink":
+    def from_url(cls, url: str, spec: TableSpec) -> "ChdbSink":
         parts = urlsplit(url)
         raw = (parts.netloc + parts.path) if parts.netloc in ("", ".", "..", "~") else None
         if not raw:
@@ -117,8 +117,8 @@ class ChdbSink(ClickHouseSink):
             return pa.table({})
         return pa.ipc.open_file(result.get_memview().view()).read_all()
 
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
-        cols = ", ".join(COLUMNS)
+    def insert_arrow(self, table: str, data: pa.Table, settings: dict | None = None) -> None:
+        cols = ", ".join(c for c in self.spec.names if c in data.column_names)
         try:
             # chDB resolves Python(data) by name from the caller's frames; two threads inserting at once
             # can resolve each other's `data` (a day staged with another day's rows: seen with --workers 2).
@@ -133,16 +133,21 @@ class ChdbSink(ClickHouseSink):
 
     def detect_capabilities(self) -> Capabilities:
         version = self.rows("SELECT version()")[0][0]
-        partition_key, precision, low_card = "toYYYYMMDD(ended_at)", 3, True
+        partition_key, precision = self.partition_expr(self.spec.sink.partition), 3
         found = self.rows(f"SELECT partition_key FROM system.tables "
-                          f"WHERE database = '{self.db}' AND name = '{self.spec.table}'")
+                          f"WHERE database = '{self.db}' AND name = '{self.spec.sink.table}'")
         if found:
             partition_key = found[0][0]
-            types = dict(self.rows(f"SELECT name, type FROM system.columns "
-                                   f"WHERE database = '{self.db}' AND table = '{self.spec.table}'"))
-            precision = 3 if types.get("ended_at", "").startswith("DateTime64") else 0
-            low_card = types.get("source_type", "").startswith("LowCardinality")
+            precision = time_precision(self.spec, self.columns_found(), precision)
         return Capabilities(
             backend="chdb", version=version, time_precision=precision, partition_key=partition_key,
-            lightweight_delete=True, mutations_sync=True, exchange_tables=True, postgresql_function=True,
-            low_cardinality=low_card, replace_partition_needs_rows=True)
+            partition_grain=self.grain_of(partition_key), lightweight_delete=True, postgresql_function=True,
+            in_process=True)
+
+
+def time_precision(spec: TableSpec, types: dict[str, str], default: int) -> int:
+    """3 when the table's time columns are DateTime64, 0 for DateTime (18.16), `default` with none."""
+    for col in spec.columns:
+        if col.type.is_time and col.name in types:
+            return 3 if "DateTime64" in types[col.name] else 0
+    return default

@@ -1,4 +1,4 @@
-"""Sources: where the truth lives. Only Postgres today (`postgres.py`)."""
+"""Sources: where the truth lives. Postgres (`postgres.py`), its SQL generated from the table spec (`sql.py`)."""
 
 from .postgres import PostgresSource, open_source
 

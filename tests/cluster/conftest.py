@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chsync.testing.cluster import LocalCluster, find_binaries
+from harness.cluster import LocalCluster, find_binaries
 
 
 @pytest.fixture(scope="session")

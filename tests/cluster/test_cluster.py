@@ -13,7 +13,7 @@ from clickhouse_driver import Client
 
 from chsync.demo.generate import generate
 from chsync.sink import open_sink
-from chsync.spec import Spec
+from conftest import seed_spec
 
 pytestmark = pytest.mark.cluster
 RANGE = ("--from", "2026-01-18", "--to", "2026-01-23")
@@ -39,7 +39,11 @@ def cluster_env(request, env, local_cluster, tmp_path):
     env.db = db
     env.layout = request.param
     env.cli("--config", env.config, "init", check=True)
-    with open_sink(env.sink_url, Spec(sharding_key=key)) as sink:
+    spec = seed_spec()
+    spec = spec.with_sink()
+    import dataclasses
+    spec = dataclasses.replace(spec, sink=dataclasses.replace(spec.sink, sharding_key=key))
+    with open_sink(env.sink_url, spec) as sink:
         env.truth = generate(env.source, sink, scale=0.003, seed=5)
     yield env
     for _ in range(30):  # after a ZooKeeper restart the first tries may see "Session expired"
@@ -97,8 +101,10 @@ def test_diff_with_a_wrong_http_port_fails_in_one_line_without_the_password(clus
         f"http_port={cluster_env.cluster.http_ports[0]}", f"http_port={cluster_env.cluster.tcp_ports[0]}")
     done = _cli(cluster_env, "diff", *RANGE, "--mode", "pull")
     assert done.returncode == 4, done.stderr
-    assert "over HTTP (port" in done.stderr and "set http_port= in the sink URL" in done.stderr
-    assert "s3cret-pw" not in done.stderr + done.stdout and "Basic " not in done.stderr
+    port = cluster_env.cluster.tcp_ports[0]
+    assert f"127.0.0.1:{port} does not answer over HTTP" in done.stderr and "set http_port= in the sink URL" in done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1
+    assert cluster_env.cluster.password not in done.stderr + done.stdout and "Basic " not in done.stderr
 
 
 def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
@@ -181,7 +187,7 @@ def test_daily_sync_on_the_cluster_is_idempotent(cluster_env):
 def test_a_stuck_mutation_times_out_with_its_name(cluster_env):
     from chsync.apply.barrier import wait_for_mutations
     from chsync.errors import RuntimeFailure
-    with open_sink(cluster_env.sink_url, Spec()) as sink:
+    with open_sink(cluster_env.sink_url, seed_spec()) as sink:
         # fails at run time on every shard and then stays is_done = 0 forever (FACTS)
         sink.execute(f"ALTER TABLE {sink.table} ON CLUSTER replicated UPDATE usecase_id = "
                      f"toString(toUInt8(customer_id)) WHERE 1")

@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
 
-from chsync.testing.cluster import PASSWORD, USER, HarnessError, LocalCluster
+from harness.cluster import USER, HarnessError, LocalCluster
 
 pytestmark = pytest.mark.cluster
 ROWS, IDS = 3000, 1000  # three versions of each id
@@ -149,10 +150,22 @@ def _whoami(client: Client) -> str:
 def test_users_default_without_and_chsync_with_password(local_cluster):
     host, port = local_cluster.hosts[0]
     assert _whoami(Client(host, port=port)) == "default"
-    assert _whoami(Client(host, port=port, user=USER, password=PASSWORD)) == USER
+    assert _whoami(Client(host, port=port, user=USER, password=local_cluster.password)) == USER
     with pytest.raises(ClickHouseError, match="(?i)password"):
         Client(host, port=port, user=USER, password="wrong").execute("SELECT 1")
-    assert PASSWORD not in local_cluster.state_file.read_text()
+    assert local_cluster.password not in local_cluster.state_file.read_text()
+    assert (local_cluster.workdir / "password").read_text() == local_cluster.password
+    assert (local_cluster.workdir / "password").stat().st_mode & 0o077 == 0
+
+
+def test_native_tls_with_the_throwaway_ca(local_cluster):
+    host, port = "127.0.0.1", local_cluster.tcp_secure_ports[0]
+    secure = Client(host, port=port, user=USER, password=local_cluster.password, secure=True,
+                    ca_certs=str(local_cluster.ca))
+    assert _whoami(secure) == USER
+    with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+        Client(host, port=port, secure=True, ca_certs=str(local_cluster.other_ca)).execute("SELECT 1")
+    assert Client(host, port=port, secure=True, verify=False).execute("SELECT 1") == [(1,)]
 
 
 def _pids_gone(workdir) -> bool:
@@ -177,11 +190,11 @@ def test_repeated_start_stop_leaves_no_process_and_failures_show_the_log(tmp_pat
 
 def test_command_line_up_status_down(tmp_path):
     workdir = tmp_path / "cli"
-    run = [sys.executable, "-m", "chsync.testing.cluster"]
+    run = [sys.executable, str(Path(__file__).parent.parent / "harness" / "cluster.py")]
     up = subprocess.run([*run, "up", "--workdir", str(workdir)], capture_output=True, text=True, timeout=120)
     try:
         assert up.returncode == 0, up.stderr
-        assert PASSWORD not in up.stdout + up.stderr
+        assert (workdir / "password").read_text() not in up.stdout + up.stderr
         info = json.loads(up.stdout)
         assert len(info["hosts"]) == 3 and info["cluster_replicated"] and info["cluster_plain"]
         host, port = info["hosts"][1]  # the servers outlive `up`

@@ -1,6 +1,6 @@
 """A server sink's rows, copied window by window into an in-process chDB, so that a diff can run in pull
 mode against any ClickHouse server: chDB reads Postgres through postgresql() and the server through its
-HTTP interface (`url(…, 'Native')`), and the in-sink diff of pull_diff.py runs here unchanged. The server
+HTTP interface (`url(…, 'Native')`), and the in-sink diff of insink.py runs here unchanged. The server
 only answers one plain SELECT per window: 18.16 has no postgresql() table function, and a server may not
 reach Postgres at all, while this process does.
 
@@ -19,11 +19,14 @@ import tempfile
 
 from ..errors import RuntimeFailure
 from ..secrets import scrub
-from ..spec import COLUMNS
-from .chdb import ChdbSink, open_path
-from .pull import sql_string
+from ..sink.chdb import ChdbSink, open_path
+from .transpile import sql_string
 
 DATABASE = "chsync_mirror"
+# chDB's url() retries a refused or silent port for minutes by default: a copy either starts at once or
+# fails, and a stalled transfer ends after HTTP_TIMEOUT seconds.
+HTTP_SETTINGS = ("SETTINGS http_max_tries = 1, http_connection_timeout = {connect}, "
+                 "http_receive_timeout = {timeout}, http_send_timeout = {timeout}")
 
 
 def available() -> bool:
@@ -35,18 +38,22 @@ class Mirror(ChdbSink):
     """An embedded sink whose table holds one window of a server sink's rows at a time. It uses the chDB
     directory this process already holds (chDB allows one), else a temporary one removed on close."""
 
-    def __init__(self, server):
+    def __init__(self, server, http_port: int):
         held = open_path()
         self._owned = None if held else tempfile.mkdtemp(prefix="chsync-mirror-")
-        super().__init__(held or self._owned, dataclasses.replace(server.spec, database=DATABASE))
-        self.server = server
-        caps = server.capabilities
-        columns = ", ".join(f"{c} {t}" for c, t in self.column_types(caps.time_precision, caps.low_cardinality))
+        spec = server.spec.with_sink(database=DATABASE)
+        super().__init__(held or self._owned, spec)
+        self.server, self.http_port = server, http_port
+        found = server.columns_found()
+        columns = ", ".join(f"{c} {found[c]}" for c in spec.names)
         try:
             self.execute(f"CREATE DATABASE IF NOT EXISTS {self.db}")
             self.execute(f"DROP TABLE IF EXISTS {self.table}")
             self.execute(f"CREATE TABLE {self.table} ({columns}) ENGINE = Memory")  # written once per window
-            self.refresh_capabilities()
+            self._caps = dataclasses.replace(self.detect_capabilities(),
+                                             time_precision=server.capabilities.time_precision,
+                                             partition_key=server.capabilities.partition_key,
+                                             partition_grain=server.capabilities.partition_grain)
         except BaseException:
             self.close()
             raise
@@ -57,19 +64,22 @@ class Mirror(ChdbSink):
 
     def hold(self, first: dt.date, last: dt.date) -> int:
         """Replace the mirror's rows with the server's raw rows of [first, last]; returns how many."""
-        cols = ", ".join(COLUMNS)
+        cols = ", ".join(self.spec.names)
         address, auth = self.server.http_export(
-            f"SELECT {cols} FROM {self.server.read_table} WHERE {self.server.range_condition(first, last)} FORMAT Native")
+            f"SELECT {cols} FROM {self.server.read_table} WHERE {self.server.range_condition(first, last)} "
+            "FORMAT Native", self.http_port)
         self.execute(f"TRUNCATE TABLE {self.table}")
+        settings = HTTP_SETTINGS.format(connect=self.server.url.connect_timeout, timeout=self.server.url.timeout)
         try:
             self.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} "
-                         f"FROM url({sql_string(address)}, 'Native', headers('Authorization' = {sql_string(auth)}))")
+                         f"FROM url({sql_string(address)}, 'Native', headers('Authorization' = {sql_string(auth)})) "
+                         f"{settings}")
         except RuntimeFailure as e:
             text = scrub(str(e), auth, self.server.url.password)
             text = text[text.find("HTTP status code"):] if "HTTP status code" in text else text  # not the query
-            raise RuntimeFailure(f"copying the sink's rows of {first} – {last} over HTTP (port "
-                                 f"{self.server.url.http_port}; set http_port= in the sink URL if the server "
-                                 f"uses another, or use --mode push) failed: {text}") from None
+            raise RuntimeFailure(f"copying the sink's rows of {first} – {last} over HTTP (port {self.http_port} "
+                                 f"of {self.server.url.host}; set http_port= in the sink URL if the server uses "
+                                 f"another, or use --mode push) failed: {text}") from None
         copied = int(self.rows(f"SELECT count() FROM {self.table}")[0][0])
         expected = sum(self.server.day_rows(first, last).values())
         if copied != expected:

@@ -1,14 +1,19 @@
-"""A local ClickHouse cluster: one standalone ZooKeeper and three ClickHouse servers (3 shards x 1 replica)
-from Debian's packages, on 127.0.0.1 free ports. For tests, and for trying chsync against a real cluster:
+"""A local ClickHouse cluster for the tests: one standalone ZooKeeper and three ClickHouse servers
+(3 shards x 1 replica) from Debian's packages, on 127.0.0.1 free ports, each with its native and HTTP
+interfaces in plain text and over TLS (a certificate signed by a throwaway CA made at start, as the
+seed's cluster serves native TLS on 9440). Also a way to try chsync against a real cluster:
 
-    python -m chsync.testing.cluster up --workdir /tmp/ch-cluster     # prints hosts, ports, cluster names
-    python -m chsync.testing.cluster status --workdir /tmp/ch-cluster
-    python -m chsync.testing.cluster down --workdir /tmp/ch-cluster
+    python tests/harness/cluster.py up --workdir /tmp/ch-cluster     # prints hosts, ports, cluster names
+    python tests/harness/cluster.py status --workdir /tmp/ch-cluster
+    python tests/harness/cluster.py down --workdir /tmp/ch-cluster
 
 Two cluster definitions over the same nodes: `replicated` (internal_replication=true, for Replicated
 tables) and `plain` (false, for plain ReplacingMergeTree; ALTER ON CLUSTER fails with Code 371 otherwise).
-Users: `default` (no password) and `chsync` (password `s3cret-pw`, see PASSWORD).
+Users: `default` (no password) and `chsync`, whose password is made up at each start and written to
+WORKDIR/password (never printed, never in cluster.json); the CA certificate is WORKDIR/tls/ca.pem.
 Packages: `bash .ci/install-cluster.sh` (clickhouse-server 18.16, zookeeper 3.8).
+
+It lives with the tests, not in the chsync package: it is a harness, and a product should not ship one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -29,7 +35,7 @@ ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"  # its manifest Class-Path lists
 SLF4J_BINDING = "/usr/share/java/slf4j-simple.jar"
 JAVA = "/usr/bin/java"
 HOST = "127.0.0.1"
-USER, PASSWORD = "chsync", "s3cret-pw"
+USER = "chsync"
 SHARDS = 3
 INSTALL_HINT = "run .ci/install-cluster.sh"
 
@@ -78,6 +84,12 @@ CONFIG_XML = """<?xml version="1.0"?>
     <size>100M</size><count>2</count></logger>
   <http_port>{http}</http_port>
   <tcp_port>{tcp}</tcp_port>
+  <https_port>{https}</https_port>
+  <tcp_port_secure>{tcps}</tcp_port_secure>
+  <openSSL><server><certificateFile>{tls}/server.crt</certificateFile><privateKeyFile>{tls}/server.key</privateKeyFile>
+    <verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile>
+    <cacheSessions>true</cacheSessions><disableProtocols>sslv2,sslv3</disableProtocols>
+    <preferServerCiphers>true</preferServerCiphers></server></openSSL>
   <interserver_http_port>{inter}</interserver_http_port>
   <interserver_http_host>{host}</interserver_http_host>
   <listen_host>{host}</listen_host>
@@ -210,6 +222,9 @@ class LocalCluster:
         self.tcp_ports: list[int] = []
         self.http_ports: list[int] = []
         self.interserver_ports: list[int] = []
+        self.tcp_secure_ports: list[int] = []
+        self.https_ports: list[int] = []
+        self.password = secrets.token_urlsafe(12)
 
     # -- layout ----------------------------------------------------------------------------------
     @property
@@ -220,17 +235,44 @@ class LocalCluster:
     def state_file(self) -> Path:
         return self.workdir / "cluster.json"
 
+    @property
+    def tls(self) -> Path:
+        return self.workdir / "tls"
+
+    @property
+    def ca(self) -> Path:
+        """The throwaway CA that signed every server's certificate."""
+        return self.tls / "ca.pem"
+
+    @property
+    def other_ca(self) -> Path:
+        """A CA that signed nothing here: a client trusting only it must refuse the servers."""
+        return self.tls / "other-ca.pem"
+
     def describe(self) -> dict:
-        """Everything a client needs except the password (it never goes to stdout or cluster.json)."""
+        """Everything a client needs except the password (WORKDIR/password: never stdout or cluster.json)."""
         return {"workdir": str(self.workdir), "hosts": self.hosts, "http_ports": self.http_ports,
+                "tcp_secure_ports": self.tcp_secure_ports, "https_ports": self.https_ports, "ca": str(self.ca),
                 "zk_port": self.zk_port, "cluster_replicated": self.cluster_replicated,
                 "cluster_plain": self.cluster_plain, "user": USER,
                 "pids": {name: p.pid for name, p in self.procs.items()}}
 
-    def url(self, database: str, cluster: str | None = None, *, password: bool = True, shard: int = 0) -> str:
-        auth = f"{USER}:{PASSWORD}" if password else "default"
-        query = (f"?cluster={cluster}&" if cluster else "?") + f"http_port={self.http_ports[shard]}"
-        return f"clickhouse://{auth}@{HOST}:{self.tcp_ports[shard]}/{database}{query}"
+    def url(self, database: str, cluster: str | None = None, *, password: bool = True, shard: int = 0,
+            http_port: bool = True, tls: bool = False, extra: str = "") -> str:
+        """A sink URL for chsync: plain (native port, http_port named unless told not to), or TLS
+        (clickhouses:// on the secure native port, with the CA)."""
+        auth = f"{USER}:{self.password}" if password else "default"
+        params = [f"cluster={cluster}"] if cluster else []
+        if tls:
+            params.append(f"ca_certs={self.ca}")
+            if http_port:
+                params.append(f"http_port={self.https_ports[shard]}")
+        elif http_port:
+            params.append(f"http_port={self.http_ports[shard]}")
+        if extra:
+            params.append(extra)
+        scheme, port = ("clickhouses", self.tcp_secure_ports[shard]) if tls else ("clickhouse", self.tcp_ports[shard])
+        return f"{scheme}://{auth}@{HOST}:{port}/{database}" + ("?" + "&".join(params) if params else "")
 
     def client(self, shard: int = 0, **kw):
         from clickhouse_driver import Client
@@ -239,11 +281,31 @@ class LocalCluster:
     def _shard_dir(self, i: int) -> Path:
         return self.workdir / f"shard{i + 1}"
 
+    def _certificates(self) -> None:
+        """A throwaway CA, a certificate it signs for 127.0.0.1, and an unrelated CA (openssl)."""
+        self.tls.mkdir(parents=True, exist_ok=True)
+        if (self.tls / "server.crt").exists():
+            return
+        run = lambda *args: subprocess.run(["openssl", *args], cwd=self.tls, check=True, capture_output=True)  # noqa: E731
+        for name in ("ca", "other-ca"):
+            run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-subj", f"/CN=chsync test {name}",
+                "-keyout", f"{name}.key", "-out", f"{name}.pem")
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+            "-out", "server.csr")
+        (self.tls / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "7", "-extfile", "san.cnf", "-out", "server.crt")
+
     def _configure(self) -> None:
-        ports = _free_ports(1 + 3 * self.shards)
-        self.zk_port, rest = ports[0], ports[1:]
+        self._certificates()
         n = self.shards
-        self.tcp_ports, self.http_ports, self.interserver_ports = rest[:n], rest[n:2 * n], rest[2 * n:]
+        ports = _free_ports(1 + 5 * n)
+        self.zk_port, rest = ports[0], ports[1:]
+        self.tcp_ports, self.http_ports, self.interserver_ports = rest[:n], rest[n:2 * n], rest[2 * n:3 * n]
+        self.tcp_secure_ports, self.https_ports = rest[3 * n:4 * n], rest[4 * n:]
+        secret = self.workdir / "password"
+        secret.write_text(self.password)
+        secret.chmod(0o600)
         zk = self.workdir / "zookeeper"
         (zk / "data").mkdir(parents=True, exist_ok=True)
         (zk / "zoo.cfg").write_text(ZOO_CFG.format(data=zk / "data", port=self.zk_port, host=HOST))
@@ -255,9 +317,10 @@ class LocalCluster:
                 (d / sub).mkdir(parents=True, exist_ok=True)
             (d / "config.xml").write_text(CONFIG_XML.format(
                 dir=d, host=HOST, http=self.http_ports[i], tcp=self.tcp_ports[i], inter=self.interserver_ports[i],
+                https=self.https_ports[i], tcps=self.tcp_secure_ports[i], tls=self.tls,
                 zk=self.zk_port, shard=i + 1, replicated=self.cluster_replicated, plain=self.cluster_plain,
                 replicated_shards=shards["true"], plain_shards=shards["false"]))
-            (d / "users.xml").write_text(USERS_XML.format(user=USER, password=PASSWORD, access=ACCESS))
+            (d / "users.xml").write_text(USERS_XML.format(user=USER, password=self.password, access=ACCESS))
 
     def _logs(self, name: str) -> list[Path]:
         """The process's stdout+stderr first: ClickHouse reports a bad config there, not in its log."""
@@ -394,6 +457,13 @@ class LocalCluster:
         except Exception:  # noqa: BLE001 - any failure means "not yet"
             return False
 
+    def hang_shard(self, i: int) -> None:
+        """SIGSTOP: the server keeps its sockets open and answers nothing (a hung node, not a dead one)."""
+        _signal(self.procs[f"shard{i + 1}"].pid, signal.SIGSTOP)
+
+    def wake_shard(self, i: int) -> None:
+        _signal(self.procs[f"shard{i + 1}"].pid, signal.SIGCONT)
+
     def kill_shard(self, i: int) -> None:
         """SIGKILL, no shutdown: what a crashed or OOM-killed server looks like."""
         name = f"shard{i + 1}"
@@ -444,7 +514,7 @@ def status(workdir: Path) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chsync.testing.cluster", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python tests/harness/cluster.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--workdir", default="chsync-cluster", help="config, data and logs (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -456,6 +526,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise HarnessError(f"a cluster is already running in {workdir}: run `down` first")
             cluster = LocalCluster(workdir, die_with_parent=False).start()
             print(json.dumps(cluster.describe(), indent=2))
+            print(f"sink URL: clickhouse://{USER}:$(cat {workdir}/password)@{HOST}:{cluster.tcp_ports[0]}/DATABASE"
+                  f"?cluster={cluster.cluster_replicated}&http_port={cluster.http_ports[0]}  (TLS: clickhouses://"
+                  f"...@{HOST}:{cluster.tcp_secure_ports[0]}/DATABASE?cluster={cluster.cluster_replicated}"
+                  f"&ca_certs={cluster.ca})", file=sys.stderr)
             cluster.procs.clear()  # leave them running; `down` stops them by pid
         elif args.action == "down":
             if not down(workdir):

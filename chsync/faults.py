@@ -18,7 +18,7 @@ import signal
 import time
 from pathlib import Path
 
-from ..errors import RuntimeFailure
+from .errors import RuntimeFailure
 
 
 def fault_point(state: str, day: dt.date | None = None) -> None:

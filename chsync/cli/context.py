@@ -1,0 +1,96 @@
+"""The global options, resolved: which table specs, which customers, and the source and sink opened on
+first use (and closed at the end)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from ..errors import BadInput
+from ..spec import load_specs, pick
+from ..spec.model import TableSpec
+from ..spec.params import parse_cli
+
+
+class Context:
+    def __init__(self, source: str | None, sink: str | None, customer: str | None, config: str | None,
+                 all_customers: bool = False, table: str | None = None, params: tuple[str, ...] = ()):
+        names = [c.strip() for c in customer.split(",") if c.strip()] if customer else []
+        self.customer = names[0] if len(names) == 1 else None
+        self.customer_list = names if len(names) > 1 else None
+        self.all_customers = all_customers
+        self.source_dsn, self.sink_url, self.config = source, sink, config
+        self.table, self.params = table, params
+        self._specs: list[TableSpec] | None = None
+        self._source = self._sink = None
+
+    # -- specs ---------------------------------------------------------------------------------
+    @property
+    def specs(self) -> list[TableSpec]:
+        """The chosen tables, with --param and --customer applied."""
+        if self._specs is None:
+            specs = pick(load_specs(self.config), self.table)
+            resolved = []
+            for spec in specs:
+                spec = spec.with_params(parse_cli(self.params, spec.params))
+                if self.customer:
+                    spec = spec.with_customer(self.customer)
+                resolved.append(spec)
+            if (self.customer or self.customer_list or self.all_customers) and \
+                    any(s.customer is None for s in resolved):
+                raise BadInput(f"{resolved[0].origin} has no customer parameter: drop --customer/--all-customers")
+            self._specs = resolved
+        return self._specs
+
+    @property
+    def spec(self) -> TableSpec:
+        """The one table a command works on."""
+        specs = self.specs
+        if len(specs) > 1:
+            raise BadInput(f"the config declares several tables ({', '.join(s.name for s in specs)}): pick one "
+                           "with --table NAME")
+        return specs[0]
+
+    def many(self) -> bool:
+        """Whether the command runs once per (table, customer) with a summary row each."""
+        return bool(self.customer_list or self.all_customers or len(self.specs) > 1)
+
+    def targets(self) -> list[TableSpec]:
+        from ..apply.fanout import targets
+        if self.all_customers:
+            if self.customer or self.customer_list:
+                raise BadInput("give either --customer or --all-customers, not both")
+            from ..source import open_source
+            with contextlib.closing(open_source(self.source_dsn, self.specs[0])) as lister:
+                customers: list[str] | None = lister.customers()
+        else:
+            customers = self.customer_list
+        return targets(self.specs, customers)
+
+    # -- databases -----------------------------------------------------------------------------
+    @property
+    def source(self):
+        """The Postgres source of the one table, with the customer and the spec checked against it."""
+        if self._source is None:
+            from ..source import open_source
+            self._source = open_source(self.source_dsn, self.spec)
+        return self._source
+
+    def checked_source(self):
+        from ..source.catalog import require
+        source = self.source
+        source.check_customer()
+        require(source, source.spec)
+        return source
+
+    @property
+    def sink(self):
+        if self._sink is None:
+            from ..sink import open_sink
+            self._sink = open_sink(self.sink_url, self.spec)
+        return self._sink
+
+    def close(self) -> None:
+        for thing in (self._source, self._sink):
+            if thing is not None:
+                with contextlib.suppress(Exception):
+                    thing.close()

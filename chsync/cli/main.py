@@ -1,0 +1,120 @@
+"""The command group, its global options, and what every command shares: --json, one error line with the
+exit code of errors.py, and the summary table of a many-target run."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from .. import log
+from ..errors import ChsyncError
+from .context import Context
+
+
+def emit(doc: dict | list) -> None:
+    click.echo(json.dumps(doc, indent=2, default=str))
+
+
+def command(fn):
+    """Adds --json, sets quiet mode for it, and turns ChsyncError into one line + exit code."""
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout; logs go to stderr.")
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(ctx: Context, as_json: bool, **kwargs):
+        log.set_quiet(as_json or log.is_quiet())
+        try:
+            code = fn(ctx, as_json=as_json, **kwargs)
+        except ChsyncError as e:
+            log.error(str(e))
+            code = e.exit_code
+        except KeyboardInterrupt:
+            log.error("interrupted")
+            code = 130
+        finally:
+            ctx.close()
+        sys.exit(code or 0)
+    return wrapper
+
+
+def fan_out(ctx: Context, as_json: bool, what: str, job) -> int:
+    """Run job(source, sink) -> (doc, exit code) once per (table, customer); print one summary table."""
+    from ..apply.fanout import run_targets, worst_exit_code
+    outcomes = run_targets(ctx.targets(), ctx.source_dsn, ctx.sink_url, job)
+    rows = [o.row() for o in outcomes]
+    if as_json:
+        emit({"command": what, "customers": rows, "results": {o.name: o.doc for o in outcomes}})
+    else:
+        from ..report.markdown import duration, table
+        several_tables = len({r["table"] for r in rows}) > 1
+        click.echo(table((["Table"] if several_tables else []) +
+                         ["Customer", "Database", "Status", "Days", "Rows written", "Time", "Detail"],
+                         [([r["table"]] if several_tables else []) +
+                          [r["customer"] or "", r["database"], r["status"], r["days"], r["rows_written"],
+                           duration(r["seconds"]), r["detail"]] for r in rows]))
+    return worst_exit_code(outcomes)
+
+
+def range_options(fn):
+    fn = click.option("--to", "to", metavar="YYYY-MM-DD", required=True, help="Last day (inclusive, UTC).")(fn)
+    return click.option("--from", "from_", metavar="YYYY-MM-DD", required=True, help="First day (UTC).")(fn)
+
+
+def workers_option(fn):
+    return click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+                        help="Days processed at once (swap only: mutation strategies run one day at a time, "
+                             "so the sink's mutation queue never grows). Each worker has its own connections.")(fn)
+
+
+def mode_option(default: str):
+    return click.option(
+        "--mode", type=click.Choice(["push", "pull", "auto"]), default=default, show_default=True,
+        help="push: chsync reads Postgres and writes the rows. pull: the sink reads Postgres itself through "
+             "postgresql() (ClickHouse 21.3+, chDB) and joins and hashes there. auto: pull where the sink "
+             "can reach Postgres (embedded), push otherwise. For diff and scope on a server sink, pull "
+             "copies the server's rows over HTTP into an in-process chDB, which reads Postgres and compares; "
+             "auto does so when chDB is installed and the server's HTTP interface answers.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--source", envvar="CHSYNC_SOURCE", metavar="DSN",
+              help="Postgres DSN, postgresql://user[:pw]@host:port/db (env CHSYNC_SOURCE).")
+@click.option("--sink", envvar="CHSYNC_SINK", metavar="URL",
+              help="chdb:///dir (embedded) or clickhouse[s]://user[:pw]@host:9000/db?cluster=NAME "
+                   "[&secure=1&ca_certs=CA.pem&http_port=8123&timeout=300] (env CHSYNC_SINK).")
+@click.option("--customer", metavar="NAME[,NAME…]",
+              help="Customer (the spec's `customer` parameter; default alaska-air in the shipped spec); several, "
+                   "comma-separated, run one after another, each in its own sink database (init, sync, backfill, "
+                   "verify).")
+@click.option("--all-customers", is_flag=True, help="Every customer in the spec's [tenant] customers table.")
+@click.option("--config", metavar="FILE", type=click.Path(dir_okay=False),
+              help="TOML table spec (default: the shipped seed spec; `chsync spec show` prints it).")
+@click.option("--table", metavar="NAME", help="One table of a many-table spec file (default: all).")
+@click.option("--param", "params", metavar="NAME=VALUE", multiple=True,
+              help="Override a spec parameter (repeatable); a list parameter takes a,b,c.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.version_option(package_name="chsync")
+@click.pass_context
+def main(click_ctx, source, sink, customer, all_customers, config, table, params, quiet):
+    """chsync keeps a ClickHouse copy of a Postgres table in sync: it measures the drift (scope, diff),
+    repairs it day by day without readers ever seeing an empty or doubled day (sync, backfill), and
+    proves the result (verify). What the table is comes from a spec file (--config); without one, the
+    seed's conversations table.
+
+    \b
+    Every command's help says how safe it is, in these words:
+      Read-only    changes nothing in Postgres or ClickHouse
+                   (report files only where asked);
+      Writes       creates or adds, never removes or replaces data;
+      Destructive  replaces or removes data; says what protects it.
+    Exit codes: 0 ok, 1 checks failed, 2 bad input, 3 refused by a guard,
+    4 failed at run time.
+
+    \b
+    Example (everything on one machine, nothing else touched):
+      chsync demo --scale 0.1
+    """
+    log.set_quiet(quiet)
+    click_ctx.obj = Context(source, sink, customer, config, all_customers, table, params)

@@ -1,0 +1,134 @@
+"""Read-only commands: scope, diff, verify."""
+
+from __future__ import annotations
+
+import click
+
+from .. import log
+from ..dates import parse_range
+from ..errors import EXIT_CHECKS_FAILED
+from .context import Context
+from .main import command, emit, fan_out, main, mode_option, range_options
+
+
+@main.command()
+@range_options
+@click.option("--out", metavar="DIR", type=click.Path(file_okay=False),
+              help="Also write scope.md (+ charts/*.svg), scope.html and scope.json into DIR.")
+@click.option("--samples", default=0, show_default=True, help="Sample keys per class to include.")
+@mode_option("auto")
+@command
+def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
+    """Analysis of the range: totals, distinct, duplicates, missing/stale/changed per day and per
+    breakdown value (usecase for the seed's table), stale reasons and changed columns, laid out like the
+    seed's report. --out DIR also writes scope.md (charts as SVG files in DIR/charts/), scope.html (one
+    self-contained page) and scope.json.
+
+    Read-only: nothing in Postgres or ClickHouse changes; files are written only into --out DIR.
+
+    \b
+    Example:
+      chsync scope --from 2026-01-01 --to 2026-02-18 --out report/
+    """
+    from ..report.markdown import scope_markdown
+    from ..scope import build_scope
+    first, last = parse_range(from_, to)
+    doc = build_scope(ctx.checked_source(), ctx.sink, first, last, samples=samples, mode=mode).to_json()
+    if out:
+        from ..report.files import write_scope_report
+        write_scope_report(out, doc)
+    emit(doc) if as_json else click.echo(scope_markdown(doc))
+    return 0
+
+
+@main.command()
+@range_options
+@click.option("--limit", default=10, show_default=True, help="Sample keys per class.")
+@mode_option("auto")
+@command
+def diff(ctx: Context, as_json: bool, from_, to, limit, mode):
+    """Row-level differences, classified: missing, stale (with the reason: the first predicate of the
+    spec's filter the row now fails, `deleted` when Postgres has no such row, `day_moved` when it passes
+    on another day), changed (with the columns), duplicates. Only days whose fingerprints differ are
+    drilled into. Exit 1 when any differ.
+
+    Read-only.
+
+    \b
+    Example:
+      chsync diff --from 2026-01-20 --to 2026-01-20 --limit 5
+    """
+    from ..diff.run import diff_with_mode
+    first, last = parse_range(from_, to)
+    source = ctx.checked_source()
+    ctx.sink.require_table()
+    result, mode, why = diff_with_mode(source, ctx.sink, first, last, mode)
+    log.info(f"mode {mode}: {why}")
+    doc = result.to_json(ctx.spec.customer, limit) | {"mode": {"mode": mode, "why": why}}
+    if as_json:
+        emit(doc)
+    else:
+        _print_diff(doc)
+    return 0 if doc["in_sync"] else EXIT_CHECKS_FAILED
+
+
+def _print_diff(doc: dict) -> None:
+    from ..report.markdown import table
+    if doc["in_sync"]:
+        click.echo(f"no differences {doc['from']} – {doc['to']}")
+        return
+    click.echo(table(["Day", "Missing", "Stale", "Changed", "Duplicates"],
+                     [[d["day"], d["missing"], d["stale"], d["changed"], d["duplicates"]] for d in doc["days"]]))
+    click.echo("\nStale reasons: " + ", ".join(f"{k} {v:,}" for k, v in doc["stale_reasons"].items() if v))
+    click.echo("Changed columns: " + (", ".join(f"{k} {v:,}" for k, v in doc["changed_columns"].items()) or "-"))
+    s = doc["samples"]
+    for kind in ("missing", "duplicates"):
+        if s[kind]:
+            click.echo(f"{kind}: " + ", ".join(s[kind]))
+    for item in s["stale"]:
+        click.echo(f"stale {item['id']}: {item['reason']}")
+    for item in s["changed"]:
+        click.echo(f"changed {item['id']}: {', '.join(item['columns'])}")
+
+
+@main.command()
+@range_options
+@mode_option("push")
+@command
+def verify(ctx: Context, as_json: bool, from_, to, mode):
+    """Proof that the sink equals the source for the range: per day, counts and row fingerprints agree,
+    no duplicates. Exit 0 only when every day is in sync, 1 otherwise. The default --mode push has
+    Postgres hash its own rows, so the proof does not depend on how the rows got there.
+
+    Read-only.
+
+    \b
+    Example:
+      chsync verify --from 2026-01-01 --to 2026-02-18
+    """
+    from ..scope import build_scope
+    from ..source.catalog import require
+    first, last = parse_range(from_, to)
+    if ctx.many():
+        def one(source, sink):
+            source.check_customer()
+            require(source, source.spec)
+            doc = build_scope(source, sink, first, last, mode=mode)
+            return doc.to_json(), 0 if doc.in_sync else EXIT_CHECKS_FAILED
+        return fan_out(ctx, as_json, "verify", one)
+    scope = build_scope(ctx.checked_source(), ctx.sink, first, last, mode=mode)
+    doc, bad = scope.to_json(), [d for d in scope.to_json()["days"] if not d["in_sync"]]
+    if as_json:
+        emit(doc)
+    elif bad:
+        for d in bad:
+            click.echo(f"{d['day']}: NOT in sync — source {d['source']:,}, sink {d['sink_rows']:,} rows / "
+                       f"{d['sink_distinct']:,} distinct; missing {d['missing']:,}, stale {d['stale']:,}, "
+                       f"changed {d['changed']:,}, duplicates {d['duplicates']:,}")
+    else:
+        click.echo(f"in sync: {len(doc['days'])} day(s), {scope.source_rows:,} {scope.noun[1]}")
+    if bad:
+        log.error(f"{len(bad)} of {len(doc['days'])} day(s) out of sync: "
+                  f"{', '.join(d['day'] for d in bad[:10])}{' ...' if len(bad) > 10 else ''}")
+        return EXIT_CHECKS_FAILED
+    return 0

@@ -1,0 +1,231 @@
+"""Commands that change the sink, and their plans: sync, plan, backfill, runs."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import log
+from ..dates import parse_range, resolve_days
+from ..errors import EXIT_CHECKS_FAILED, EXIT_REFUSED, BadInput, Refused
+from ..strategies import STRATEGIES
+from .context import Context
+from .main import command, emit, fan_out, main, mode_option, range_options, workers_option
+
+STRATEGY_CHOICES = ["auto", *STRATEGIES]
+
+
+@main.command()
+@click.option("--day", metavar="YYYY-MM-DD", help="One day (UTC).")
+@click.option("--from", "from_", metavar="YYYY-MM-DD", help="First day of a range.")
+@click.option("--to", "to", metavar="YYYY-MM-DD", help="Last day of a range (inclusive).")
+@click.option("--allow-shrink", is_flag=True,
+              help="Let a day become empty or shrink below half of what the sink holds.")
+@mode_option("push")
+@workers_option
+@command
+def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink, mode, workers):
+    """The daily job, idempotent: each day's source set REPLACES that day in the sink (staged, checked
+    against the source, swapped in as one partition; on a month-partitioned table the day's differing
+    keys are repaired instead), so re-running a day never duplicates.
+
+    Destructive: replaces the given days in the sink (no other day). What protects the data: a day is
+    swapped in only after its staging matches Postgres (count + fingerprint), readers never see it empty
+    or doubled, and a day that would become empty or shrink below half of the sink's rows is refused
+    (exit 3) unless --allow-shrink.
+
+    \b
+    Example:
+      chsync sync --day 2026-02-18
+    """
+    from ..apply.sync import run_sync
+    from ..source.catalog import require
+    days = resolve_days(day, from_, to)
+    if ctx.many():
+        def one(source, sink):
+            source.check_customer()
+            require(source, source.spec)
+            done = run_sync(source, sink, days, allow_shrink=allow_shrink, mode=mode, workers=workers)
+            return done.to_json(), EXIT_REFUSED if done.refused else 0
+        return fan_out(ctx, as_json, "sync", one)
+    result = run_sync(ctx.checked_source(), ctx.sink, days, allow_shrink=allow_shrink, mode=mode, workers=workers)
+    if as_json:
+        emit(result.to_json())
+    if result.refused:
+        log.error(f"{len(result.refused)} day(s) refused by the shrink guard; the others were synced")
+        return EXIT_REFUSED
+    return 0
+
+
+def _plan_for(ctx: Context, source, sink, from_, to, strategy: str, mode: str):
+    from ..apply.journal import Journal
+    from ..plan.build import make_plan
+    first, last = parse_range(from_, to)
+    journal = Journal(sink)
+    journal.ensure()
+    return make_plan(source, sink, first, last, strategy, mode, rate_of=journal.rate)
+
+
+def _print_plan(plan: dict) -> None:
+    from ..report.markdown import duration, table
+    click.echo(f"Plan: {plan['strategy']} for {plan['customer']} {plan['from']} – {plan['to']} on {plan['sink_table']}")
+    click.echo(f"Why: {plan['why']}")
+    click.echo(f"Mode: {plan.get('mode', 'push')}: {plan.get('mode_why', 'requested')}")
+    click.echo(f"Read window: {plan['read_window']}")
+    for g in plan["global_steps"]:
+        click.echo(f"Global step: {g['step']}: {'; '.join(g['sql'])}")
+    rows = [[d["day"], d["action"], d["drift"]["source"], d["drift"]["sink_rows"], d["drift"]["duplicates"],
+             d["drift"]["missing"], d["drift"]["stale"], d["drift"]["changed"], f"{d['expected_row_delta']:+,}",
+             duration(d["eta_seconds"])] for d in plan["days"]]
+    click.echo(table(["Day", "Action", "Postgres", "CH rows", "Dups", "Missing", "Stale", "Changed", "Δ rows", "ETA"],
+                     rows))
+    t = plan["totals"]
+    click.echo(f"\n{t['days_to_change']} of {t['days']} days change, {t['rows_to_write']:,} rows to write, "
+               f"row delta {t['expected_row_delta']:+,}, ETA {duration(t['eta_seconds'])} ({plan['eta_basis']})")
+    first = next((d for d in plan["days"] if d["sql"]), None)
+    if first:
+        click.echo(f"\nSQL for {first['day']}:\n  " + "\n  ".join(first["sql"]))
+
+
+@main.command()
+@range_options
+@click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGY_CHOICES),
+              help="swap: stage + REPLACE PARTITION per day (per month on month partitions); repair: only "
+                   "differing keys; bulk: seed option A; per-day: seed option B; auto: picks and says why.")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan as JSON.")
+@mode_option("push")
+@command
+def plan(ctx: Context, as_json: bool, from_, to, strategy, out, mode):
+    """What a backfill would do: per day the drift, the action, the exact SQL, the expected row delta and
+    an ETA, plus the read window the strategy implies (how long readers may see missing rows).
+
+    Read-only: nothing is executed; --out FILE only saves the plan for `backfill --plan FILE`.
+
+    \b
+    Example:
+      chsync plan --from 2026-01-01 --to 2026-02-18 --strategy swap --out plan.json
+    """
+    from ..plan.model import save_plan
+    the_plan = _plan_for(ctx, ctx.checked_source(), ctx.sink, from_, to, strategy, mode)
+    if out:
+        save_plan(the_plan, out)
+    emit(the_plan.to_json()) if as_json else _print_plan(the_plan.to_json())
+    return 0
+
+
+def _confirm(plan: dict, yes: bool) -> None:
+    if yes:
+        return
+    t = plan["totals"]
+    question = (f"Backfill {t['days_to_change']} day(s) of {plan['sink_table']} with {plan['strategy']} "
+                f"({t['rows_to_write']:,} rows; read window: {plan['read_window']})?")
+    if not sys.stdin.isatty():
+        raise Refused(f"{question} — not confirmed: pass --yes to run without a prompt")
+    if not click.confirm(question, err=True):
+        raise Refused("not confirmed: nothing was changed")
+
+
+@main.command()
+@click.option("--from", "from_", metavar="YYYY-MM-DD", help="First day (UTC).")
+@click.option("--to", "to", metavar="YYYY-MM-DD", help="Last day (inclusive, UTC).")
+@click.option("--strategy", default="auto", show_default=True, type=click.Choice(STRATEGY_CHOICES),
+              help="See `chsync plan --help`.")
+@click.option("--plan", "plan_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Apply a plan saved by `chsync plan --out` instead of planning now.")
+@click.option("--resume", metavar="RUN|last", help="Continue a run where it stopped (a finished run: no-op).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-shrink", is_flag=True, help="Let a day become empty or shrink below half.")
+@click.option("--take-over", is_flag=True, help="Take the lock of a run whose process is gone.")
+@click.option("--barrier-timeout", default=600.0, show_default=True, help="Seconds to wait for mutations.")
+@mode_option("push")
+@workers_option
+@command
+def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume, yes, allow_shrink, take_over,
+             barrier_timeout, mode, workers):
+    """Repair the range in the sink with a plan (see `chsync plan`), then verify it.
+
+    Destructive: deletes and rewrites the planned days in the sink (bulk and per-day leave them empty
+    while they reload; swap never does). What protects the data: it shows the plan and asks unless
+    --yes; journaled per day in the sink (planned → staged → verified → swapped → checked for swap) and
+    resumable with --resume; locked (one writer per table); a day whose source read fails or shrinks
+    below half is never touched; every day is checked against Postgres after it changed.
+
+    \b
+    Example:
+      chsync backfill --from 2026-01-01 --to 2026-02-18 --strategy swap --yes
+    """
+    from ..apply.backfill import Backfill, run_and_verify
+    from ..plan.model import load_plan
+    from ..source.catalog import require
+
+    def job(source, sink) -> Backfill:
+        return Backfill(source, sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout, workers=workers)
+
+    if ctx.many():
+        if resume or plan_file:
+            raise BadInput("--resume and --plan belong to one table's and customer's run: use --table NAME and "
+                           "--customer NAME with them")
+        if not (from_ and to):
+            raise BadInput("give --from D --to D for a many-customer backfill")
+        if not yes:
+            raise Refused("a many-customer backfill does not prompt: review each with `chsync --customer NAME "
+                          "plan ...`, then pass --yes")
+        parse_range(from_, to)
+
+        def one(source, sink):
+            source.check_customer()
+            require(source, source.spec)
+            result = run_and_verify(job(source, sink), _plan_for(ctx, source, sink, from_, to, strategy, mode))
+            return result, 0 if result["verify"]["in_sync"] else EXIT_CHECKS_FAILED
+        return fan_out(ctx, as_json, "backfill", one)
+
+    source = ctx.checked_source()
+    if resume:
+        result = run_and_verify(job(source, ctx.sink), resume=resume, take_over=take_over)
+    else:
+        if plan_file:
+            the_plan = load_plan(plan_file)
+        elif from_ and to:
+            the_plan = _plan_for(ctx, source, ctx.sink, from_, to, strategy, mode)
+        else:
+            raise BadInput("give --from D --to D, --plan FILE or --resume RUN|last")
+        log.info(f"strategy {the_plan.strategy}: {the_plan.why}; read window: {the_plan.read_window}")
+        log.info(f"mode {the_plan.mode}: {the_plan.mode_why}")
+        _confirm(the_plan.to_json(), yes)
+        result = run_and_verify(job(source, ctx.sink), the_plan, take_over=take_over)
+    in_sync = result["verify"]["in_sync"]
+    if as_json:
+        emit(result)
+    else:
+        from ..report.markdown import timeline_table
+        click.echo(f"run {result['run']}: {result['state']}, {result['rows_written']:,} rows written")
+        click.echo(timeline_table(result["timeline"]))
+        click.echo("verify: in sync" if in_sync else
+                   f"verify: NOT in sync: {', '.join(result['verify']['days_out_of_sync'])}")
+    return 0 if in_sync else EXIT_CHECKS_FAILED
+
+
+@main.command()
+@command
+def runs(ctx: Context, as_json: bool):
+    """Backfill runs of the table in the journal, newest first: state, range, strategy, days done.
+
+    Read-only for your data (it creates chsync's empty journal tables in the sink when missing).
+
+    \b
+    Example:
+      chsync runs --json
+    """
+    from ..apply.journal import Journal
+    journal = Journal(ctx.sink)
+    journal.ensure()
+    listed = journal.runs("backfill")
+    if as_json:
+        emit(listed)
+    else:
+        from ..report.markdown import table
+        click.echo(table(["Run", "State", "From", "To", "Strategy", "Days done", "Started"],
+                         [[r["run"], r["state"], r["from"], r["to"], r["strategy"], r["days_done"], r["started"]]
+                          for r in listed]) if listed else "no backfill runs yet")
+    return 0

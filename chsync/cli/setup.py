@@ -1,0 +1,158 @@
+"""Commands that set things up: demo, generate, embedded up/down/status, init."""
+
+from __future__ import annotations
+
+import click
+
+from .. import log
+from ..errors import EXIT_CHECKS_FAILED
+from .context import Context
+from .main import command, emit, fan_out, main
+
+
+@main.command()
+@click.option("--scale", default=None, type=float, help="Data size; 1.0 ≈ the seed (1.51M conversations). "
+              "Default: 1.0, the seed's full size (about a minute here).")
+@click.option("--workdir", default="chsync-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Where the throwaway Postgres, the chDB data and the reports go.")
+@click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
+@command
+def demo(ctx: Context, as_json: bool, scale, workdir, seed):
+    """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
+    sync every day, verify, and write WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
+    report.json.
+
+    Writes only inside WORKDIR: its own Postgres and chDB live there (`chsync embedded down` stops the
+    Postgres); --source and --sink are ignored, so no other database is touched.
+
+    \b
+    Example:
+      chsync demo --scale 0.1 --workdir /tmp/chsync-demo
+    """
+    from ..demo.story import run_demo
+    doc = run_demo(workdir, scale=scale, seed=seed, customer=ctx.customer or "alaska-air")
+    if as_json:
+        emit(doc)
+    else:
+        click.echo(f"report: {doc['report']} and {doc['report_html']}")
+    return 0 if doc["after"]["in_sync"] else EXIT_CHECKS_FAILED
+
+
+@main.command()
+@click.option("--scale", default=0.05, show_default=True, type=float, help="1.0 ≈ the seed (1.51M conversations).")
+@click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
+@click.option("--truth", metavar="FILE", type=click.Path(dir_okay=False), help="Write the ground truth JSON here.")
+@command
+def generate(ctx: Context, as_json: bool, scale, seed, truth):
+    """Seed-shaped drifted data for trying chsync: (re)creates the source tables in --source and fills the
+    sink table in --sink (stale rows, stale labels, duplicates).
+
+    Destructive: drops and recreates the source tables and empties the sink table. What protects the
+    data: it refuses (exit 3) a source whose conversations table it did not create itself; the sink
+    table is emptied without asking, so point --sink only at a throwaway sink (e.g. `chsync embedded up`).
+
+    \b
+    Example:
+      eval "$(chsync embedded up)" && chsync generate --scale 0.05
+    """
+    from ..demo.generate import generate as run
+    from ..source import open_source
+    open_source(ctx.source_dsn, ctx.spec)  # checks the DSN; the generator opens its own connection
+    doc = run(ctx.source_dsn, ctx.sink, scale=scale, seed=seed, customer=ctx.spec.customer,
+              progress=lambda m: log.info(m), truth_path=truth)
+    emit(doc) if as_json else click.echo(f"generated: {doc['totals']['source']:,} conversations in the source, "
+                                         f"{doc['totals']['sink_rows']:,} rows in the sink")
+
+
+@main.group()
+def embedded():
+    """A throwaway Postgres and chDB directory for trying chsync (up / down / status).
+
+    Writes only inside WORKDIR (the Postgres data directory, the chDB directory, a state file).
+
+    \b
+    Example:
+      eval "$(chsync embedded up --workdir /tmp/try)"
+    """
+
+
+def _workdir_option(fn):
+    return click.option("--workdir", default="chsync-demo", show_default=True,
+                        type=click.Path(file_okay=False), help="Directory of the embedded instance.")(fn)
+
+
+@embedded.command("up")
+@_workdir_option
+@command
+def embedded_up(ctx: Context, as_json: bool, workdir):
+    """Start (or reuse) Postgres and prepare the chDB dir; prints the --source and --sink to use as
+    `export` lines.
+
+    Writes only inside WORKDIR: creates it and starts a Postgres there (a running one is reused).
+
+    \b
+    Example:
+      eval "$(chsync embedded up --workdir /tmp/try)"
+    """
+    from .. import embedded as emb
+    urls = emb.up(workdir)
+    if as_json:
+        emit(urls)
+    else:
+        click.echo(f"export CHSYNC_SOURCE={urls['source']}\nexport CHSYNC_SINK={urls['sink']}")
+
+
+@embedded.command("down")
+@_workdir_option
+@command
+def embedded_down(ctx: Context, as_json: bool, workdir):
+    """Stop the Postgres that `up` started in WORKDIR (nothing else).
+
+    Writes: stops only the Postgres process recorded in WORKDIR; no data is removed (it stays in
+    WORKDIR).
+
+    \b
+    Example:
+      chsync embedded down --workdir /tmp/try
+    """
+    from .. import embedded as emb
+    doc = emb.down(workdir)
+    emit(doc) if as_json else click.echo("stopped" if doc["stopped"] else doc["reason"])
+
+
+@embedded.command("status")
+@_workdir_option
+@command
+def embedded_status(ctx: Context, as_json: bool, workdir):
+    """Is the embedded Postgres of WORKDIR running? Prints its --source when it is.
+
+    Read-only.
+
+    \b
+    Example:
+      chsync embedded status --workdir /tmp/try --json
+    """
+    from .. import embedded as emb
+    doc = emb.status(workdir)
+    emit(doc) if as_json else click.echo(("running: " + doc["source"]) if doc["running"] else "not running")
+
+
+@main.command()
+@command
+def init(ctx: Context, as_json: bool):
+    """Create the sink database, the table and (on a cluster) the Distributed table when missing,
+    ON CLUSTER when --sink names a cluster, with the columns the spec declares.
+
+    Writes: CREATE ... IF NOT EXISTS only; an existing table is used as it is, never dropped or altered.
+
+    \b
+    Example:
+      chsync --sink 'clickhouse://chsync@host:9000/alaska_air_us_east_1?cluster=replicated' init
+    """
+    if ctx.many():
+        return fan_out(ctx, as_json, "init", lambda source, sink: ({"table": sink.table, "statements": sink.init()}, 0))
+    statements = ctx.sink.init()
+    if as_json:
+        emit({"table": ctx.sink.table, "statements": statements})
+    else:
+        click.echo(f"ready: {ctx.sink.table}")

@@ -1,0 +1,62 @@
+"""What a diff found, as typed data: per differing day the keys of each class (missing, stale with its
+reason, changed with its columns, duplicates), and the per-day fingerprints of both sides."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+
+CLASSES = ("missing", "stale", "changed", "duplicates")
+
+
+@dataclasses.dataclass
+class DayDiff:
+    missing: list[str] = dataclasses.field(default_factory=list)
+    stale: list[str] = dataclasses.field(default_factory=list)
+    changed: list[str] = dataclasses.field(default_factory=list)
+    duplicates: list[str] = dataclasses.field(default_factory=list)
+    stale_reasons: dict[str, str] = dataclasses.field(default_factory=dict)        # key -> reason
+    changed_columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # key -> columns
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.missing or self.stale or self.changed or self.duplicates)
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(getattr(self, k)) for k in CLASSES}
+
+
+@dataclasses.dataclass
+class RangeDiff:
+    first: dt.date
+    last: dt.date
+    reasons: list[str]                          # every declared stale reason, in the spec's order
+    source_days: dict[dt.date, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    sink_days: dict[dt.date, dict] = dataclasses.field(default_factory=dict)
+    days: dict[dt.date, DayDiff] = dataclasses.field(default_factory=dict)   # only days whose fingerprints differ
+
+    def reason_counts(self) -> dict[str, int]:
+        counts = Counter(r for d in self.days.values() for r in d.stale_reasons.values())
+        return {r: counts.get(r, 0) for r in self.reasons} | {r: n for r, n in counts.items() if r not in self.reasons}
+
+    def column_counts(self) -> dict[str, int]:
+        counts = Counter(c for d in self.days.values() for cols in d.changed_columns.values() for c in cols)
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+    def to_json(self, customer: str | None, limit: int) -> dict:
+        """The `chsync diff --json` document: counts per class and day, up to `limit` samples per class."""
+        days = [{"day": day.isoformat(), **d.counts()} for day, d in sorted(self.days.items()) if not d.in_sync]
+        samples: dict[str, list] = {"missing": [], "stale": [], "changed": [], "duplicates": []}
+        for d in self.days.values():
+            def room(kind: str) -> int:
+                return max(0, limit - len(samples[kind]))
+            samples["missing"] += d.missing[: room("missing")]
+            samples["duplicates"] += d.duplicates[: room("duplicates")]
+            samples["stale"] += [{"id": k, "reason": d.stale_reasons.get(k)} for k in d.stale[: room("stale")]]
+            samples["changed"] += [{"id": k, "columns": d.changed_columns.get(k, [])}
+                                   for k in d.changed[: room("changed")]]
+        classes = {k: sum(d[k] for d in days) for k in CLASSES}
+        return {"customer": customer, "from": self.first.isoformat(), "to": self.last.isoformat(),
+                "classes": classes, "stale_reasons": self.reason_counts(), "changed_columns": self.column_counts(),
+                "days": days, "samples": samples, "in_sync": not days}

@@ -1,0 +1,171 @@
+"""The row-level diff over a range: per-day fingerprints on both sides, drill-down by (key, hash) only into
+the days that differ, then every difference explained (stale reasons from Postgres, changed columns).
+
+Push: Postgres hashes its source set and ClickHouse its rows, with the canonical fingerprint both agree
+on. Pull: the sink (or an in-process chDB mirror of a server sink) reads Postgres itself, hashes both
+sides with its own hash and joins them; only the differing keys come back.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime as dt
+import os
+from collections import defaultdict
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..dates import day_range
+from ..errors import RuntimeFailure
+from ..progress import StepProgress
+from .compare import agree, changed_columns, compare_day
+from .result import DayDiff, RangeDiff
+
+# The in-sink diff holds a window's source rows in memory (about 0.5 KB each with the join): 2M rows
+# keep the seed's whole range in one window, read in one pass; bigger ranges go window by window.
+DIFF_WINDOW_ROWS = int(os.environ.get("CHSYNC_DIFF_WINDOW_ROWS", "2000000"))
+
+
+def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "auto", *,
+                   explain: bool = True) -> tuple[RangeDiff, str, str]:
+    """The diff with the source side hashed by Postgres (push) or inside the sink (pull); returns it
+    with the mode that ran and why."""
+    from .transport import diff_transport
+    transport = diff_transport(source, sink, mode)
+    if transport.mode == "pull":
+        with transport.open() as (puller, mirror):
+            return (diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror),
+                    transport.mode, transport.why)
+    return diff_range(source, sink, first, last, explain=explain), transport.mode, transport.why
+
+
+def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True) -> RangeDiff:
+    """Push: compare (rows, distinct, hash sum) per day; drill into a day by (key, hash) only when they
+    differ."""
+    precision = sink.capabilities.time_precision
+    result = RangeDiff(first, last, source.spec.reasons)
+    days = day_range(first, last)
+    with StepProgress(len(days) + (1 if explain else 0), "compare") as progress, \
+            concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
+        sink_side = pool.submit(twin.day_stats, first, last)  # both databases hash their side at once
+        result.source_days = source.day_fingerprints(first, last, precision)
+        result.sink_days = sink_side.result()
+        for day in days:
+            if not agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
+                result.days[day] = compare_day(source.day_hashes(day, precision), sink.day_hashes(day))
+            progress.advance(f"{day} ({len(result.days)} days differ so far)")
+        if explain:
+            _explain(source, sink, result, precision)
+            progress.advance(f"{len(result.days)} differing days explained")
+    return result
+
+
+def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool = True,
+                 mirror=None) -> RangeDiff:
+    """The same diff with the source side read, hashed and joined inside the sink (pull mode): only the
+    differing keys come back. Same classes and reasons as `diff_range`. Window by window (about
+    DIFF_WINDOW_ROWS source rows each), so memory is bounded by a window, not the range; Postgres explains
+    one window's stale rows while the sink reads the next. `mirror`: the puller's sink is a chDB copy of a
+    server sink, which takes in the server's rows of each window first."""
+    from ..pull.insink import SinkSideDiff
+    side = SinkSideDiff(puller)
+    result = RangeDiff(first, last, source.spec.reasons)
+    puller.plan([(d, d) for d in day_range(first, last)], rows_per_window=DIFF_WINDOW_ROWS)
+    windows = puller.windows()
+    try:
+        with StepProgress(len(windows), "compare in the sink") as progress, \
+                concurrent.futures.ThreadPoolExecutor(1) as postgres:
+            explained = []
+            for lo, hi in windows:
+                counted = postgres.submit(source.day_counts, lo, hi)
+                if mirror is not None:
+                    mirror.hold(lo, hi)
+                side.load(lo, hi, once=len(windows) == 1)
+                _same_source_set(side.source_counts(), counted.result(), lo, hi)
+                result.source_days.update(side.day_fingerprints())
+                result.sink_days.update(side.sink_day_stats())
+                differing = [day for day in day_range(lo, hi)
+                             if not agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
+                result.days.update({day: DayDiff() for day in differing})
+                keys = side.differing_keys(differing) if differing else pa.table({})
+                if keys.num_rows:  # (an empty chDB result has no columns at all)
+                    if explain:  # first, so that Postgres works while the sink classifies and compares
+                        explained.append(postgres.submit(_explain_stale, source, result, _stale_pairs(keys)))
+                    _classify(result, keys)
+                    if explain:
+                        for day, columns, ids in side.changed_columns():
+                            result.days[day].changed_columns.update(dict.fromkeys(ids, columns))
+                progress.advance(f"{lo} – {hi}: {len(differing)} days differ", 1)
+            for done in explained:
+                done.result()
+    finally:
+        side.close()
+    return result
+
+
+def _same_source_set(pulled: dict[dt.date, int], counted: dict[dt.date, int], lo: dt.date, hi: dt.date) -> None:
+    """The rows the sink pulled per day are the rows Postgres counts with its own SQL: a spec whose SQL
+    means something else in ClickHouse is caught here, before any conclusion is drawn from it."""
+    for day in day_range(lo, hi):
+        if pulled.get(day, 0) != counted.get(day, 0):
+            raise RuntimeFailure(f"{day}: the sink's reading of the source set has {pulled.get(day, 0):,} rows "
+                                 f"where Postgres counts {counted.get(day, 0):,}: the spec's SQL does not mean "
+                                 "the same in ClickHouse; use --mode push")
+
+
+def _classify(result: RangeDiff, keys: pa.Table) -> None:
+    """`SinkSideDiff.differing_keys` (sorted by day and key) into the classes, vectorised: a window can
+    hold millions of differences."""
+    in_source, in_sink = keys.column("in_source"), keys.column("in_sink")
+    classes = {
+        "stale": pc.invert(in_source),
+        "missing": pc.and_(in_source, pc.invert(in_sink)),
+        "changed": pc.and_(pc.and_(in_source, in_sink), pc.invert(keys.column("hash_found"))),
+        "duplicates": keys.column("several"),
+    }
+    for name, mask in classes.items():
+        picked = keys.filter(mask)
+        for day, ids in _split_by_day(picked.column("day"), picked.column("id")):
+            getattr(result.days[day], name).extend(ids)
+
+
+def _split_by_day(days: pa.ChunkedArray, ids: pa.ChunkedArray):
+    """(day, [ids]) runs of a table sorted by day."""
+    start = 0
+    for entry in pc.value_counts(days).to_pylist():  # in order of first appearance, so in day order
+        n = entry["counts"]
+        yield entry["values"], ids.slice(start, n).to_pylist()
+        start += n
+
+
+def _stale_pairs(keys: pa.Table) -> tuple[list[str], list[str]]:
+    """(days, keys) of the stale rows among `SinkSideDiff.differing_keys`, days as ISO text."""
+    stale = keys.filter(pc.invert(keys.column("in_source")))
+    return pc.cast(stale.column("day"), pa.string()).to_pylist(), stale.column("id").to_pylist()
+
+
+def _explain_stale(source, result: RangeDiff, stale: tuple[list[str], list[str]] | None = None) -> None:
+    """The reason of every stale (day, key) (by default, of every stale row found), asked of Postgres."""
+    if stale is None:
+        pairs = [(day.isoformat(), k) for day, d in result.days.items() for k in d.stale]
+        stale = [p[0] for p in pairs], [p[1] for p in pairs]
+    for day, reason, keys in source.stale_reasons(*stale):
+        result.days[day].stale_reasons.update(dict.fromkeys(keys, reason))
+
+
+def _explain(source, sink, result: RangeDiff, precision: int) -> None:
+    _explain_stale(source, result)
+    key, compared = source.spec.key, source.spec.compared
+    for day, d in result.days.items():
+        if not d.changed:
+            continue
+        src_rows = {str(r[key]): r for r in source.read_keys(day, d.changed, precision).to_pylist()}
+        sink_rows: dict[str, list[dict]] = defaultdict(list)
+        for r in sink.read_keys(day, d.changed).to_pylist():
+            sink_rows[str(r[key])].append(r)
+        for k in d.changed:
+            if k in src_rows:
+                d.changed_columns[k] = changed_columns(src_rows[k], sink_rows[k], compared)
+

@@ -1,0 +1,153 @@
+"""The diff's SQL when the sink can read Postgres itself (pull mode): the source set is copied once into a
+scratch table of the sink, hashed there, and compared with the sink table by joins inside ClickHouse.
+Only the differing keys (and their facts) come back to Python. The algorithm and the classification stay
+in chsync/diff/.
+
+Both sides are hashed by the same engine here, so the hash is ClickHouse's own of the typed columns
+(`row_hash_sql`), not the canonical fingerprint that Postgres and ClickHouse must agree on in push mode:
+it is several times cheaper, and nothing outside one run compares it. Keys keep their sink type until
+the differing ones leave the sink (a UUID joins on 16 bytes instead of 36).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from ..sink.base import MOD64
+from ..sink.canonical import ch_type
+from ..spec.model import Column
+from .reader import SETTINGS, Puller, array_hash_sql
+
+SCRATCH = {"source": "chsync_diff_source", "sink": "chsync_diff_sink", "keys": "chsync_diff_keys"}
+KEY = "chsync_key"
+
+
+def _hashed(col: Column, prefix: str, source: bool) -> str:
+    """One column's part of the row hash: arrays by their order-free hash, NULL apart from the zero."""
+    if col.type.is_array:
+        return f"{prefix}{col.name}_h" if source else array_hash_sql(f"{prefix}{col.name}")
+    x = f"{prefix}{col.name}"
+    if col.type.kind == "text":
+        x = f"toString({x})"   # LowCardinality or not
+    return f"assumeNotNull({x}), isNull({x})" if col.nullable else x
+
+
+class SinkSideDiff:
+    def __init__(self, puller: Puller):
+        self.puller, self.sink, self.spec = puller, puller.sink, puller.spec
+        self.t = {name: f"{self.sink.db}.{table}" for name, table in SCRATCH.items()}
+        self.compared = self.spec.compared
+
+    def row_hash(self, prefix: str = "", *, source: bool) -> str:
+        return f"cityHash64({', '.join(_hashed(c, prefix, source) for c in self.compared)})"
+
+    def _create(self, name: str, columns: str) -> None:
+        # Memory tables: written once, read a few times, dropped at the end of the diff.
+        self.sink.execute(f"DROP TABLE IF EXISTS {self.t[name]}")
+        self.sink.execute(f"CREATE TABLE {self.t[name]} ({columns}) ENGINE = Memory")
+
+    def _typed(self) -> str:
+        precision = self.puller.precision
+        return ", ".join(f"{c.name}_h UInt64" if c.type.is_array else f"{c.name} {ch_type(c, precision, False)}"
+                         for c in self.spec.columns)
+
+    def _source_columns(self) -> list[str]:
+        return [f"{c.name}_h" if c.type.is_array else c.name for c in self.spec.columns]
+
+    def load(self, first: dt.date, last: dt.date, *, once: bool = False) -> None:
+        key_type = ch_type(self.spec.key_column, self.puller.precision, False)
+        self._create("source", f"day Date, {self._typed()}, h UInt64")
+        self._create("sink", f"day Date, {self.spec.key} {key_type}, hs Array(UInt64), n UInt64")
+        self.load_sink(first, last)
+        self.load_source(first, last, once=once)
+
+    def load_source(self, first: dt.date, last: dt.date, *, once: bool = False) -> None:
+        """The source set of the range, whole rows (to explain changes) with their hashes. `once`: the
+        only window of the diff, so child tables are read straight from Postgres instead of a snapshot."""
+        source = self.puller.source_sql(first, last, once=once, text_key=False, hashed_arrays=True)
+        self.puller.run_sql(f"INSERT INTO {self.t['source']} SELECT day, {', '.join(self._source_columns())}, "
+                            f"{self.row_hash(source=True)} FROM ({source}) {SETTINGS}")
+
+    def load_sink(self, first: dt.date, last: dt.date) -> None:
+        """The sink's raw rows of the range (no FINAL, so duplicates count) grouped per (day, key)."""
+        key = self.spec.key
+        self.sink.execute(f"""INSERT INTO {self.t['sink']}
+            SELECT {self.sink.day_expr} AS day, {key}, groupArray({self.row_hash(source=False)}), count()
+            FROM {self.sink.read_table} WHERE {self.sink.range_condition(first, last)}
+            GROUP BY day, {key}""")
+
+    def source_counts(self) -> dict[dt.date, int]:
+        return {_as_date(d): int(n) for d, n in self.sink.rows(
+            f"SELECT day, count() FROM {self.t['source']} GROUP BY day")}
+
+    def day_fingerprints(self) -> dict[dt.date, tuple[int, int]]:
+        """{day: (rows, hash sum mod 2^64)} of the source set."""
+        rows = self.sink.rows(f"SELECT day, count(), sum(h) FROM {self.t['source']} GROUP BY day")
+        return {_as_date(d): (int(n), int(s) % MOD64) for d, n, s in rows}
+
+    def sink_day_stats(self) -> dict[dt.date, dict]:
+        """`ClickHouseSink.day_stats` of the range, from the grouped sink rows (with this module's hash)."""
+        rows = self.sink.rows(f"SELECT day, sum(n), count(), countIf(n > 1), sum(arraySum(hs)) "
+                              f"FROM {self.t['sink']} GROUP BY day")
+        return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
+                for d, r, u, dup, s in rows}
+
+    def differing_keys(self, days: list[dt.date]) -> pa.Table:
+        """Per (day, key) where the two sides disagree, sorted by day and key, the facts the classes are
+        decided on: in_source, in_sink, hash_found (a sink row carries the source hash), several (more
+        than one sink row). Booleans, so Python needs no scalars (pyarrow would import pandas for them)."""
+        key = self.spec.key
+        key_type = ch_type(self.spec.key_column, self.puller.precision, False)
+        listed = ", ".join(f"'{d.isoformat()}'" for d in days)
+        self._create("keys", f"day Date, {key} {key_type}, source_h Nullable(UInt64), hash_found UInt8, "
+                             "sink_rows UInt64")
+        self.sink.execute(f"""INSERT INTO {self.t['keys']}
+            SELECT day, {key}, s.h, has(k.hs, s.h), ifNull(k.n, 0)
+            FROM (SELECT day, {key}, h FROM {self.t['source']} WHERE day IN ({listed})) AS s
+            FULL OUTER JOIN (SELECT * FROM {self.t['sink']} WHERE day IN ({listed})) AS k
+            USING (day, {key})
+            WHERE s.h IS NULL OR k.n IS NULL OR k.n > 1 OR NOT has(k.hs, s.h)
+            SETTINGS join_use_nulls = 1""")
+        return self.sink.arrow(f"""
+            SELECT day, toString({key}) AS id, toBool(source_h IS NOT NULL) AS in_source,
+                   toBool(sink_rows > 0) AS in_sink, toBool(hash_found) AS hash_found,
+                   toBool(sink_rows > 1) AS several
+            FROM {self.t['keys']} ORDER BY day, id""")
+
+    def changed_columns(self) -> list[tuple[dt.date, list[str], list[str]]]:
+        """(day, columns, keys): the keys of `day` whose sink row closest to the source row differs in
+        these columns. Worked out as a bit mask per row and grouped by it inside the sink: far cheaper to
+        build, compare and ship than a list of names per row."""
+        key = self.spec.key
+        mask = " + ".join(f"toUInt64(NOT ({_same(c)})) * {1 << i}" for i, c in enumerate(self.compared))
+        changed = f"SELECT {key} FROM {self.t['keys']} WHERE source_h IS NOT NULL AND sink_rows > 0 AND hash_found = 0"
+        names = ", ".join(c.name for c in self.compared)
+        rows = self.sink.rows(f"""
+            SELECT day, m, groupArray(toString({key})) FROM (
+                SELECT day, {key}, argMin(m, bitCount(m)) AS m FROM (
+                    SELECT day, {key}, {mask} AS m
+                    FROM (SELECT * FROM {self.t['source']} WHERE {key} IN ({changed})) AS s
+                    INNER JOIN (SELECT {self.sink.day_expr} AS day, {key}, {names}
+                                FROM {self.sink.read_table} WHERE {key} IN ({changed})) AS k
+                    USING (day, {key}))
+                GROUP BY day, {key})
+            GROUP BY day, m""")
+        return [(_as_date(d), [c.name for i, c in enumerate(self.compared) if m >> i & 1], ids) for d, m, ids in rows]
+
+    def close(self) -> None:
+        for table in self.t.values():
+            self.sink.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _same(col: Column) -> str:
+    if col.type.is_array:
+        return f"s.{col.name}_h = {array_hash_sql(f'k.{col.name}')}"
+    if col.nullable:
+        return f"ifNull(s.{col.name} = k.{col.name}, isNull(s.{col.name}) AND isNull(k.{col.name}))"
+    return f"s.{col.name} = k.{col.name}"
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -1,0 +1,113 @@
+"""How ClickHouse stores and fingerprints each declared type: the column types of the sink table, and the
+row hash, which must equal Postgres's for the same row (source/canonical.py states the rules; the
+property test in tests/test_fingerprint.py holds both to them). Works from ClickHouse 18.16 on."""
+
+from __future__ import annotations
+
+import re
+
+from ..spec.model import Column, TableSpec
+from ..spec.types import ColumnType
+
+
+def ch_type(col: Column, precision: int, low_cardinality: bool) -> str:
+    t = col.type
+    base = _base_type(t, precision)
+    if col.nullable:
+        base = f"Nullable({base})"
+    if col.low_cardinality and low_cardinality and t.kind == "text":
+        base = f"LowCardinality({base})"
+    return base
+
+
+def _base_type(t: ColumnType, precision: int) -> str:
+    return {
+        "uuid": "UUID", "bigint": "Int64", "int": "Int32", "text": "String", "boolean": "UInt8", "date": "Date",
+        "timestamptz": "DateTime64(3, 'UTC')" if precision == 3 else "DateTime('UTC')",
+        "numeric": f"Decimal({t.precision}, {t.scale})", "double": "Float64", "text[]": "Array(String)",
+    }[t.kind]
+
+
+def accepts(col: Column, found: str) -> bool:
+    """Whether an existing sink column of type `found` can hold the declared column."""
+    found = found.replace(" ", "")
+    m = re.fullmatch(r"LowCardinality\((.*)\)", found)
+    if m and col.type.kind == "text":
+        found = m.group(1)
+    m = re.fullmatch(r"Nullable\((.*)\)", found)
+    if bool(m) != col.nullable:
+        return False
+    inner = m.group(1) if m else found
+    if col.type.is_time:
+        return inner in ("DateTime64(3,'UTC')", "DateTime('UTC')")
+    if col.type.kind == "numeric":
+        return inner in (f"Decimal({col.type.precision},{col.type.scale})",
+                         f"Decimal{_decimal_width(col.type.precision)}({col.type.scale})")
+    if col.type.kind == "boolean":
+        return inner in ("UInt8", "Bool")
+    return inner == _base_type(col.type, 3).replace(" ", "")
+
+
+def expected(col: Column) -> str:
+    if col.type.is_time:
+        return "DateTime64(3, 'UTC') or DateTime('UTC')"
+    kind = ch_type(col, 3, False)
+    return f"{kind} (or LowCardinality)" if col.type.kind == "text" else kind
+
+
+def _decimal_width(precision: int) -> int:
+    return 32 if precision <= 9 else 64 if precision <= 18 else 128
+
+
+def enc(text: str) -> str:
+    return f"concat(toString(length({text})), ':', {text})"
+
+
+def md5_bits(text: str, bits: int) -> str:
+    digits = bits // 4
+    return (f"reinterpretAsUInt64(reverse(unhex(concat('{'0' * (16 - digits)}', "
+            f"substring(hex(MD5({text})), 1, {digits})))))")
+
+
+def canonical(col: Column, x: str) -> str:
+    kind = col.type.kind
+    if kind == "boolean":
+        return f"toString(toUInt8({x}))"
+    if kind == "double":
+        return f"lower(hex(reverse(reinterpretAsString(toFloat64({x})))))"
+    if kind == "numeric" and col.type.scale:
+        s = f"toString({x})"
+        return f"if(position({s}, '.') > 0, replaceRegexpOne({s}, '\\\\.?0+$', ''), {s})"
+    return f"toString({x})"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class RowHash:
+    """The fingerprint of one stored row, as ClickHouse SQL over the sink columns (optionally of a table
+    alias `prefix.`)."""
+
+    def __init__(self, spec: TableSpec, prefix: str = ""):
+        self.spec, self.p = spec, prefix
+
+    def key_text(self) -> str:
+        return canonical(self.spec.key_column, f"{self.p}{self.spec.key}")
+
+    def scalar(self) -> str:
+        parts = [enc(self.key_text())]
+        for col in self.spec.compared:
+            if col.type.is_array:
+                continue
+            text = enc(canonical(col, f"{self.p}{col.name}"))
+            parts.append(f"ifNull({text}, 'N')" if col.nullable else text)
+        return md5_bits(f"concat({', '.join(parts)})" if len(parts) > 1 else parts[0], 60)
+
+    def elements(self, col: Column) -> str:
+        element = md5_bits(f"concat({enc(self.key_text())}, {enc(_literal(col.name))}, {enc('chsync_e')})", 44)
+        return f"arraySum(arrayMap(chsync_e -> {element}, {self.p}{col.name}))"
+
+    def sql(self) -> str:
+        """UInt64: the scalar hash plus every array's element hashes (no wrap below 2^18 elements)."""
+        return " + ".join([self.scalar(), *(self.elements(c) for c in self.spec.compared if c.type.is_array)])

@@ -1,0 +1,123 @@
+"""A ClickHouse cluster: the local table on every shard (Replicated, with ZooKeeper, or plain), read and
+written through its Distributed table; DDL and mutations ON CLUSTER; partitions replaced per shard where
+the server cannot do it ON CLUSTER (18.16)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..errors import BadInput, RuntimeFailure
+from .base import Statement
+from .capabilities import Capabilities
+from .server import CONNECTION_CODES, ServerSink, has
+
+
+class ClusterSink(ServerSink):
+    @property
+    def cluster(self) -> str:
+        assert self.url.cluster is not None
+        return self.url.cluster
+
+    @property
+    def on_cluster(self) -> str:
+        return f" ON CLUSTER {self.cluster}"
+
+    @property
+    def read_table(self) -> str:
+        return f"{self.db}.{self.spec.sink.distributed_table}"
+
+    def stage_read_table(self, day: dt.date) -> str:
+        return f"{self.stage_table(day)}_d"
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def shards(self) -> list[tuple[str, int]]:
+        """(host, tcp port) of the first replica of each shard of the cluster."""
+        rows = self.rows(f"SELECT shard_num, host_address, port FROM system.clusters "
+                         f"WHERE cluster = '{self.cluster}' AND replica_num = 1 ORDER BY shard_num")
+        return [(host, int(port)) for _, host, port in rows]
+
+    def check_reachable(self) -> None:
+        for number, shard in enumerate(self.shards(), 1):
+            try:
+                self.on_node(shard, "SELECT 1")
+            except RuntimeFailure as e:
+                raise RuntimeFailure(f"shard {number} ({shard[0]}:{shard[1]}) of cluster {self.cluster} is "
+                                     f"unreachable ({e}); days already checked stay done: resume the run once "
+                                     "the shard is back") from None
+
+    def on_server_error(self, code: int, where: str) -> None:
+        if code in CONNECTION_CODES and not where:
+            self.check_reachable()  # names the shard that is down, when one is
+
+    def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
+        dups = self.duplicate_ids(first, last)
+        if not dups:
+            return {"same_shard": 0, "cross_shard": 0}
+        shards_per_key: dict[str, int] = {}
+        for shard in self.shards():
+            for (key,) in self.on_node(shard, f"SELECT DISTINCT {self.key_text} FROM {self.table} "
+                                              f"WHERE {self.spec.key} IN ({self.key_literals(dups)})"):
+                shards_per_key[key] = shards_per_key.get(key, 0) + 1
+        cross = sum(1 for n in shards_per_key.values() if n > 1)
+        return {"same_shard": len(dups) - cross, "cross_shard": cross}
+
+    # -- capabilities ----------------------------------------------------------------------------
+    def detect_capabilities(self) -> Capabilities:
+        version = self.rows("SELECT version()")[0][0]
+        topology = self.shards()
+        if not topology:
+            raise BadInput(f"cluster {self.cluster!r} is not defined on {self.display_url}: see system.clusters")
+        base = self.base_capabilities(version)
+        engine = self.table_info(self.spec.sink.table)[0]
+        if not engine:
+            base["replicated"] = self.url.replicated if self.url.replicated is not None else True
+        dist_engine = self.table_info(self.spec.sink.distributed_table)[0]
+        sharding_key = self.spec.sink.sharding_key
+        if dist_engine.startswith("Distributed"):
+            args = [a.strip() for a in dist_engine[dist_engine.index("(") + 1: dist_engine.rindex(")")].split(",", 3)]
+            sharding_key = args[3] if len(args) > 3 else None
+        return Capabilities(backend="cluster", cluster=self.cluster, shards=len(topology), distributed=True,
+                            sharding_key=sharding_key,
+                            replace_partition_on_cluster=has(version, "replace_partition_on_cluster"), **base)
+
+    # -- DDL -----------------------------------------------------------------------------------
+    def _distributed_sql(self, name: str, local: str) -> str:
+        key = self.capabilities.sharding_key or self.spec.sink.sharding_key
+        db, table = local.split(".")
+        return (f"CREATE TABLE IF NOT EXISTS {name}{self.on_cluster} AS {local} "
+                f"ENGINE = Distributed({self.cluster}, {db}, {table}, {key})")
+
+    def init_statements(self) -> list[str]:
+        caps = self.capabilities
+        return [f"CREATE DATABASE IF NOT EXISTS {self.db}{self.on_cluster}",
+                self.create_local_table_sql(self.table, caps, replicated=caps.replicated),
+                self._distributed_sql(self.read_table, self.table)]
+
+    def stage_statements(self, day: dt.date) -> list[Statement]:
+        stage = self.stage_table(day)
+        create = self.create_local_table_sql(stage, self.capabilities, replicated=False, if_not_exists=False,
+                                             grain=self.capabilities.partition_grain)
+        return [*self.drop_stage_statements(day), Statement(create),
+                Statement(self._distributed_sql(self.stage_read_table(day), stage))]
+
+    def drop_stage_statements(self, day: dt.date) -> list[Statement]:
+        return [Statement(f"DROP TABLE IF EXISTS {t}{self.on_cluster}")
+                for t in (self.stage_read_table(day), self.stage_table(day))]
+
+    def swap_statements(self, day: dt.date) -> list[Statement]:
+        sql = "ALTER TABLE {table}{on} REPLACE PARTITION {part} FROM {stage}"
+        parts = dict(table=self.table, part=self.partition_literal(day), stage=self.stage_table(day))
+        if self.capabilities.replace_partition_on_cluster:
+            return [Statement(sql.format(on=self.on_cluster, **parts))]
+        return [Statement(sql.format(on="", **parts), node=shard) for shard in self.shards()]
+
+    def drop_day_statements(self, day: dt.date) -> list[Statement]:
+        return [Statement(f"ALTER TABLE {self.table}{self.on_cluster} DROP PARTITION {self.partition_literal(day)}")]
+
+    def pending_mutations(self) -> list[dict]:
+        reason = "latest_fail_reason" if self.capabilities.mutation_fail_reason else "''"
+        rows = self.rows(f"SELECT mutation_id, command, create_time, {reason}, hostName() "
+                         f"FROM cluster('{self.cluster}', system.mutations) "
+                         f"WHERE database = '{self.db}' AND table = '{self.spec.sink.table}' AND is_done = 0")
+        return [{"mutation_id": m, "command": c, "created": str(t), "fail_reason": f, "shard": h}
+                for m, c, t, f, h in rows]

@@ -1,0 +1,103 @@
+"""How Postgres reads and fingerprints each declared type. The fingerprint must equal the one ClickHouse
+computes for the stored row (sink/canonical.py); tests/test_fingerprint.py checks both for random specs
+and rows. The rules, shared by both sides (docs/ARCHITECTURE.md, "Fingerprints"):
+
+- a row's hash is 60 bits of md5 over the length-prefixed canonical texts of the key and every scalar
+  column, in declared order; a nullable column's NULL is `N` (a canonical text always starts with a digit);
+- each element of an array column adds 44 bits of md5 over (key, column name, element): arrays are
+  multisets, so order never matters and no collation is involved; up to 2^18 elements per row keep the
+  sum inside a bigint;
+- a day's fingerprint is (rows, sum of row hashes mod 2^64).
+
+The session runs with TimeZone=UTC and DateStyle=ISO (postgres.py), which the texts below rely on.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..spec.model import Column
+from ..spec.types import ColumnType
+
+MOD64 = 1 << 64
+
+
+def enc(text: str) -> str:
+    """Length-prefixed, so a concatenation of texts is unambiguous whatever they hold."""
+    return f"(octet_length({text})::text || ':' || {text})"
+
+
+def md5_bits(text: str, bits: int) -> str:
+    return f"('x' || left(md5({text}), {bits // 4}))::bit({bits})::bigint"
+
+
+def zero(t: ColumnType) -> str | None:
+    return {"text": "''", "bigint": "0", "int": "0", "boolean": "false", "double": "0",
+            "numeric": "0"}.get(t.kind)
+
+
+def value(col: Column, expr: str, precision: int) -> str:
+    """What a push read selects for the column: the value the sink stores (times truncated to its
+    precision, a non-nullable NULL as the type's zero)."""
+    t = col.type
+    if t.kind == "timestamptz":
+        out = f"date_trunc('{'milliseconds' if precision == 3 else 'second'}', {expr})"
+    elif t.kind == "uuid":
+        out = f"({expr})::text"
+    elif t.kind == "numeric":
+        out = f"({expr})::numeric({t.precision},{t.scale})"
+    elif t.kind == "double":
+        out = f"({expr})::float8"
+    elif t.kind == "text":
+        out = f"({expr})::text"
+    else:
+        out = f"({expr})"
+    if not col.nullable and zero(t) is not None:
+        out = f"coalesce({out}, {zero(t)})"
+    if t.kind == "numeric":
+        out = f"({out})::text"   # the driver hands numeric over as text; read as a Decimal (arrow_types)
+    return out
+
+
+def canonical(col: Column, v: str, precision: int) -> str:
+    """The canonical text of a scalar column's value expression `v` (from `value`)."""
+    kind = col.type.kind
+    if kind in ("uuid", "text"):
+        return v
+    if kind in ("bigint", "int", "date"):
+        return f"({v})::text"
+    if kind == "boolean":
+        return f"({v})::int::text"
+    if kind == "double":
+        return f"encode(float8send({v}), 'hex')"
+    if kind == "numeric":  # trailing zeros of the scale do not count (ClickHouse prints without them)
+        return (f"(CASE WHEN strpos({v}, '.') > 0 THEN regexp_replace({v}, '\\.?0+$', '') ELSE {v} END)"
+                if col.type.scale else v)
+    if kind == "timestamptz":
+        fmt = "YYYY-MM-DD HH24:MI:SS.MS" if precision == 3 else "YYYY-MM-DD HH24:MI:SS"
+        return f"to_char(({v}) AT TIME ZONE 'UTC', '{fmt}')"
+    raise ValueError(kind)
+
+
+def scalar_part(col: Column, v: str, precision: int) -> str:
+    text = canonical(col, v, precision)
+    return f"coalesce({enc(text)}, 'N')" if col.nullable else enc(text)
+
+
+def element_hash(key_text: str, name: str, element: str) -> str:
+    return md5_bits(f"{enc(key_text)} || {enc(repr_literal(name))} || {enc(element)}", 44)
+
+
+def repr_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def arrow_types(table: pa.Table, columns: list[Column]) -> pa.Table:
+    """The driver's Arrow as the sink columns' types (numeric arrives as text)."""
+    for col in columns:
+        if col.type.kind == "numeric" and col.name in table.column_names:
+            i = table.column_names.index(col.name)
+            typ = pa.decimal128(col.type.precision, col.type.scale)
+            table = table.set_column(i, col.name, pc.cast(table.column(i), typ))
+    return table

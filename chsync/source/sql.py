@@ -1,0 +1,210 @@
+"""The Postgres SQL of one table spec: the source set of a day range, its rows as the sink stores them,
+their fingerprints, and why a row is not in it (stale reasons).
+
+Every value from outside (parameters, days, ids) is a quoted literal, never a driver placeholder: the
+spec's own SQL may hold `%` or `$1` (a LIKE pattern), which a driver would take for one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cached_property
+
+from ..spec.model import Column, TableSpec
+from ..spec.params import literal
+from . import canonical as C
+
+DAY = "chsync_day"
+KEY = "chsync_key"
+
+
+class SourceSQL:
+    def __init__(self, spec: TableSpec, precision: int):
+        self.spec, self.precision = spec, precision
+
+    # -- pieces --------------------------------------------------------------------------------
+    @cached_property
+    def base(self) -> tuple[str, str]:
+        """(table, alias) of `[source] from`."""
+        return base_table(self.spec.sql(self.spec.source_from))
+
+    def expr(self, col: Column) -> str:
+        assert col.sql is not None, col.name
+        return self.spec.sql(col.sql, f"{self.spec.origin}: column {col.name}")
+
+    @property
+    def key_expr(self) -> str:
+        return self.expr(self.spec.key_column)
+
+    @property
+    def key_text(self) -> str:
+        return C.canonical(self.spec.key_column, C.value(self.spec.key_column, self.key_expr, self.precision),
+                           self.precision)
+
+    @property
+    def key_type(self) -> str:
+        return {"uuid": "uuid", "bigint": "bigint", "int": "int", "text": "text"}[self.spec.key_column.type.kind]
+
+    @property
+    def day_expr(self) -> str:
+        return self.expr(self.spec.day_column)
+
+    def day_of_row(self) -> str:
+        if self.spec.day_column.type.kind == "date":
+            return f"({self.day_expr})"
+        return f"(({self.day_expr}) AT TIME ZONE {literal(self.spec.day_timezone, 'tz')})::date"
+
+    def day_range(self, first: dt.date, last: dt.date) -> str:
+        lo, hi = first.isoformat(), (last + dt.timedelta(days=1)).isoformat()
+        d = self.day_expr
+        if self.spec.day_column.type.kind == "date":
+            return f"({d}) >= DATE '{lo}' AND ({d}) < DATE '{hi}'"
+        tz = literal(self.spec.day_timezone, "tz")
+        return (f"({d}) >= ('{lo}'::timestamp AT TIME ZONE {tz}) "
+                f"AND ({d}) < ('{hi}'::timestamp AT TIME ZONE {tz})")
+
+    def joins(self) -> str:
+        return " ".join(self.spec.sql(j, f"{self.spec.origin}: source.joins") for j in self.spec.joins)
+
+    def predicates(self) -> list[str]:
+        return [f"({self.spec.sql(p.sql, f'{self.spec.origin}: filter {p.reason}')})"
+                for p in self.spec.predicates if p.sql]
+
+    def source_set(self, first: dt.date, last: dt.date, extra: str = "") -> str:
+        """FROM … WHERE …: the rows of the source set of [first, last]."""
+        where = " AND ".join([*self.predicates(), self.day_range(first, last)])
+        return f"FROM {self.spec.sql(self.spec.source_from)} {self.joins()} {extra} WHERE {where}"
+
+    # -- values and hashes ---------------------------------------------------------------------
+    def value(self, col: Column) -> str:
+        if col.child is not None:
+            ch = col.child
+            return (f"ARRAY(SELECT chsync_ch.{ch.value}::text FROM {ch.table} chsync_ch "
+                    f"WHERE chsync_ch.{ch.key} = {self.key_expr} ORDER BY chsync_ch.{ch.value}::text COLLATE \"C\")")
+        if col.type.is_array:
+            return (f"ARRAY(SELECT chsync_e::text FROM unnest({self.expr(col)}) AS chsync_e "
+                    f"ORDER BY chsync_e::text COLLATE \"C\")")
+        return C.value(col, self.expr(col), self.precision)
+
+    def scalar_hash(self) -> str:
+        parts = [C.enc(self.key_text)] + [C.scalar_part(c, C.value(c, self.expr(c), self.precision), self.precision)
+                                          for c in self.spec.compared if not c.type.is_array]
+        return C.md5_bits(" || ".join(parts), 60)
+
+    def elements(self, col: Column) -> tuple[str, str]:
+        """(FROM-clause addition, element expression) listing the elements of an array column."""
+        if col.child is not None:
+            ch = col.child
+            return (f"JOIN {ch.table} chsync_ch ON chsync_ch.{ch.key} = {self.key_expr}",
+                    f"chsync_ch.{ch.value}::text")
+        return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", "chsync_e::text"
+
+    def element_hash(self, col: Column, element: str) -> str:
+        return C.element_hash(self.key_text, col.name, element)
+
+    @property
+    def arrays(self) -> list[Column]:
+        return [c for c in self.spec.compared if c.type.is_array]
+
+    def row_hash(self) -> str:
+        """The whole row's hash (scalars + every array's elements), for one row at a time."""
+        terms = [self.scalar_hash()]
+        for col in self.arrays:
+            if col.child is not None:
+                ch = col.child
+                terms.append(f"coalesce((SELECT sum({self.element_hash(col, f'chsync_ch.{ch.value}::text')}) "
+                             f"FROM {ch.table} chsync_ch WHERE chsync_ch.{ch.key} = {self.key_expr})::bigint, 0)")
+            else:
+                terms.append(f"coalesce((SELECT sum({self.element_hash(col, 'chsync_e::text')}) "
+                             f"FROM unnest({self.expr(col)}) AS chsync_e)::bigint, 0)")
+        return " + ".join(terms)
+
+    # -- statements ----------------------------------------------------------------------------
+    def day_fingerprints(self, first: dt.date, last: dt.date) -> str:
+        """(day, rows, hash sum mod 2^64 as text) per day: the rows' and the arrays' hashes summed apart
+        (one pass over each child table instead of a lookup per row)."""
+        parts = [f"SELECT {self.day_of_row()} AS {DAY}, 1 AS n, {self.scalar_hash()} AS h "
+                 f"{self.source_set(first, last)}"]
+        for col in self.arrays:
+            join, element = self.elements(col)
+            parts.append(f"SELECT {self.day_of_row()}, 0, {self.element_hash(col, element)} "
+                         f"{self.source_set(first, last, join)}")
+        return (f"SELECT {DAY}, sum(n)::bigint, (sum(h) % 18446744073709551616)::text FROM ("
+                + " UNION ALL ".join(parts) + f") AS chsync_rows GROUP BY {DAY}")
+
+    def day_counts(self, first: dt.date, last: dt.date) -> str:
+        """(day, rows) of the source set: no hashing, for a cheap check of a pulled reading."""
+        return f"SELECT {self.day_of_row()} AS {DAY}, count(*) {self.source_set(first, last)} GROUP BY 1"
+
+    def day_hashes(self, day: dt.date) -> str:
+        """(key as text, h) of the day's source set."""
+        return f"SELECT {self.key_text} AS {KEY}, {self.row_hash()} AS h {self.source_set(day, day)}"
+
+    def read(self, first: dt.date, last: dt.date, *, keys: list[str] | None = None, with_hash: bool = True) -> str:
+        """The source set of [first, last] as sink rows (+ `h`); only these keys when given."""
+        cols = [f"{self.value(c)} AS {c.name}" for c in self.spec.columns]
+        if with_hash:
+            cols.append(f"{self.row_hash()} AS h")
+        where = self.source_set(first, last)
+        if keys is not None:
+            where += f" AND {self.key_expr} = ANY({self.key_array(keys)})"
+        return f"SELECT {', '.join(cols)} {where}"
+
+    def key_array(self, keys: list[str]) -> str:
+        return f"ARRAY(SELECT jsonb_array_elements_text({literal(json.dumps(keys), 'keys')}::jsonb)::{self.key_type})"
+
+    def stale_reasons(self, days: list[str], keys: list[str]) -> str:
+        """(day, reason, keys as one JSON text) for sink rows (days[i], keys[i]) that are not in the source
+        set: `deleted` when no base row has the key, else the first predicate the row fails, else
+        `day_moved` when its day differs, else `unknown` (it changed while the diff was reading).
+        The base rows are found with `= ANY` (one scan against a hash of the keys, in parallel workers);
+        joined straight to the pairs, Postgres would hash the whole base table instead."""
+        table, alias = self.base
+        checks = [f"WHEN {self.key_expr} IS NULL THEN 'deleted'"]
+        for p in self.spec.predicates:
+            checks.append(f"WHEN NOT coalesce(({self.spec.sql(p.sql or 'true')}), false) "
+                          f"THEN {literal(p.reason, 'reason')}")
+        checks.append(f"WHEN {self.day_of_row()} IS DISTINCT FROM k.day THEN 'day_moved'")
+        key_array = self.key_array(keys)
+        days_array = (f"ARRAY(SELECT jsonb_array_elements_text({literal(json.dumps(days), 'days')}::jsonb)"
+                      f"::date)")
+        return (f"SELECT k.day, CASE {' '.join(checks)} ELSE 'unknown' END AS reason, "
+                f"json_agg(k.id::text)::text "
+                f"FROM unnest({key_array}, {days_array}) AS k(id, day) "
+                f"LEFT JOIN (SELECT {alias}.* FROM {self.spec.sql(self.spec.source_from)} "
+                f"WHERE {self.key_expr} = ANY({key_array})) AS {alias} ON {self.key_expr} = k.id "
+                f"{self.joins()} GROUP BY 1, 2")
+
+    def breakdown(self, first: dt.date, last: dt.date) -> str:
+        """(name, rows) of the breakdown column over the range (a value without a name counts under
+        itself)."""
+        col = self.spec.column(self.spec.breakdown or self.spec.key)
+        v = f"({C.value(col, self.expr(col), self.precision)})::text"
+        names = self.spec.breakdown_names
+        if names is None:
+            return f"SELECT coalesce({v}, ''), count(*) {self.source_set(first, last)} GROUP BY 1"
+        join = f"LEFT JOIN {names.table} chsync_names ON chsync_names.{names.key}::text = {v}"
+        return (f"SELECT coalesce(chsync_names.{names.value}::text, {v}, ''), count(*) "
+                f"{self.source_set(first, last, join)} GROUP BY 1")
+
+    def estimate(self, day: dt.date) -> str:
+        """Postgres's own estimate of a day's base rows (EXPLAIN, no scan)."""
+        return (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {self.spec.sql(self.spec.source_from)} "
+                f"WHERE {self.day_range(day, day)}")
+
+
+def base_table(source_from: str) -> tuple[str, str]:
+    """(table, alias) of a `[source] from` such as "orders o" or "public.orders"."""
+    import sqlglot
+    from sqlglot import exp
+    from ..errors import BadInput
+    try:
+        tree = sqlglot.parse_one(f"SELECT 1 FROM {source_from}", read="postgres")
+    except sqlglot.errors.ParseError:
+        raise BadInput(f"source.from {source_from!r} is not a table with an optional alias") from None
+    table = tree.find(exp.Table)
+    if table is None or tree.args.get("joins"):
+        raise BadInput(f"source.from {source_from!r} must be one table (joins go in source.joins)")
+    name = ".".join(p for p in (table.db, table.name) if p)
+    return name, table.alias_or_name

@@ -1,0 +1,143 @@
+"""Replace one partition of the sink (a day, or a month) with its source set, never showing readers an
+empty or doubled partition.
+
+read source (+ fingerprint) → guards → stage → staging == source? → REPLACE PARTITION → live == source?
+Nothing touches the live table before the source read succeeded and the guards passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+
+import pyarrow as pa
+
+from ..diff.compare import hash_sum
+from ..errors import Refused, RuntimeFailure
+from ..sink.base import ClickHouseSink
+from ..source.postgres import PostgresSource
+from ..faults import fault_point
+
+
+@dataclasses.dataclass(frozen=True)
+class Unit:
+    """What one swap replaces: a day, or the month of a month-partitioned table."""
+    first: dt.date
+    last: dt.date
+
+    @property
+    def label(self) -> str:
+        return self.first.isoformat() if self.first == self.last else f"{self.first:%Y-%m}"
+
+    def days(self) -> list[dt.date]:
+        return [self.first + dt.timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def month_of(day: dt.date) -> Unit:
+    nxt = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return Unit(day.replace(day=1), nxt - dt.timedelta(days=1))
+
+
+@dataclasses.dataclass
+class Swapped:
+    unit: Unit
+    source_rows: int
+    sink_rows_before: int
+    sink_distinct_before: int
+    rows_written: int = 0
+    seconds: float = 0.0
+    action: str = "swapped"          # swapped | dropped | unchanged-empty
+
+
+def fingerprint_of(data: pa.Table) -> tuple[int, int]:
+    """(rows, hash sum mod 2^64) of a source read, from its `h` column."""
+    return data.num_rows, hash_sum(data.column("h"))
+
+
+def check_guards(what: str, source_rows: int, sink_distinct: int, min_ratio: float, allow_shrink: bool,
+                 noun: str = "rows") -> None:
+    if allow_shrink or sink_distinct == 0:
+        return
+    if source_rows == 0:
+        raise Refused(f"{what}: the source has no {noun} but the sink holds {sink_distinct}: "
+                      "refusing to empty the day (pass --allow-shrink if that is really right)")
+    if source_rows < min_ratio * sink_distinct:
+        raise Refused(f"{what}: the source has {source_rows} {noun}, less than {min_ratio:.0%} of the "
+                      f"sink's {sink_distinct}: refusing to shrink the day (pass --allow-shrink if intended)")
+
+
+def _noop(state: str, rows: int = 0) -> None:
+    pass
+
+
+def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow_shrink: bool = False,
+              on_state=_noop, puller=None) -> Swapped:
+    """`on_state(state, rows)` is told "staged", "verified" and "swapped" as they happen; the unit is
+    checked when this returns. With a `puller` the sink copies the unit from Postgres itself (pull mode),
+    and the copy must match Postgres's own fingerprint of it."""
+    started = time.monotonic()
+    caps = sink.capabilities
+    first, last = unit.first, unit.last
+    fault_point("read", first)
+    if puller is None:
+        data = source.read_range(first, last, caps.time_precision)
+        expected = fingerprint_of(data)
+        source_rows = expected[0]
+    else:
+        data = None
+        days = source.day_fingerprints(first, last, caps.time_precision)
+        source_rows = sum(n for n, _ in days.values())
+        expected = (source_rows, sum(h for _, h in days.values()) % (1 << 64))
+    before = _totals(sink, first, last)
+    result = Swapped(unit, source_rows, before[0], before[1])
+    check_guards(unit.label, source_rows, before[1], source.spec.min_shrink_ratio, allow_shrink,
+                 source.spec.noun[1])
+    sink.check_reachable()
+
+    if source_rows == 0:
+        if before[0]:
+            sink.drop_day(first)
+            result.action = "dropped"
+        else:
+            result.action = "unchanged-empty"
+        on_state("swapped", 0)
+    else:
+        stage = sink.stage_day(first, data.drop_columns(["h"])) if puller is None else puller.stage_unit(unit, sink)
+        on_state("staged", source_rows)
+        try:
+            rows, distinct, staged = sink.table_fingerprint(stage, first, last)
+            if (rows, staged) != expected or distinct != rows:
+                what = "day" if unit.first == unit.last else "month"
+                why = ("the sink's own reading of Postgres does not match Postgres's fingerprint: the Postgres "
+                       "session time zone of the sink's client is not UTC, a row changed while it was copied, or "
+                       "the spec's SQL means something else in ClickHouse" if puller is not None
+                       else "the rows changed on the way")
+                raise RuntimeFailure(f"{unit.label}: staging holds {rows:,} rows (fingerprint {staged:x}) but the "
+                                     f"source has {expected[0]:,} (fingerprint {expected[1]:x}): {why}; live "
+                                     f"{what} left untouched: re-run it, or use --mode push")
+            on_state("verified", rows)
+            sink.swap_in(first)
+            on_state("swapped", rows)
+        finally:
+            sink.drop_stage(first)
+        result.rows_written = source_rows
+
+    check_live(sink, unit, expected)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _totals(sink: ClickHouseSink, first: dt.date, last: dt.date) -> tuple[int, int]:
+    stats = sink.day_rows(first, last)
+    if not stats:
+        return 0, 0
+    totals = sink.range_totals(first, last)
+    return totals["rows"], totals["distinct"]
+
+
+def check_live(sink: ClickHouseSink, unit: Unit, expected: tuple[int, int]) -> None:
+    live_rows, live_distinct, live_sum = sink.table_fingerprint(sink.read_table, unit.first, unit.last)
+    if (live_rows, live_sum) != expected or live_distinct != live_rows:
+        raise RuntimeFailure(f"{unit.label}: the sink holds {live_rows:,} rows ({live_distinct:,} distinct) where "
+                             f"the source has {expected[0]:,}, or their fingerprints differ: re-run the day")

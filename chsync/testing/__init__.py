@@ -1,1 +1,0 @@
-"""Test harnesses users can run too (a local ClickHouse cluster)."""

@@ -17,7 +17,8 @@ as tests/cluster use), generates the seed-shaped drifted data onto it, then meas
   killed and reported as not finished.
 
 reladiff compares two relations, so both sides get a view with the same ten columns, key `conversation_id`
-as String (FACTS: never bisect native UUID ranges across the two systems):
+as String (UUID order differs between Postgres and ClickHouse 18.16, so native UUID ranges are never bisected
+across the two systems):
 - Postgres `chsync_peer_source`: chsync's own source set (`PostgresSource._row_select(0)` + `_where`, i.e. the
   customer / source-type / agent-assistance / non-dev-agent filter, ended_at in the range), times truncated to
   seconds as UTC `timestamp`, labels sorted (COLLATE "C") and joined with '|'.

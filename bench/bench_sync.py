@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/chsync-bench")
     parser.add_argument("--strategies", default="swap,bulk")
     args = parser.parse_args()
-    os.environ["PGTZ"] = "UTC"  # postgresql() returns timestamptz in the session's zone (FACTS)
+    os.environ["PGTZ"] = "UTC"  # postgresql() returns timestamptz in the session's zone
     urls = embedded.up(args.workdir)
     env = {**os.environ, "CHSYNC_SOURCE": urls["source"], "CHSYNC_SINK": urls["sink"], "PGTZ": "UTC"}
     rows = []

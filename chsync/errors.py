@@ -1,4 +1,4 @@
-"""Errors a user sees as one line, each carrying the exit code of DESIGN §7."""
+"""Errors a user sees as one line, each carrying its exit code (README, "What it does")."""
 
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1

@@ -38,10 +38,10 @@ def fault_point(state: str, day: dt.date | None = None) -> None:
 
 
 def _pause(state: str, day: dt.date | None) -> None:
-    folder = os.environ.get("CHSYNC_FAULT_DIR")
-    if not folder:
+    announced = os.environ.get("CHSYNC_FAULT_DIR")
+    if not announced:
         raise RuntimeFailure("CHSYNC_FAULT=pause:... needs CHSYNC_FAULT_DIR (where to announce the pause)")
-    folder = Path(folder)
+    folder = Path(announced)
     note = folder / "paused.tmp"
     note.write_text(json.dumps({"pid": os.getpid(), "point": state, "day": day.isoformat() if day else None}))
     note.replace(folder / "paused")  # atomic: a reader never sees half a file

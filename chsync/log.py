@@ -32,7 +32,7 @@ def error(message: str) -> None:
     print(f"chsync: error: {redact(message)}", file=sys.stderr)
 
 
-def console() -> "Console":
+def console() -> Console:
     global _console
     if _console is None:
         from rich.console import Console

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 
 from . import log
 
@@ -25,7 +26,8 @@ class StepProgress:
     def __init__(self, total: int, title: str, *, lines: bool = False):
         self.total, self.title, self.lines, self.done = total, title, lines, 0
         self._lock = threading.Lock()
-        self.bar = self.task = None
+        self.bar: Any = None
+        self.task: Any = None
         self._owner = False
         if bars_wanted() and _showing.acquire(blocking=False):
             self._owner = True
@@ -33,7 +35,7 @@ class StepProgress:
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), console=log.console(), transient=False)
 
-    def __enter__(self) -> "StepProgress":
+    def __enter__(self) -> StepProgress:
         if self.bar:
             self.bar.start()
             self.task = self.bar.add_task(self.title, total=self.total)

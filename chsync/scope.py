@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from .dates import day_range
-from .diff.run import diff_with_mode
 from .diff.result import CLASSES
+from .diff.run import diff_with_mode
 from .sink.base import ClickHouseSink
 from .source.postgres import PostgresSource
 
@@ -75,7 +76,7 @@ class Scope:
     def to_json(self) -> dict:
         scanned, matched = self.units if self.units else (None, None)
         breakdown = [{"usecase": name, "source": s, "sink": k} for name, s, k in self.breakdown]
-        doc = {
+        doc: dict[str, Any] = {
             "table": self.table, "customer": self.customer, "from": self.first.isoformat(),
             "to": self.last.isoformat(), "sink_table": self.sink_table,
             "source": {"conversations": self.source_rows, "profiles_scanned": scanned, "profiles_matched": matched,
@@ -101,7 +102,7 @@ class Scope:
 
 
 def breakdown_title(column: str | None) -> str | None:
-    """"usecase_id" → "Usecase": the breakdown's heading in reports."""
+    """"shop_id" → "Shop", "order_channel" → "Order channel": the breakdown's heading in reports."""
     if column is None:
         return None
     words = column.removesuffix("_id").replace("_", " ")
@@ -115,7 +116,8 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
     units = source.units()
     diff, mode, why = diff_with_mode(source, sink, first, last, mode, explain=explain)
     empty = {"rows": 0, "distinct": 0, "duplicates": 0}
-    days, sample_ids = [], {k: [] for k in CLASSES}
+    days: list[DayRow] = []
+    sample_ids: dict[str, list[str]] = {k: [] for k in CLASSES}
     for day in day_range(first, last):
         src, snk = diff.source_days.get(day, (0, 0)), diff.sink_days.get(day, empty)
         row = DayRow(day, src[0], snk["rows"], snk["distinct"], snk["duplicates"])
@@ -140,7 +142,8 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         samples=sample_ids if samples else None)
 
 
-def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date) -> list[tuple[str, int, int]]:
+def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date,
+               last: dt.date) -> list[tuple[str, int, int]]:
     """Rows per breakdown name on both sides (sink values named through the source's names table)."""
     names = source.breakdown_names()
     src = source.breakdown_counts(first, last)

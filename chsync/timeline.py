@@ -28,14 +28,14 @@ class Timeline:
 
     @contextlib.contextmanager
     def step(self, name: str):
-        s = Step(name, dt.datetime.now(dt.timezone.utc))
+        s = Step(name, dt.datetime.now(dt.UTC))
         t0 = time.monotonic()
         self.steps.append(s)
         try:
             yield s
         finally:
             s.seconds = time.monotonic() - t0
-            s.end = dt.datetime.now(dt.timezone.utc)
+            s.end = dt.datetime.now(dt.UTC)
 
     def as_list(self) -> list[dict]:
         return [s.as_dict() for s in self.steps]

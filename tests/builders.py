@@ -31,7 +31,7 @@ class World:
             conn.execute("INSERT INTO usecases VALUES (%s, 'alaska-air', %s)", (f"uc-{name}", name))
 
     @classmethod
-    def attach(cls, conn) -> "World":
+    def attach(cls, conn) -> World:
         """A World over an already built source (no schema changes)."""
         w = cls.__new__(cls)
         w.conn = conn
@@ -43,7 +43,7 @@ class World:
         ids = []
         for i in range(n):
             cid = str(uuid.uuid4())
-            ended = dt.datetime.combine(day, dt.time(), dt.timezone.utc) + dt.timedelta(
+            ended = dt.datetime.combine(day, dt.time(), dt.UTC) + dt.timedelta(
                 seconds=(second + 37 * i) % 86400, microseconds=123456)
             self.conn.execute(
                 "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -72,7 +72,7 @@ FILTER_SQL = """
 
 
 def source_ids(conn, day: dt.date) -> set[str]:
-    """The source set of DESIGN §2, written independently of chsync's own query."""
+    """The seed's source set, written independently of chsync's own query."""
     return {r[0] for r in conn.execute(FILTER_SQL, {"day": day.isoformat()}).fetchall()}
 
 
@@ -142,7 +142,7 @@ class Paused:
         return subprocess.CompletedProcess(self.proc.args, code, self.out.read_text(), self.err.read_text())
 
 
-def kill_backend_mid_read(conn, paused: "Paused", timeout: float = 60.0) -> int:
+def kill_backend_mid_read(conn, paused: Paused, timeout: float = 60.0) -> int:
     """Let `paused` (stopped just before a day's source read) run into a lock on `conversations`, then
     terminate the Postgres backend that is executing that read. Returns the terminated backend's pid."""
     idle = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "

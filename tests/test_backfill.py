@@ -7,7 +7,6 @@ import json
 import threading
 
 import pytest
-
 from builders import World, sink_rows, source_ids
 
 DAYS = [dt.date(2026, 1, 19), dt.date(2026, 1, 20), dt.date(2026, 1, 21), dt.date(2026, 1, 22)]
@@ -62,7 +61,8 @@ def test_each_strategy_ends_in_sync(drifted, strategy):
     assert_equal_to_source(drifted)
     assert drifted.cli("verify", *RANGE).returncode == 0
     runs = drifted.cli_json("runs")
-    assert runs[0]["run"] == result["run"] and runs[0]["state"] == "finished" and runs[0]["days_done"] == (4 if strategy == "bulk" else 3)
+    assert runs[0]["run"] == result["run"] and runs[0]["state"] == "finished"
+    assert runs[0]["days_done"] == (4 if strategy == "bulk" else 3)
 
 
 def test_plan_is_plain_data_with_sql_and_read_window(drifted, tmp_path):
@@ -144,11 +144,12 @@ def _poll_reader(sink, stop, polls):
 
 @pytest.mark.parametrize("strategy", ["swap", "bulk"])
 def test_concurrent_reader_sees_old_or_new_day_with_swap_and_the_empty_window_with_bulk(drifted, strategy):
+    from conftest import seed_spec
+
     from chsync.apply.backfill import Backfill
     from chsync.plan.build import build_plan
     from chsync.scope import build_scope
     from chsync.source import open_source
-    from conftest import seed_spec
 
     with drifted.sink() as sink:
         def day_counts():

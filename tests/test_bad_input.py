@@ -1,11 +1,10 @@
-"""Bad input: one clear line on stderr, the DESIGN §7 exit code, and nothing written."""
+"""Bad input: one clear line on stderr, the documented exit code, and nothing written."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-
 from builders import World
 
 D1 = dt.date(2026, 1, 20)
@@ -26,7 +25,7 @@ def _snapshot(env):
 
 
 def _one_error_line(done) -> str:
-    lines = [l for l in done.stderr.splitlines() if l.strip()]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
     return lines[0]
 

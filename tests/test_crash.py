@@ -8,12 +8,19 @@ import datetime as dt
 import time
 
 import pytest
-
-from builders import (Paused, assert_journal_stopped_at, assert_refused_naming_the_dead_holder,
-                      assert_sink_equals_source, journal_of_last_run, kill_backend_mid_read, staging_tables,
-                      with_password)
-from chsync.apply.journal import Journal
+from builders import (
+    Paused,
+    assert_journal_stopped_at,
+    assert_refused_naming_the_dead_holder,
+    assert_sink_equals_source,
+    journal_of_last_run,
+    kill_backend_mid_read,
+    staging_tables,
+    with_password,
+)
 from test_backfill import DAYS, RANGE, drifted  # noqa: F401 - the fixture
+
+from chsync.apply.journal import Journal
 
 KILL_POINTS = [("swap", "planned"), ("swap", "staged:2026-01-21"), ("swap", "verified:2026-01-21"),
                ("swap", "swapped:2026-01-21"), ("bulk", "deleted"), ("bulk", "inserted:2026-01-21")]

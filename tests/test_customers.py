@@ -7,8 +7,9 @@ import datetime as dt
 import json
 
 from builders import World
-from chsync.apply.journal import Journal
 from conftest import seed_spec
+
+from chsync.apply.journal import Journal
 
 DAYS = (dt.date(2026, 1, 20), dt.date(2026, 1, 21))
 RANGE = ("--from", DAYS[0].isoformat(), "--to", DAYS[1].isoformat())

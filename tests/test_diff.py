@@ -23,7 +23,7 @@ def test_diff_classifies_each_kind_of_drift(env):
         run("DELETE FROM conversations WHERE id = %s", (ids[0],))                           # deleted
         run("UPDATE conversations SET ended_at = NULL WHERE id = %s", (ids[1],))             # ended_at_reset
         run("UPDATE conversations SET ended_at = ended_at + interval '1 day' WHERE id = ANY(%s::uuid[])",
-            (ids[2:4],))                                                                    # day_moved (+ missing on D2)
+            (ids[2:4],))                                                          # day_moved (+ missing on D2)
         run("UPDATE conversations SET agent_user_id = 'dev-1' WHERE id = ANY(%s::uuid[])", (ids[4:7],))  # dev_user
         run("UPDATE conversations SET agent_user_id = NULL WHERE id = %s", (ids[7],))        # dev_user (no agent)
         run("UPDATE conversations SET source_type = 'email' WHERE id = ANY(%s::uuid[])", (ids[8:10],))

@@ -7,21 +7,21 @@ import datetime as dt
 import uuid
 
 import pyarrow as pa
+from builders import World
+from conftest import seed_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import World
 from chsync.pull.insink import SinkSideDiff
 from chsync.pull.reader import SETTINGS, Puller
 from chsync.sink import open_sink
 from chsync.sink.canonical import RowHash
 from chsync.source import open_source
-from conftest import seed_spec
 
 COLUMNS = seed_spec().names
 
 DAY = dt.date(2026, 1, 20)
-START = dt.datetime(2026, 1, 20, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 edge_times = st.sampled_from([START, START + dt.timedelta(hours=23, minutes=59, seconds=59, microseconds=999999),
                               START + dt.timedelta(microseconds=999), START + dt.timedelta(seconds=1)])

@@ -7,8 +7,8 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-
 from builders import FILTER_SQL
+
 from chsync.demo import shape
 from chsync.demo.generate import generate
 

@@ -1,6 +1,6 @@
 """The generator on a real embedded Postgres + chDB (the `env` fixture of conftest: chsync.embedded in a
 tmp dir): what it returns as ground truth is what plain SQL finds on both sides, written here without
-chsync's own queries (DESIGN §2 filter, §4 definitions)."""
+chsync's own queries (the seed's filter and drift definitions, written out again here)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from chsync.errors import BadInput
 CUSTOMER = "alaska-air"
 DAY_FIELDS = ("source", "sink_rows", "sink_distinct", "duplicates", "missing", "stale", "changed")
 
-# DESIGN §2, over the whole range; a conversation's day is the UTC date of ended_at.
+# The seed's filter, over the whole range; a conversation's day is the UTC date of ended_at.
 PASSING_SQL = """
     SELECT (c.ended_at AT TIME ZONE 'UTC')::date::text AS day, c.id::text
     FROM conversations c
@@ -26,7 +26,7 @@ PASSING_SQL = """
       AND c.ended_at >= '2026-01-01 00:00:00+00' AND c.ended_at < '2026-02-19 00:00:00+00'
       AND c.source_type IN ('voice', 'chat') AND c.has_agent_assistance = TRUE"""
 
-# Postgres rows in the sink's text form (DESIGN §3: NULL -> '', labels sorted by bytes, ms, UTC).
+# Postgres rows in the sink's text form (NULL -> '', labels sorted by bytes, ms, UTC).
 PG_ROWS_SQL = """
     SELECT c.id::text, c.customer_id, c.profile_id, coalesce(c.usecase_id, ''), coalesce(c.agent_user_id, ''),
            c.source_type, to_char(c.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'),
@@ -132,7 +132,7 @@ def test_stale_reasons_by_plain_sql(generated):
                LEFT JOIN profiles p ON p.id = c.profile_id WHERE c.id::text = ANY(%s)""",
             ([cid for _, cid in stale],)).fetchall()}
     reasons: Counter = Counter()
-    for day, cid in stale:   # DESIGN §4: the first that applies
+    for day, cid in stale:   # the first reason that applies
         if cid not in now:
             reasons["deleted"] += 1
             continue
@@ -177,8 +177,9 @@ def test_usecases_by_plain_sql(generated):
 def test_untouched_rows_have_equal_fingerprints(generated):
     """A conversation without drift is byte-identical on both sides: chsync's own row fingerprints
     (source.day_hashes / sink.day_hashes) differ only for the changed ones."""
-    from chsync.source import open_source
     from conftest import seed_spec
+
+    from chsync.source import open_source
     env, truth, *_ = generated
     source = open_source(env.source, seed_spec())
     try:
@@ -199,7 +200,7 @@ def test_source_reference_data_noise_and_constraints(generated):
     env, truth, sink_rows, passing, _ = generated
     in_sink = {r[0] for r in sink_rows}
     with env.pg() as conn:
-        one = lambda sql, *p: conn.execute(sql, p).fetchone()  # noqa: E731
+        one = lambda sql, *p: conn.execute(sql, p).fetchone()
         assert one("SELECT count(*), count(*) FILTER (WHERE customer_id = %s) FROM profiles", CUSTOMER) == (88, 1)
         assert one("SELECT count(*) FROM customers")[0] >= 5
         assert one("SELECT count(*) FILTER (WHERE is_dev_user), count(*) FILTER (WHERE NOT is_dev_user) "

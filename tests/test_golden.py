@@ -10,7 +10,8 @@ from golden.scenario import capture, capture_demo, stored
 
 def _differences(expected: dict[str, str], got: dict[str, str]) -> list[str]:
     problems = [f"missing output {name}" for name in sorted(set(expected) - set(got))]
-    problems += [f"new output {name} (re-capture the golden files if it is meant)" for name in sorted(set(got) - set(expected))]
+    problems += [f"new output {name} (re-capture the golden files if it is meant)"
+                 for name in sorted(set(got) - set(expected))]
     for name in sorted(set(expected) & set(got)):
         if expected[name] != got[name]:
             diff = difflib.unified_diff(expected[name].splitlines(), got[name].splitlines(), "golden", "now",

@@ -39,7 +39,8 @@ def test_write_mode_reads_the_capabilities():
 
 def test_a_spec_that_cannot_be_pulled_is_pushed_and_says_why():
     reason = "filter x: '/' divides integers in Postgres but not in ClickHouse"
-    assert write("auto", EMBEDDED, reason=reason).name == "push" and reason in write("auto", EMBEDDED, reason=reason).why
+    pushed = write("auto", EMBEDDED, reason=reason)
+    assert pushed.name == "push" and reason in pushed.why
     with pytest.raises(BadInput, match="cannot be carried into ClickHouse"):
         write("pull", EMBEDDED, reason=reason)
     assert policy.diff_mode("auto", EMBEDDED, not_pullable=reason).name == "push"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import subprocess
 import sys
 
 import pytest
-
 from builders import BREAK_LABELS, World
 
 FIRST, LAST = "2026-01-01", "2026-02-18"

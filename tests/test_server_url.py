@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import seed_spec
 
 from chsync.errors import BadInput
-from chsync.sink.server import open_server
+from chsync.sink import open_server
 from chsync.sink.url import parse_url
-from conftest import seed_spec
 
 
 def test_seed_cluster_url():

@@ -21,7 +21,7 @@ def test_sync_three_times_leaves_exactly_the_source_set(env):
         expected = {D1: source_ids(conn, D1), D2: source_ids(conn, D2)}
     assert len(expected[D1]) == 40 and len(expected[D2]) == 25
     assert env.cli("init").returncode == 0
-    for attempt in range(3):
+    for _ in range(3):
         done = env.cli("sync", "--from", "2026-01-20", "--to", "2026-01-21")
         assert done.returncode == 0, done.stderr
         assert "profiles scanned 3 (filtered to 1: alaska-air)" in done.stderr
@@ -88,6 +88,6 @@ def test_failed_source_read_leaves_the_day_untouched(env):
         conn.execute(BREAK_LABELS)
     done = env.cli("sync", "--day", "2026-01-20")
     assert done.returncode == 4
-    lines = [l for l in done.stderr.splitlines() if l.startswith("chsync: error")]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("chsync: error")]
     assert len(lines) == 1 and "division by zero" in lines[0], done.stderr
     assert _sink_snapshot(env) == before

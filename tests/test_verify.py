@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from builders import World
 
 D1, D2 = dt.date(2026, 1, 20), dt.date(2026, 1, 21)

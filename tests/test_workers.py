@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from builders import World
-from chsync.dates import day_range
+
 from chsync.apply.journal import Journal
+from chsync.dates import day_range
 
 FIRST, LAST = dt.date(2026, 1, 20), dt.date(2026, 1, 27)
 RANGE = ("--from", FIRST.isoformat(), "--to", LAST.isoformat())

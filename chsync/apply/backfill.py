@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+from typing import Any
 
 import pyarrow as pa
 
@@ -31,11 +32,15 @@ from .progress import DayProgress
 DONE = ("checked", "skipped")
 
 
-def run_and_verify(job: "Backfill", plan: Plan | None = None, *, resume: str | None = None,
+def run_and_verify(job: Backfill, plan: Plan | None = None, *, resume: str | None = None,
                    take_over: bool = False) -> dict:
     """Start (or resume) the run, then prove the range: the result with its `verify` section."""
     from ..scope import build_scope
-    result = job.resume(resume, take_over=take_over) if resume else job.start(plan, take_over=take_over)
+    if resume:
+        result = job.resume(resume, take_over=take_over)
+    else:
+        assert plan is not None
+        result = job.start(plan, take_over=take_over)
     first, last = dt.date.fromisoformat(result["from"]), dt.date.fromisoformat(result["to"])
     with job.timeline.step("Verify"):
         # After a pull run, Postgres hashes its own rows: the proof must not share the writer's SQL.
@@ -48,7 +53,7 @@ def run_and_verify(job: "Backfill", plan: Plan | None = None, *, resume: str | N
 
 
 def new_run_id() -> str:
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
 class Backfill:
@@ -63,7 +68,7 @@ class Backfill:
         self.run_id = ""
         self.day_results: list[dict] = []
         self.mode = "push"
-        self.puller = None
+        self.puller: Any = None
 
     # -- entry points --------------------------------------------------------------------------
     def start(self, plan: Plan, *, take_over: bool = False) -> dict:

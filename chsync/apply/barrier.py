@@ -10,7 +10,7 @@ from ..sink.base import ClickHouseSink
 
 
 def wait_for_mutations(sink: ClickHouseSink, timeout: float = 600.0, poll: float = 0.5) -> float:
-    """Returns the seconds waited. A mutation that failed at run time never finishes (FACTS): the
+    """Returns the seconds waited. A mutation that failed at run time never finishes (it stays is_done = 0): the
     timeout turns that into a clear error instead of a hang."""
     started = time.monotonic()
     last_report = started

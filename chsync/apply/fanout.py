@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .. import log
 from ..errors import EXIT_CHECKS_FAILED, BadInput, ChsyncError

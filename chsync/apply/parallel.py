@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,7 +50,7 @@ class Workers:
                 for future in concurrent.futures.as_completed(futures):
                     try:
                         result, ran = future.result()
-                    except BaseException as e:  # noqa: BLE001 - re-raised below, after running days end
+                    except BaseException as e:
                         stop.set()
                         first_error = first_error or e
                         continue

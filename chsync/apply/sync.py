@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import time
+from typing import Any
 
 import pyarrow as pa
 
@@ -116,7 +117,7 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
         log.info(f"{sink.table} is partitioned by month: each day's differing keys are repaired instead of "
                  "rewriting its month")
     pool = Workers(source, sink, workers if swaps else 1)
-    puller_context = contextlib.nullcontext()
+    puller_context: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if choice.name == "pull":
         from ..pull.reader import Puller
         puller_context = Puller(sink, source)

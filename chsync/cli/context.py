@@ -4,6 +4,7 @@ first use (and closed at the end)."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from ..errors import BadInput
 from ..spec import load_specs, pick
@@ -21,7 +22,8 @@ class Context:
         self.source_dsn, self.sink_url, self.config = source, sink, config
         self.table, self.params = table, params
         self._specs: list[TableSpec] | None = None
-        self._source = self._sink = None
+        self._source: Any = None
+        self._sink: Any = None
 
     # -- specs ---------------------------------------------------------------------------------
     @property
@@ -74,6 +76,13 @@ class Context:
             from ..source import open_source
             self._source = open_source(self.source_dsn, self.spec)
         return self._source
+
+    def writable(self, specs: list[TableSpec] | None = None) -> None:
+        """Before a command that replaces partitions: refuse a spec whose sink table other customers would
+        share."""
+        for spec in specs or self.specs:
+            if spec.unsafe_for_swaps:
+                raise BadInput(spec.unsafe_for_swaps)
 
     def checked_source(self):
         from ..source.catalog import require

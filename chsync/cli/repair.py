@@ -42,6 +42,7 @@ def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink, mode, worker
     from ..apply.sync import run_sync
     from ..source.catalog import require
     days = resolve_days(day, from_, to)
+    ctx.writable()
     if ctx.many():
         def one(source, sink):
             source.check_customer()
@@ -162,6 +163,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
     def job(source, sink) -> Backfill:
         return Backfill(source, sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout, workers=workers)
 
+    ctx.writable()
     if ctx.many():
         if resume or plan_file:
             raise BadInput("--resume and --plan belong to one table's and customer's run: use --table NAME and "

@@ -46,7 +46,7 @@ def normal(column: Column, value):
     if column.type.is_array:
         return sorted(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
     if kind == "boolean":
         return int(value)
     if kind == "numeric":

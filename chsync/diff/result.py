@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 CLASSES = ("missing", "stale", "changed", "duplicates")
 
@@ -46,7 +47,8 @@ class RangeDiff:
 
     def to_json(self, customer: str | None, limit: int) -> dict:
         """The `chsync diff --json` document: counts per class and day, up to `limit` samples per class."""
-        days = [{"day": day.isoformat(), **d.counts()} for day, d in sorted(self.days.items()) if not d.in_sync]
+        days: list[dict[str, Any]] = [{"day": day.isoformat(), **d.counts()}
+                                      for day, d in sorted(self.days.items()) if not d.in_sync]
         samples: dict[str, list] = {"missing": [], "stale": [], "changed": [], "duplicates": []}
         for d in self.days.values():
             def room(kind: str) -> int:

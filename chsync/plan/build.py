@@ -6,15 +6,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .. import __version__, policy
-from ..strategies.partition import month_of
 from ..diff.transport import not_pullable
 from ..pull.reader import pull_insert_preview
 from ..scope import DayRow, Scope, build_scope
 from ..sink.base import ClickHouseSink
 from ..strategies import STRATEGIES, Strategy
+from ..strategies.partition import month_of
 from .model import DRIFT_KEYS, DayPlan, Plan
 
 DEFAULT_RATE = 20_000.0

@@ -70,7 +70,7 @@ class Plan:
         return doc
 
     @classmethod
-    def from_json(cls, doc: dict, where: str = "plan") -> "Plan":
+    def from_json(cls, doc: dict, where: str = "plan") -> Plan:
         if doc.get("version") != PLAN_VERSION or "days" not in doc:
             raise BadInput(f"{where} is not a chsync plan (version {PLAN_VERSION}): make one with `chsync plan`")
         try:

@@ -42,7 +42,7 @@ class Mirror(ChdbSink):
         held = open_path()
         self._owned = None if held else tempfile.mkdtemp(prefix="chsync-mirror-")
         spec = server.spec.with_sink(database=DATABASE)
-        super().__init__(held or self._owned, spec)
+        super().__init__(held or self._owned or "", spec)
         self.server, self.http_port = server, http_port
         found = server.columns_found()
         columns = ", ".join(f"{c} {found[c]}" for c in spec.names)

@@ -36,7 +36,7 @@ class PgLink:
     password: str
 
     @classmethod
-    def from_dsn(cls, dsn: str) -> "PgLink":
+    def from_dsn(cls, dsn: str) -> PgLink:
         parts = urlsplit(dsn)
         return cls(parts.hostname or "127.0.0.1", parts.port or 5432, unquote(parts.path.lstrip("/")) or "postgres",
                    unquote(parts.username or "postgres"), unquote(parts.password or ""))
@@ -121,7 +121,7 @@ class PulledSource:
 
         def utc(day: dt.date) -> str:
             local = dt.datetime.combine(day, dt.time(), zone)
-            return local.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            return local.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         return utc(first), utc(last + dt.timedelta(days=1))
 
     def day_of(self, expr: str) -> str:

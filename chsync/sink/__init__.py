@@ -21,10 +21,20 @@ def open_sink(url: str | None, spec: TableSpec) -> ClickHouseSink:
         from .chdb import ChdbSink
         return ChdbSink.from_url(url, spec)
     if scheme in ("clickhouse", "clickhouses"):
-        from .server import open_server
         return open_server(url, spec)
     raise BadInput(f"sink {redact_url(url)!r} has unknown scheme {scheme!r}: use chdb:///dir or "
                    "clickhouse://user:password@host:9000/db?cluster=NAME")
+
+
+def open_server(url: str, spec: TableSpec):
+    """A server sink: a cluster when the URL names one."""
+    from .url import parse_url, spec_for_url
+    parsed = parse_url(url)
+    if parsed.cluster:
+        from .cluster import ClusterSink
+        return ClusterSink(parsed, spec_for_url(url, spec), redact_url(url))
+    from .server import ServerSink
+    return ServerSink(parsed, spec_for_url(url, spec), redact_url(url))
 
 
 def sink_spec(url: str, spec: TableSpec) -> TableSpec:

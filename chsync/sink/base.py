@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from ..errors import BadInput, RuntimeFailure
 from ..spec.model import TableSpec
-from .canonical import RowHash, accepts, ch_type, expected
+from . import ddl
+from .canonical import RowHash, accepts, expected
 from .capabilities import Capabilities, partition_grain
 
 MOD64 = 1 << 64
@@ -85,16 +86,16 @@ class ClickHouseSink(ABC):
     @abstractmethod
     def detect_capabilities(self) -> Capabilities: ...
 
-    def close(self) -> None:  # pragma: no cover - backends override when they hold resources
+    def close(self) -> None:  # noqa: B027 - backends that hold resources override it
         pass
 
-    def clone(self) -> "ClickHouseSink":
+    def clone(self) -> ClickHouseSink:
         raise NotImplementedError
 
-    def prepare_pull(self) -> None:
+    def prepare_pull(self) -> None:  # noqa: B027 - a hook; only an in-process sink needs it
         """Before the sink reads Postgres through postgresql(): set what its client needs."""
 
-    def check_reachable(self) -> None:
+    def check_reachable(self) -> None:  # noqa: B027 - a hook; only a cluster has other nodes
         """Before a destructive step: every node the step needs answers (a cluster checks each shard)."""
 
     def __enter__(self):
@@ -150,35 +151,21 @@ class ClickHouseSink(ABC):
         return f"toDate({self.spec.day}{self._tz()})"
 
     def partition_expr(self, grain: str) -> str:
-        fn = "toYYYYMMDD" if grain == "day" else "toYYYYMM"
-        return f"{fn}({self.spec.day}{'' if self.spec.day_column.type.kind == 'date' else self._tz()})"
+        return ddl.day_partition(self.spec, grain)
 
     def grain_of(self, partition_key: str) -> str | None:
         return partition_grain(partition_key, self.spec.day, self.spec.day_timezone,
                                self.spec.day_column.type.kind == "date")
 
     # -- schema --------------------------------------------------------------------------------
-    def column_types(self, precision: int, low_cardinality: bool) -> list[tuple[str, str]]:
-        return [(c.name, ch_type(c, precision, low_cardinality)) for c in self.spec.columns]
-
     def table_exists(self, table: str | None = None) -> bool:
         db, name = (table or self.table).split(".")
         return bool(self.rows(f"SELECT count() FROM system.tables WHERE database = '{db}' AND name = '{name}'")[0][0])
 
-    def engine(self, name: str, replicated: bool) -> str:
-        version = self.spec.version
-        if replicated:
-            db, table = name.split(".")
-            return f"ReplicatedReplacingMergeTree('/clickhouse/tables/{{shard}}/{db}/{table}', '{{replica}}', {version})"
-        return f"ReplacingMergeTree({version})"
-
     def create_local_table_sql(self, name: str, caps: Capabilities, *, replicated: bool = False,
                                if_not_exists: bool = True, grain: str | None = None) -> str:
-        cols = ",\n  ".join(f"{c} {t}" for c, t in self.column_types(caps.time_precision, caps.low_cardinality))
-        partition = self.partition_expr(grain or self.spec.sink.partition)
-        return (f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{name}{self.on_cluster} (\n  {cols}\n) "
-                f"ENGINE = {self.engine(name, replicated)} PARTITION BY {partition} "
-                f"ORDER BY {', '.join(self.spec.sink.order_by) if len(self.spec.sink.order_by) == 1 else '(' + ', '.join(self.spec.sink.order_by) + ')'}")
+        return ddl.local_table(self.spec, name, caps, on_cluster=self.on_cluster, replicated=replicated,
+                               if_not_exists=if_not_exists, grain=grain)
 
     def init_statements(self) -> list[str]:
         return [f"CREATE DATABASE IF NOT EXISTS {self.db}", self.create_local_table_sql(self.table, self.capabilities)]
@@ -191,15 +178,32 @@ class ClickHouseSink(ABC):
         self.refresh_capabilities()
         return statements
 
+    def schema_change(self) -> ddl.SchemaChange:
+        """How the sink table's columns differ from the spec's (the table must exist)."""
+        return ddl.compare(self.spec, self.columns_found())
+
+    def tables_of_the_table(self) -> list[str]:
+        """The tables that carry the sink table's columns (a cluster adds its Distributed table)."""
+        return [self.table]
+
+    def migrate_statements(self) -> list[str]:
+        """ADD COLUMN for what the spec gained (refuse dropped, renamed or retyped columns before)."""
+        change = self.schema_change()
+        return ddl.add_columns(self.spec, self.tables_of_the_table(), change.added, self.capabilities,
+                               self.on_cluster)
+
     def columns_found(self) -> dict[str, str]:
         return dict(self.rows(f"SELECT name, type FROM system.columns "
                               f"WHERE database = '{self.db}' AND table = '{self.spec.sink.table}'"))
 
-    def require_table(self) -> None:
-        """The sink table exists and has the spec's columns with usable types."""
+    def require_table_exists(self) -> None:
         if not self.table_exists():
             raise RuntimeFailure(f"sink table {self.table} does not exist in {self.display_url}: "
                                  "run `chsync init` first")
+
+    def require_table(self) -> None:
+        """The sink table exists and has the spec's columns with usable types."""
+        self.require_table_exists()
         have = self.columns_found()
         missing = [c.name for c in self.spec.columns if c.name not in have]
         if missing:

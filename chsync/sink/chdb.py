@@ -1,4 +1,5 @@
-"""Embedded sink: chDB in-process (FACTS: one process per directory, one directory per process)."""
+"""Embedded sink: chDB in-process. chDB allows one process per directory and one directory per process
+(docs/ARCHITECTURE.md, "Traps"): this module holds the one session and says so when another holds it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import fcntl
 import os
 import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -17,7 +19,7 @@ from .base import ClickHouseSink
 from .capabilities import Capabilities
 
 _PYTHON_TABLE_LOCK = threading.Lock()
-_open: dict[str, object] = {}  # path -> chdb Session; chDB allows one path per process
+_open: dict[str, Any] = {}  # path -> chdb Session; chDB allows one path per process
 
 
 def _session(path: str):
@@ -36,7 +38,7 @@ def _session(path: str):
                              "wait for it to finish or use another --sink directory")
     try:
         sess = chdb_session.Session(path)
-    except Exception as e:  # noqa: BLE001 - chDB raises RuntimeError for everything
+    except Exception as e:
         if "Cannot lock file" in str(e):
             raise RuntimeFailure(f"chDB directory {path} is in use by another process (a running chsync?): "
                                  "wait for it to finish or use another --sink directory") from None
@@ -74,17 +76,18 @@ class ChdbSink(ClickHouseSink):
     def __init__(self, path: str, spec: TableSpec):
         super().__init__(spec, f"chdb://{path}")
         self.path = path
+        self._is_clone = False
         self.session = _session(path)
 
     @classmethod
-    def from_url(cls, url: str, spec: TableSpec) -> "ChdbSink":
+    def from_url(cls, url: str, spec: TableSpec) -> ChdbSink:
         parts = urlsplit(url)
         raw = (parts.netloc + parts.path) if parts.netloc in ("", ".", "..", "~") else None
         if not raw:
             raise BadInput(f"sink {url!r} is not a chDB URL: use chdb:///absolute/dir or chdb://./relative/dir")
         return cls(os.path.abspath(os.path.expanduser(raw)), spec)
 
-    def clone(self) -> "ChdbSink":
+    def clone(self) -> ChdbSink:
         """The same sink for another thread: chDB sessions take queries from several threads."""
         twin = copy.copy(self)
         twin._is_clone = True
@@ -100,7 +103,7 @@ class ChdbSink(ClickHouseSink):
     def _run(self, sql: str, fmt: str = "CSV"):
         try:
             return self.session.query(sql, fmt)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise RuntimeFailure(f"chDB query failed: {_first_line(e)}") from None
 
     def execute(self, sql: str) -> None:
@@ -124,7 +127,7 @@ class ChdbSink(ClickHouseSink):
             # can resolve each other's `data` (a day staged with another day's rows: seen with --workers 2).
             with _PYTHON_TABLE_LOCK:
                 self.session.query(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(data)")
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise RuntimeFailure(f"chDB insert into {table} failed: {_first_line(e)}") from None
 
     def prepare_pull(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..errors import BadInput, RuntimeFailure
+from . import ddl
 from .base import Statement
 from .capabilities import Capabilities
 from .server import CONNECTION_CODES, ServerSink, has
@@ -72,7 +73,7 @@ class ClusterSink(ServerSink):
         if not engine:
             base["replicated"] = self.url.replicated if self.url.replicated is not None else True
         dist_engine = self.table_info(self.spec.sink.distributed_table)[0]
-        sharding_key = self.spec.sink.sharding_key
+        sharding_key: str | None = self.spec.sink.sharding_key
         if dist_engine.startswith("Distributed"):
             args = [a.strip() for a in dist_engine[dist_engine.index("(") + 1: dist_engine.rindex(")")].split(",", 3)]
             sharding_key = args[3] if len(args) > 3 else None
@@ -82,10 +83,11 @@ class ClusterSink(ServerSink):
 
     # -- DDL -----------------------------------------------------------------------------------
     def _distributed_sql(self, name: str, local: str) -> str:
-        key = self.capabilities.sharding_key or self.spec.sink.sharding_key
-        db, table = local.split(".")
-        return (f"CREATE TABLE IF NOT EXISTS {name}{self.on_cluster} AS {local} "
-                f"ENGINE = Distributed({self.cluster}, {db}, {table}, {key})")
+        return ddl.distributed_table(name, local, self.cluster, self.capabilities.sharding_key or
+                                     self.spec.sink.sharding_key)
+
+    def tables_of_the_table(self) -> list[str]:
+        return [self.table, self.read_table]
 
     def init_statements(self) -> list[str]:
         caps = self.capabilities

@@ -76,7 +76,8 @@ class JournalStore:
         rows = self.sink.rows(
             f"SELECT sum(j.rows), sum(j.seconds) FROM {self.days} AS j "
             f"WHERE j.state = 'checked' AND j.rows > 0 AND j.run IN "
-            f"(SELECT run FROM {self.runs} WHERE strategy = {literal(strategy)} AND sink_table = {literal(sink_table)})")
+            f"(SELECT run FROM {self.runs} WHERE strategy = {literal(strategy)} "
+            f"AND sink_table = {literal(sink_table)})")
         n, seconds = rows[0] if rows else (0, 0)
         return int(n or 0), float(seconds or 0)
 

@@ -9,18 +9,18 @@ import datetime as dt
 import logging
 import re
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 import pyarrow as pa
 
 from .. import log
 from ..errors import RuntimeFailure
-from ..secrets import redact_url
 from ..spec.model import TableSpec
 from .base import ClickHouseSink
 from .capabilities import Capabilities
 from .chdb import time_precision
-from .url import ServerURL, parse_url, spec_for_url
+from .url import ServerURL
 
 # feature -> first (major, minor) version that has it
 FEATURES = {
@@ -55,22 +55,14 @@ class _Transient(Exception):
     pass
 
 
-def open_server(url: str, spec: TableSpec) -> "ServerSink":
-    parsed = parse_url(url)
-    if parsed.cluster:
-        from .cluster import ClusterSink
-        return ClusterSink(parsed, spec_for_url(url, spec), redact_url(url))
-    return ServerSink(parsed, spec_for_url(url, spec), redact_url(url))
-
-
 class ServerSink(ClickHouseSink):
     def __init__(self, url: ServerURL, spec: TableSpec, display_url: str):
         super().__init__(spec, display_url)
         self.url = url
-        self._client = None
-        self._node_clients: dict[tuple[str, int], object] = {}
+        self._client: Any = None
+        self._node_clients: dict[tuple[str, int], Any] = {}
 
-    def clone(self) -> "ServerSink":
+    def clone(self) -> ServerSink:
         """The same sink with its own connections, for another thread (a driver Client is single-threaded)."""
         twin = type(self)(self.url, self.spec, self.display_url)
         twin._caps, twin.stage_suffix = self._caps, self.stage_suffix
@@ -97,7 +89,7 @@ class ServerSink(ClickHouseSink):
             if c is not None:
                 try:
                     c.disconnect()
-                except Exception:  # noqa: BLE001 - closing a broken connection
+                except Exception:
                     pass
         self._client, self._node_clients = None, {}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -19,7 +20,7 @@ from .sql import DAY, KEY, SourceSQL
 SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "extra_float_digits": "3"}
 
 
-def open_source(dsn: str | None, spec: TableSpec) -> "PostgresSource":
+def open_source(dsn: str | None, spec: TableSpec) -> PostgresSource:
     if not dsn:
         raise BadInput("no source given: pass --source postgresql://user@host:port/db or set CHSYNC_SOURCE")
     parts = urlsplit(dsn)
@@ -27,7 +28,7 @@ def open_source(dsn: str | None, spec: TableSpec) -> "PostgresSource":
         raise BadInput(f"source {redact_url(dsn)!r} is not a Postgres URL: "
                        "use postgresql://user[:password]@host[:port]/database")
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise BadInput(f"source {redact_url(dsn)!r} has an invalid port") from None
     return PostgresSource(dsn, spec)
@@ -37,8 +38,8 @@ class PostgresSource:
     def __init__(self, dsn: str, spec: TableSpec):
         self.dsn = dsn
         self.spec = spec
-        self._pg = None
-        self._adbc = None
+        self._pg: Any = None
+        self._adbc: Any = None
         self._sql: dict[int, SourceSQL] = {}
 
     def sql(self, precision: int) -> SourceSQL:
@@ -72,14 +73,14 @@ class PostgresSource:
                 # autocommit: else every read leaves the connection idle in a transaction that holds its
                 # table locks for the whole run, blocking DDL (and whatever queues behind it) on the source
                 self._adbc = adbc.connect(self.dsn, autocommit=True)
-            except Exception as e:  # noqa: BLE001 - ADBC raises driver-specific classes
+            except Exception as e:
                 raise self._fail(e) from None
             with self._adbc.cursor() as cur:
                 for name, value in SESSION.items():
                     cur.execute(f"SET {name} = '{value}'")
         return self._adbc
 
-    def clone(self) -> "PostgresSource":
+    def clone(self) -> PostgresSource:
         """The same source with its own connections, for another thread."""
         return PostgresSource(self.dsn, self.spec)
 
@@ -88,7 +89,7 @@ class PostgresSource:
             if conn is not None:
                 try:
                     conn.close()
-                except Exception:  # noqa: BLE001 - closing a broken connection
+                except Exception:
                     pass
         self._pg = self._adbc = None
 
@@ -109,7 +110,7 @@ class PostgresSource:
                 return cur.fetch_arrow_table()
         except RuntimeFailure:
             raise
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise self._fail(e) from None
 
     # -- the tenant ----------------------------------------------------------------------------

@@ -198,6 +198,7 @@ def base_table(source_from: str) -> tuple[str, str]:
     """(table, alias) of a `[source] from` such as "orders o" or "public.orders"."""
     import sqlglot
     from sqlglot import exp
+
     from ..errors import BadInput
     try:
         tree = sqlglot.parse_one(f"SELECT 1 FROM {source_from}", read="postgres")

@@ -18,8 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
-from .model import (BUILTIN_REASONS, IDENTIFIER, Child, Column, Lookup, Predicate, SinkTable, TableSpec, Units,
-                    validate_customer)
+from .model import (
+    BUILTIN_REASONS,
+    IDENTIFIER,
+    Child,
+    Column,
+    Lookup,
+    Predicate,
+    SinkTable,
+    TableSpec,
+    Units,
+    validate_customer,
+)
 from .types import DAY_KINDS, KEY_KINDS, VERSION_KINDS, parse_type
 
 SEED = "seed.toml"
@@ -44,7 +54,6 @@ LEGACY_FIELDS = {
     ("sink", "database"): str, ("sink", "table"): str, ("sink", "distributed_table"): str,
     ("sink", "sharding_key"): str, ("guards", "min_shrink_ratio"): float,
 }
-LEGACY_SHARDING_KEYS = ("cityHash64(toString(conversation_id))", "rand()")
 
 
 def load_specs(path: str | Path | None) -> list[TableSpec]:
@@ -116,19 +125,15 @@ def _legacy(doc: dict, where: str) -> TableSpec:
     """The seed spec with the old-style settings applied."""
     seed = _seed()
     params, sink, ratio = dict(seed.params), seed.sink, seed.min_shrink_ratio
+    sharding_keys = (seed.sink.sharding_key, "rand()")   # the two layouts seen in the wild
     for section, body in doc.items():
         if not isinstance(body, dict):
             raise BadInput(f"{where}: top-level key {section!r} must be a section ([filter], [sink] or [guards])")
-        for key, value in body.items():
+        for key, raw in body.items():
             if (section, key) not in LEGACY_FIELDS:
                 known = ", ".join(f"{s}.{k}" for s, k in LEGACY_FIELDS)
                 raise BadInput(f"{where}: unknown key {section}.{key}: known keys are {known}")
-            typ = LEGACY_FIELDS[(section, key)]
-            if typ is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
-                raise BadInput(f"{where}: {section}.{key} must be a {typ.__name__}, got {type(value).__name__} "
-                               f"{value!r}")
+            value = _legacy_value(raw, LEGACY_FIELDS[(section, key)], f"{where}: {section}.{key}")
             if section == "filter":
                 if key == "source_types":
                     if not value or not all(isinstance(s, str) and IDENTIFIER.match(s) for s in value):
@@ -140,8 +145,8 @@ def _legacy(doc: dict, where: str) -> TableSpec:
                 params[key] = value
             elif section == "sink":
                 if key == "sharding_key":
-                    if value not in LEGACY_SHARDING_KEYS:
-                        raise BadInput(f"{where}: sink.sharding_key must be one of {', '.join(LEGACY_SHARDING_KEYS)}")
+                    if value not in sharding_keys:
+                        raise BadInput(f"{where}: sink.sharding_key must be one of {', '.join(sharding_keys)}")
                 elif not IDENTIFIER.match(value):
                     raise BadInput(f"{where}: sink.{key} {value!r} is not a plain identifier (letters, digits, "
                                    "'_'; no quotes or dots)")
@@ -156,6 +161,14 @@ def _legacy(doc: dict, where: str) -> TableSpec:
     return spec
 
 
+def _legacy_value(value: Any, typ: type, where: str) -> Any:
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
+        raise BadInput(f"{where} must be a {typ.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
 def _full(doc: dict, where: str, origin: str) -> TableSpec:
     for section, body in doc.items():
         if section not in _SECTIONS:
@@ -164,8 +177,9 @@ def _full(doc: dict, where: str, origin: str) -> TableSpec:
             raise BadInput(f"{where}: {section} must be a section [{section}]")
     table = _section(doc, "table", where, required=("key", "day", "version"))
     params = {k: _param(v, f"{where}: params.{k}") for k, v in doc.get("params", {}).items()}
-    if isinstance(params.get("customer"), str):
-        validate_customer(params["customer"])  # type: ignore[arg-type]
+    customer = params.get("customer")
+    if isinstance(customer, str):
+        validate_customer(customer)
     source = _section(doc, "source", where, required=("from",))
     columns = _columns(_dict(doc.get("columns"), f"{where}: [columns]"), where)
     names = [c.name for c in columns]
@@ -202,7 +216,8 @@ def _full(doc: dict, where: str, origin: str) -> TableSpec:
         name=_ident(table.get("name", sink.table), f"{where}: table.name"),
         key=table["key"], day=table["day"], version=table["version"],
         source_from=_text(source["from"], f"{where}: source.from"),
-        joins=tuple(_text(j, f"{where}: source.joins") for j in _list(source.get("joins", []), f"{where}: source.joins")),
+        joins=tuple(_text(j, f"{where}: source.joins")
+                    for j in _list(source.get("joins", []), f"{where}: source.joins")),
         filters=_filters(doc.get("filter", []), where),
         columns=tuple(columns), sink=sink, params=params, day_timezone=timezone,
         noun=(noun[0], noun[1]), breakdown=breakdown,

@@ -157,7 +157,7 @@ class TableSpec:
         """`text` with its :params as quoted literals."""
         return P.substitute(text, self.params, where or self.origin)
 
-    def with_params(self, values: dict[str, P.ParamValue]) -> "TableSpec":
+    def with_params(self, values: dict[str, P.ParamValue]) -> TableSpec:
         if not values:
             return self
         unknown = sorted(set(values) - set(self.params))
@@ -166,13 +166,13 @@ class TableSpec:
                            f"(known: {', '.join(sorted(self.params)) or 'none'})")
         return dataclasses.replace(self, params={**self.params, **values})
 
-    def with_customer(self, customer: str) -> "TableSpec":
+    def with_customer(self, customer: str) -> TableSpec:
         validate_customer(customer)
         if "customer" not in self.params:
             raise BadInput(f"{self.origin} has no customer parameter: drop --customer/--all-customers")
         return dataclasses.replace(self, params={**self.params, "customer": customer})
 
-    def with_sink(self, *, database: str | None = None, distributed_table: str | None = None) -> "TableSpec":
+    def with_sink(self, *, database: str | None = None, distributed_table: str | None = None) -> TableSpec:
         sink = self.sink
         if database:
             sink = dataclasses.replace(sink, database=database)

@@ -6,11 +6,9 @@ quoted identifier is never mistaken for a parameter; the user's SQL around them 
 
 from __future__ import annotations
 
-from typing import Union
-
 from ..errors import BadInput
 
-ParamValue = Union[str, int, float, bool, tuple]
+ParamValue = str | int | float | bool | tuple
 
 
 def literal(value: ParamValue, name: str) -> str:

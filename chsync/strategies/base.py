@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pyarrow as pa
 
-from .partition import Unit
 from ..sink.base import ClickHouseSink
+from .partition import Unit
 
 if TYPE_CHECKING:
     from ..scope import DayRow
@@ -28,23 +28,30 @@ class GlobalStep:
     sql: list[str]
 
 
-class Run(Protocol):
-    """What a running backfill offers a strategy (apply/backfill.py)."""
-    source: object
-    sink: ClickHouseSink
-    puller: object
-    allow_shrink: bool
-    run_id: str
+class Writer(Protocol):
+    """What changing a day's rows needs: the source (for its spec), journal states, mutations with their
+    barrier, inserts, and the final check (a backfill, or the daily sync on month partitions)."""
+    source: Any
 
     def state(self, unit: Unit, state: str, rows: int = 0) -> None: ...
-
-    def read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], tuple[int, int]]: ...
 
     def mutate(self, statements) -> None: ...
 
     def insert(self, day: dt.date, data: pa.Table) -> None: ...
 
     def check_live(self, day: dt.date, expected: tuple[int, int]) -> None: ...
+
+
+class Run(Writer, Protocol):
+    """What a running backfill offers a strategy (apply/backfill.py)."""
+    sink: Any
+    puller: Any
+    allow_shrink: bool
+    run_id: str
+    journal: Any
+    timeline: Any
+
+    def read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], tuple[int, int]]: ...
 
 
 class Strategy:
@@ -57,7 +64,7 @@ class Strategy:
     mutations_per_day: ClassVar[int] = 0
 
     # -- planning ------------------------------------------------------------------------------
-    def action(self, day: "DayRow", grain: str | None) -> str:
+    def action(self, day: DayRow, grain: str | None) -> str:
         """What happens to a day of the plan: "skip" when in sync, else the strategy's own verb."""
         raise NotImplementedError
 
@@ -65,7 +72,7 @@ class Strategy:
         """The pieces the days run in: a day each, unless the strategy replaces whole months."""
         return [Unit(d, d) for d in days]
 
-    def preview(self, sink: ClickHouseSink, day: dt.date, action: str, drift: "DayRow", insert: str) -> list[str]:
+    def preview(self, sink: ClickHouseSink, day: dt.date, action: str, drift: DayRow, insert: str) -> list[str]:
         """The SQL a plan shows for the day; `insert` describes the insert of the day's source set (with a
         {table} slot)."""
         raise NotImplementedError
@@ -73,7 +80,7 @@ class Strategy:
     def global_steps(self, sink: ClickHouseSink, first: dt.date, last: dt.date) -> list[GlobalStep]:
         return []
 
-    def eta(self, drift: "DayRow", action: str, rate: float, mutation_seconds: float) -> float:
+    def eta(self, drift: DayRow, action: str, rate: float, mutation_seconds: float) -> float:
         if action == "skip":
             return 0.0
         return drift.source / rate + self.mutations_per_day * mutation_seconds

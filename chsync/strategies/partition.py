@@ -15,9 +15,9 @@ import pyarrow as pa
 
 from ..diff.compare import hash_sum
 from ..errors import Refused, RuntimeFailure
+from ..faults import fault_point
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
-from ..faults import fault_point
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,12 +3,10 @@ one DELETE of the whole range first). Both leave days empty while they reload, a
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ..faults import fault_point
-from .partition import Unit, check_guards
 from ..timeline import Timeline
 from .base import GlobalStep, Run, Strategy
+from .partition import Unit, check_guards
 
 
 class PerDay(Strategy):

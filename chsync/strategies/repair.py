@@ -6,9 +6,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .partition import Unit
 from ..diff.compare import KEY, compare_day
-from .base import Run, Strategy
+from .base import Run, Strategy, Writer
+from .partition import Unit
 
 
 class Repair(Strategy):
@@ -34,7 +34,7 @@ class Repair(Strategy):
         return repair_day(run, unit, data, expected, sink)
 
 
-def repair_day(run: Run, unit: Unit, data: pa.Table, expected: tuple[int, int], sink) -> tuple[int, str]:
+def repair_day(run: Writer, unit: Unit, data: pa.Table, expected: tuple[int, int], sink) -> tuple[int, str]:
     """Given the day's source read: delete what differs, insert what is missing or changed, check."""
     day = unit.first
     key = run.source.spec.key

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .partition import Unit, month_of, swap_unit
 from .base import Run, Strategy
+from .partition import Unit, month_of, swap_unit
 
 
 class Swap(Strategy):
@@ -37,7 +37,8 @@ class Swap(Strategy):
         stage = sink.stage_table(day)
         n = drift.source
         return [*(str(s) for s in sink.stage_statements(day)), insert.format(table=stage),
-                f"-- check {stage}: {n:,} rows and fingerprint = Postgres", *(str(s) for s in sink.swap_statements(day)),
+                f"-- check {stage}: {n:,} rows and fingerprint = Postgres",
+                *(str(s) for s in sink.swap_statements(day)),
                 f"-- check {sink.read_table} for {day}: {n:,} rows and fingerprint = Postgres"]
 
     def run_unit(self, run: Run, unit: Unit, action: str, source, sink):

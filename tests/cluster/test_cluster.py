@@ -10,10 +10,10 @@ import time
 
 import pytest
 from clickhouse_driver import Client
+from conftest import seed_spec
 
 from chsync.demo.generate import generate
 from chsync.sink import open_sink
-from conftest import seed_spec
 
 pytestmark = pytest.mark.cluster
 RANGE = ("--from", "2026-01-18", "--to", "2026-01-23")
@@ -51,7 +51,7 @@ def cluster_env(request, env, local_cluster, tmp_path):
             Client("127.0.0.1", port=local_cluster.tcp_ports[0]).execute(
                 f"DROP DATABASE IF EXISTS {db} ON CLUSTER {cluster}")
             break
-        except Exception:  # noqa: BLE001
+        except Exception:
             time.sleep(1)
 
 
@@ -102,7 +102,8 @@ def test_diff_with_a_wrong_http_port_fails_in_one_line_without_the_password(clus
     done = _cli(cluster_env, "diff", *RANGE, "--mode", "pull")
     assert done.returncode == 4, done.stderr
     port = cluster_env.cluster.tcp_ports[0]
-    assert f"127.0.0.1:{port} does not answer over HTTP" in done.stderr and "set http_port= in the sink URL" in done.stderr
+    assert f"127.0.0.1:{port} does not answer over HTTP" in done.stderr
+    assert "set http_port= in the sink URL" in done.stderr
     assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1
     assert cluster_env.cluster.password not in done.stderr + done.stdout and "Basic " not in done.stderr
 
@@ -133,7 +134,7 @@ def _checked_days(env) -> int:
     client = Client("127.0.0.1", port=env.cluster.tcp_ports[0])
     try:
         return client.execute(f"SELECT count() FROM {env.db}.chsync_journal WHERE state = 'checked'")[0][0]
-    except Exception:  # noqa: BLE001 - the journal table may not exist yet
+    except Exception:
         return 0
 
 
@@ -188,7 +189,7 @@ def test_a_stuck_mutation_times_out_with_its_name(cluster_env):
     from chsync.apply.barrier import wait_for_mutations
     from chsync.errors import RuntimeFailure
     with open_sink(cluster_env.sink_url, seed_spec()) as sink:
-        # fails at run time on every shard and then stays is_done = 0 forever (FACTS)
+        # fails at run time on every shard and then stays is_done = 0 forever (seen on 18.16)
         sink.execute(f"ALTER TABLE {sink.table} ON CLUSTER replicated UPDATE usecase_id = "
                      f"toString(toUInt8(customer_id)) WHERE 1")
         with pytest.raises(RuntimeFailure) as failed:

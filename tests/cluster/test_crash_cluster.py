@@ -8,10 +8,17 @@ import datetime as dt
 import time
 
 import pytest
+from builders import (
+    Paused,
+    assert_journal_stopped_at,
+    assert_refused_naming_the_dead_holder,
+    assert_sink_equals_source,
+    journal_of_last_run,
+    kill_backend_mid_read,
+    staging_tables,
+    with_password,
+)
 
-from builders import (Paused, assert_journal_stopped_at, assert_refused_naming_the_dead_holder,
-                      assert_sink_equals_source, journal_of_last_run, kill_backend_mid_read, staging_tables,
-                      with_password)
 from chsync.apply.journal import Journal
 from cluster.test_cluster import RANGE, _cli, _json, cluster_env  # noqa: F401 - the fixture
 

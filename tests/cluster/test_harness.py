@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
-
 from harness.cluster import USER, HarnessError, LocalCluster
 
 pytestmark = pytest.mark.cluster

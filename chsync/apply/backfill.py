@@ -167,7 +167,7 @@ class Backfill:
         if unit.first == unit.last:
             self.journal.day_state(self.run_id, unit.first, state, rows, seconds, detail)
         else:
-            self.journal.days_state(self.run_id, unit.days(), state, rows)
+            self.journal.days_state(self.run_id, unit.days(), state, rows, detail)
         if point:
             fault_point(state, unit.first)
 

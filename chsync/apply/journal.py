@@ -104,10 +104,10 @@ class Journal:
                   detail: str = "") -> None:
         self._insert(DAYS, [(run, day.isoformat(), state, self._stamp(), rows, round(seconds, 3), detail)])
 
-    def days_state(self, run: str, days: list[dt.date], state: str, rows: int = 0) -> None:
+    def days_state(self, run: str, days: list[dt.date], state: str, rows: int = 0, detail: str = "") -> None:
         """One state for many days in one insert (a plan's days, bulk's range delete, a month)."""
         now = self._stamp()
-        self._insert(DAYS, [(run, d.isoformat(), state, now, rows, 0.0, "") for d in days])
+        self._insert(DAYS, [(run, d.isoformat(), state, now, rows, 0.0, detail) for d in days])
 
     def day_states(self, run: str) -> dict[dt.date, str]:
         return {dt.date.fromisoformat(d): s for d, s in self.store.day_states(run)}

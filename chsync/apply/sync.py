@@ -67,7 +67,7 @@ class _DayRepair:
         self.source, self.sink, self.allow_shrink = source, sink, allow_shrink
         self.run_id = f"sync-{time.time_ns()}"
 
-    def state(self, unit: Unit, state: str, rows: int = 0) -> None:
+    def state(self, unit: Unit, state: str, rows: int = 0, detail: str = "") -> None:
         pass
 
     def mutate(self, statements) -> None:

@@ -20,6 +20,7 @@ import tempfile
 from ..errors import RuntimeFailure
 from ..secrets import scrub
 from ..sink.chdb import ChdbSink, open_path
+from ..watchdog import guard
 from .transpile import sql_string
 
 DATABASE = "chsync_mirror"
@@ -70,10 +71,11 @@ class Mirror(ChdbSink):
             "FORMAT Native", self.http_port)
         self.execute(f"TRUNCATE TABLE {self.table}")
         settings = HTTP_SETTINGS.format(connect=self.server.url.connect_timeout, timeout=self.server.url.timeout)
+        url = self.server.url
         try:
-            self.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} "
-                         f"FROM url({sql_string(address)}, 'Native', headers('Authorization' = {sql_string(auth)})) "
-                         f"{settings}")
+            with guard(url.connect_timeout + url.timeout + 5, f"ClickHouse HTTP at {url.host}:{self.http_port}"):
+                self.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM url({sql_string(address)}, "
+                             f"'Native', headers('Authorization' = {sql_string(auth)})) {settings}")
         except RuntimeFailure as e:
             text = scrub(str(e), auth, self.server.url.password)
             text = text[text.find("HTTP status code"):] if "HTTP status code" in text else text  # not the query

@@ -16,6 +16,7 @@ import threading
 
 from ..errors import RuntimeFailure
 from ..sink.canonical import ch_type
+from ..watchdog import guard
 from .transpile import PgLink, PulledSource
 
 # Child tables (array columns) are copied once per run into snapshots: postgresql() cannot push a join
@@ -59,8 +60,10 @@ class Puller:
         self._lock = threading.Lock()
 
     def _run(self, fn, *args):
+        """A statement in which the sink reads Postgres: postgresql() has no read timeout of its own."""
         try:
-            return fn(*args)
+            with guard(self.source.read_timeout, f"Postgres at {self.source.endpoint} (read by the sink)"):
+                return fn(*args)
         except RuntimeFailure as e:
             raise RuntimeFailure(self.link.scrub(str(e))) from None
 
@@ -120,8 +123,8 @@ class Puller:
         """None when ClickHouse accepts the pulled SQL (names, functions, types), else why not."""
         try:
             self.sink.prepare_pull()
-            self.sink.rows(f"EXPLAIN {self.pulled.filtered(day, day, self.pulled.scalars(text_key=False))} "
-                           f"{SETTINGS}")
+            self._run(self.sink.rows, f"EXPLAIN {self.pulled.filtered(day, day, self.pulled.scalars(text_key=False))} "
+                                      f"{SETTINGS}")
             return None
         except RuntimeFailure as e:
             return self.link.scrub(str(e))

@@ -73,12 +73,15 @@ class ClickHouseSink(ABC):
         values = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
         self.execute(f"INSERT INTO {table} VALUES {values}")
 
-    def run(self, statements: list[Statement]) -> None:
+    def run(self, statements: list[Statement], on_node_done=None) -> None:
+        """Each statement in order; `on_node_done(node)` after each one that ran on one node."""
         for s in statements:
             if s.node is None:
                 self.execute(s.sql)
             else:
                 self.on_node(s.node, s.sql)
+                if on_node_done:
+                    on_node_done(s.node)
 
     def on_node(self, node: tuple[str, int], sql: str) -> None:
         raise RuntimeFailure(f"{self.display_url} has no node {node[0]}:{node[1]}")
@@ -330,8 +333,8 @@ class ClickHouseSink(ABC):
         return [Statement(f"ALTER TABLE {self.table} REPLACE PARTITION {self.partition_literal(day)} "
                           f"FROM {self.stage_table(day)}")]
 
-    def swap_in(self, day: dt.date) -> None:
-        self.run(self.swap_statements(day))
+    def swap_in(self, day: dt.date, on_node_done=None) -> None:
+        self.run(self.swap_statements(day), on_node_done)
 
     def drop_day_statements(self, day: dt.date) -> list[Statement]:
         return [Statement(f"ALTER TABLE {self.table} DROP PARTITION {self.partition_literal(day)}")]

@@ -32,23 +32,38 @@ class ClusterSink(ServerSink):
 
     # -- nodes ---------------------------------------------------------------------------------
     def shards(self) -> list[tuple[str, int]]:
-        """(host, tcp port) of the first replica of each shard of the cluster."""
-        rows = self.rows(f"SELECT shard_num, host_address, port FROM system.clusters "
-                         f"WHERE cluster = '{self.cluster}' AND replica_num = 1 ORDER BY shard_num")
-        return [(host, int(port)) for _, host, port in rows]
+        """(host, tcp port) of the first replica of each shard of the cluster (asked once: the probe of a
+        silent node must not wait on that node again)."""
+        if self._shards is None:
+            rows = self.rows(f"SELECT shard_num, host_address, port FROM system.clusters "
+                             f"WHERE cluster = '{self.cluster}' AND replica_num = 1 ORDER BY shard_num")
+            self._shards = [(host, int(port)) for _, host, port in rows]
+        return self._shards
+
+    _shards: list[tuple[str, int]] | None = None
+
+    def clone(self) -> ClusterSink:
+        twin = super().clone()
+        assert isinstance(twin, ClusterSink)
+        twin._shards = self._shards
+        return twin
 
     def check_reachable(self) -> None:
+        """Every shard answers within the connect timeout, or the first that does not is named."""
         for number, shard in enumerate(self.shards(), 1):
-            try:
-                self.on_node(shard, "SELECT 1")
-            except RuntimeFailure as e:
-                raise RuntimeFailure(f"shard {number} ({shard[0]}:{shard[1]}) of cluster {self.cluster} is "
-                                     f"unreachable ({e}); days already checked stay done: resume the run once "
-                                     "the shard is back") from None
+            problem = self.probe(shard)
+            if problem:
+                raise RuntimeFailure(f"shard {number} ({shard[0]}:{shard[1]}) of cluster {self.cluster} does not "
+                                     f"answer ({problem}); days already checked stay done: resume the run once the "
+                                     "shard is back")
 
     def on_server_error(self, code: int, where: str) -> None:
         if code in CONNECTION_CODES and not where:
             self.check_reachable()  # names the shard that is down, when one is
+
+    def on_timeout(self) -> None:
+        if self._shards is not None:
+            self.check_reachable()
 
     def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
         dups = self.duplicate_ids(first, last)

@@ -69,14 +69,20 @@ class ServerSink(ClickHouseSink):
         return twin
 
     # -- transport -----------------------------------------------------------------------------
-    def _connect(self, host: str, port: int):
+    def _connect(self, host: str, port: int, timeout: float | None = None):
         from clickhouse_driver import Client
         tls = {"secure": True, "verify": self.url.verify, "ca_certs": self.url.ca_certs} if self.url.secure else {}
+        timeout = timeout or self.url.timeout
         return Client(host=host, port=port, user=self.url.user, password=self.url.password,
-                      connect_timeout=self.url.connect_timeout, send_receive_timeout=self.url.timeout,
-                      sync_request_timeout=min(30.0, self.url.timeout), **tls,
+                      connect_timeout=self.url.connect_timeout, send_receive_timeout=timeout,
+                      sync_request_timeout=min(30.0, timeout), **tls,
+                      # the server's own waits on other nodes (a Distributed read or insert, ON CLUSTER DDL)
+                      # end sooner than ours, so its error names the node that did not answer
                       settings={"insert_distributed_sync": 1, "max_query_size": 268435456,
-                                "distributed_ddl_task_timeout": 60})
+                                "distributed_ddl_task_timeout": max(1, int(timeout * 0.8)),
+                                "connect_timeout_with_failover_ms": int(self.url.connect_timeout * 1000),
+                                "receive_timeout": max(1, int(timeout * 0.8)),
+                                "send_timeout": max(1, int(timeout * 0.8))})
 
     @property
     def client(self):
@@ -119,6 +125,8 @@ class ServerSink(ClickHouseSink):
             raise RuntimeFailure(f"ClickHouse{where} rejected a query (code {e.code}): "
                                  f"{_first_line(e.message)[:300]}") from None
         except errors.SocketTimeoutError:
+            if not where:
+                self.on_timeout()
             raise RuntimeFailure(f"ClickHouse{at} did not answer within {self.url.timeout:g}s (timeout= in the "
                                  "sink URL): the server is hung or overloaded") from None
         except (errors.NetworkError, EOFError, OSError) as e:
@@ -128,6 +136,20 @@ class ServerSink(ClickHouseSink):
 
     def on_server_error(self, code: int, where: str) -> None:
         """A cluster names the shard that is down when a distributed query failed to reach one."""
+
+    def on_timeout(self) -> None:
+        """A cluster names the shard that does not answer when the node chsync talks to went silent."""
+
+    def probe(self, node: tuple[str, int]) -> str | None:
+        """None when `node` answers a trivial query within the connect timeout, else why not."""
+        client = self._connect(*node, timeout=self.url.connect_timeout)
+        try:
+            client.execute("SELECT 1")
+            return None
+        except Exception as e:  # any failure is the answer
+            return _network_reason(e) or type(e).__name__
+        finally:
+            client.disconnect()
 
     def execute(self, sql: str) -> None:
         self._call(lambda: self.client.execute(sql), sql)

@@ -6,18 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 
 from ..errors import BadInput, RuntimeFailure
 from ..secrets import redact_url
 from ..spec.model import TableSpec
+from ..watchdog import guard
 from .canonical import arrow_types
 from .sql import DAY, KEY, SourceSQL
 
 # Settings every chsync session runs with: the canonical texts (canonical.py) rely on the first two.
 SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "extra_float_digits": "3"}
+CONNECT_TIMEOUT, READ_TIMEOUT = 10, 300     # seconds; the DSN's connect_timeout= and read_timeout= override
+# TCP keepalives notice a peer that went away without a word (libpq's own parameters; the DSN may override).
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}
 
 
 def open_source(dsn: str | None, spec: TableSpec) -> PostgresSource:
@@ -34,9 +38,34 @@ def open_source(dsn: str | None, spec: TableSpec) -> PostgresSource:
     return PostgresSource(dsn, spec)
 
 
+def split_dsn(dsn: str) -> tuple[str, float, float]:
+    """(the DSN for libpq, connect timeout, read timeout): chsync's own read_timeout= is taken out (libpq
+    would refuse it), connect_timeout= and TCP keepalives get defaults when the DSN has none."""
+    parts = urlsplit(dsn)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+
+    def seconds(name: str, default: float) -> float:
+        try:
+            value = float(params.get(name, default))
+        except ValueError:
+            value = -1
+        if not 0 < value <= 86400:
+            raise BadInput(f"source {redact_url(dsn)!r}: {name} must be a number of seconds (default {default:g})")
+        return value
+
+    read_timeout = seconds("read_timeout", READ_TIMEOUT)
+    connect_timeout = seconds("connect_timeout", CONNECT_TIMEOUT)
+    params.pop("read_timeout", None)
+    params = {**KEEPALIVES, **params, "connect_timeout": f"{connect_timeout:g}"}
+    return urlunsplit(parts._replace(query=urlencode(params))), connect_timeout, read_timeout
+
+
 class PostgresSource:
     def __init__(self, dsn: str, spec: TableSpec):
         self.dsn = dsn
+        self.libpq_dsn, self.connect_timeout, self.read_timeout = split_dsn(dsn)
+        parts = urlsplit(dsn)
+        self.endpoint = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
         self.spec = spec
         self._pg: Any = None
         self._adbc: Any = None
@@ -56,9 +85,10 @@ class PostgresSource:
     def pg(self):
         if self._pg is None:
             import psycopg
-            options = " ".join(f"-c {k}={v.replace(' ', '')}" for k, v in SESSION.items())
+            options = " ".join(f"-c {k}={v.replace(' ', '')}" for k, v in self.session().items())
             try:
-                self._pg = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10, options=options)
+                with guard(self.connect_timeout + 5, f"Postgres at {self.endpoint}"):
+                    self._pg = psycopg.connect(self.libpq_dsn, autocommit=True, options=options)
             except psycopg.Error as e:
                 raise RuntimeFailure(f"cannot connect to Postgres at {redact_url(self.dsn)}: "
                                      f"{str(e).strip().splitlines()[-1]}") from None
@@ -72,13 +102,19 @@ class PostgresSource:
             try:
                 # autocommit: else every read leaves the connection idle in a transaction that holds its
                 # table locks for the whole run, blocking DDL (and whatever queues behind it) on the source
-                self._adbc = adbc.connect(self.dsn, autocommit=True)
-            except Exception as e:
+                with guard(self.connect_timeout + 5, f"Postgres at {self.endpoint}"):
+                    self._adbc = adbc.connect(self.libpq_dsn, autocommit=True)
+                    with self._adbc.cursor() as cur:
+                        for name, value in self.session().items():
+                            cur.execute(f"SET {name} = '{value}'")
+            except Exception as e:  # ADBC raises driver-specific classes
                 raise self._fail(e) from None
-            with self._adbc.cursor() as cur:
-                for name, value in SESSION.items():
-                    cur.execute(f"SET {name} = '{value}'")
         return self._adbc
+
+    def session(self) -> dict[str, str]:
+        """SESSION, and a statement_timeout: a live server ends a statement that runs past the read timeout
+        itself (a hung one is ended by the watchdog)."""
+        return {**SESSION, "statement_timeout": f"{int(self.read_timeout * 1000)}"}
 
     def clone(self) -> PostgresSource:
         """The same source with its own connections, for another thread."""
@@ -97,7 +133,7 @@ class PostgresSource:
         """Control queries. `params` only with chsync's own SQL: the spec's may hold a literal `%`."""
         import psycopg
         try:
-            with self.pg.cursor() as cur:
+            with guard(self.read_timeout, f"Postgres at {self.endpoint}"), self.pg.cursor() as cur:
                 cur.execute(sql, params)
                 return cur.fetchall()
         except psycopg.Error as e:
@@ -105,7 +141,7 @@ class PostgresSource:
 
     def arrow(self, sql: str) -> pa.Table:
         try:
-            with self.adbc.cursor() as cur:
+            with self.adbc.cursor() as cur, guard(self.read_timeout, f"Postgres at {self.endpoint}"):
                 cur.execute(sql)
                 return cur.fetch_arrow_table()
         except RuntimeFailure:

@@ -67,14 +67,14 @@ def check_guards(what: str, source_rows: int, sink_distinct: int, min_ratio: flo
                       f"sink's {sink_distinct}: refusing to shrink the day (pass --allow-shrink if intended)")
 
 
-def _noop(state: str, rows: int = 0) -> None:
+def _noop(state: str, rows: int = 0, detail: str = "") -> None:
     pass
 
 
 def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow_shrink: bool = False,
               on_state=_noop, puller=None) -> Swapped:
-    """`on_state(state, rows)` is told "staged", "verified" and "swapped" as they happen; the unit is
-    checked when this returns. With a `puller` the sink copies the unit from Postgres itself (pull mode),
+    """`on_state(state, rows[, detail])` is told "staged", "verified", "swapping" (after each node, where the
+    swap runs node by node) and "swapped" as they happen; the unit is checked when this returns. With a `puller` the sink copies the unit from Postgres itself (pull mode),
     and the copy must match Postgres's own fingerprint of it."""
     started = time.monotonic()
     caps = sink.capabilities
@@ -117,7 +117,9 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
                                      f"source has {expected[0]:,} (fingerprint {expected[1]:x}): {why}; live "
                                      f"{what} left untouched: re-run it, or use --mode push")
             on_state("verified", rows)
-            sink.swap_in(first)
+            nodes = [s.node for s in sink.swap_statements(first) if s.node]
+            sink.swap_in(first, lambda node: on_state(
+                "swapping", rows, f"swapped on {node[0]}:{node[1]} ({nodes.index(node) + 1} of {len(nodes)} nodes)"))
             on_state("swapped", rows)
         finally:
             sink.drop_stage(first)

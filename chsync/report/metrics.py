@@ -50,6 +50,7 @@ JOB = "chsync"
 LABELS = ("table", "customer", "command")
 DRIFT_KINDS = ("missing", "stale", "changed", "duplicate")
 COMMANDS = ("sync", "verify", "scope", "backfill")
+REASON_CHARS = 300
 # user[:password]@ of a URL, removed by a pattern so that even a URL urlsplit rejects is shown without it.
 _CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
@@ -200,7 +201,9 @@ def push(url: str, registry: CollectorRegistry, *, table: str, customer: str | N
 
 def _reason(error: BaseException, timeout: float) -> str:
     if isinstance(error, HTTPError):
-        body = error.read().decode(errors="replace").strip() if error.fp else ""
+        body = " ".join(error.read().decode(errors="replace").split()) if error.fp else ""
+        if len(body) > REASON_CHARS:  # the gateway quotes whole metrics back: keep the message one short line
+            body = body[:REASON_CHARS] + " ..."
         return f"HTTP {error.code} {error.reason}" + (f": {body}" if body else "")
     if isinstance(error, URLError) and isinstance(error.reason, BaseException):
         return _reason(error.reason, timeout)

@@ -73,16 +73,18 @@ def expected_drift(command: str, doc: dict) -> dict[tuple[str, tuple], float]:
             for key, v in values.items()}
 
 
-def parse(text: str, outer: tuple[str, ...] = LABELS) -> tuple[dict[tuple[str, tuple], float], dict[str, str],
-                                                                list[dict]]:
-    """The chsync_* families of exposition text: (values by (name, labels other than `outer`), type by
-    family, every sample's labels)."""
+def parse(text: str, outer: tuple[str, ...] = LABELS, where: dict[str, str] | None = None) -> \
+        tuple[dict[tuple[str, tuple], float], dict[str, str], list[dict]]:
+    """The chsync_* samples of exposition text (those with every label of `where`): (values by (name, labels
+    other than `outer`), type by family, every sample's labels)."""
     values, types, labels = {}, {}, []
     for family in text_string_to_metric_families(text):
         if not family.name.startswith("chsync_"):
             continue
         types[family.name] = family.type
         for sample in family.samples:
+            if where and any(sample.labels.get(k) != v for k, v in where.items()):
+                continue
             extra = tuple(sorted((k, v) for k, v in sample.labels.items() if k not in outer))
             key = (sample.name, extra)
             assert key not in values, f"{key} appears twice"

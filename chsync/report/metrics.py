@@ -4,24 +4,25 @@ node_exporter's textfile collector or pushed to a Pushgateway.
 Every metric is a gauge and every sample carries the labels `table`, `customer` ("" for a table without
 customers) and `command`.
 
-Which number comes from where (the JSON document printed by `--json`):
+Which number comes from where in the JSON document printed by `--json` (names without `chsync_`;
+"A / B": A with the sync's lookback keys checked, drifted and healed, B without them):
 
-| metric                                  | sync                                  | verify, scope                     | backfill                          |
-|-----------------------------------------|---------------------------------------|-----------------------------------|-----------------------------------|
-| chsync_rows_written                     | rows_written                          | 0                                 | rows_written                      |
-| chsync_days_checked                     | len(checked), else len(days)          | len(days)                         | len(days)                         |
-| chsync_days_drifted                     | len(drifted), else 0                  | days with in_sync false           | days whose action is not "skip"   |
-| chsync_days_healed                      | len(healed), else 0                   | 0                                 | days whose action is not "skip"   |
-| chsync_drift_rows{kind="missing"}       | sum of healed[].missing, else 0       | totals.missing                    | 0                                 |
-| chsync_drift_rows{kind="stale"}         | sum of healed[].stale, else 0         | totals.stale                      | 0                                 |
-| chsync_drift_rows{kind="changed"}       | sum of healed[].changed, else 0       | totals.changed                    | 0                                 |
-| chsync_drift_rows{kind="duplicate"}     | sum of healed[].duplicates, else 0    | sink.duplicate_conversations      | verify.duplicate_conversations    |
-| chsync_stale_rows{reason=R}             | sum of healed[].stale_reasons[R]      | stale_reasons[R]                  | (none)                            |
-| ended in sync (see below)               | no refused day, every drifted healed  | in_sync                           | verify.in_sync                    |
+| metric                     | sync                             | verify, scope                | backfill                       |
+|----------------------------|----------------------------------|------------------------------|--------------------------------|
+| rows_written               | rows_written                     | 0                            | rows_written                   |
+| days_checked               | len(checked) / len(days)         | len(days)                    | len(days)                      |
+| days_drifted               | len(drifted) / 0                 | days with in_sync false      | days whose action is not skip  |
+| days_healed                | len(healed) / 0                  | 0                            | days whose action is not skip  |
+| drift_rows{kind=missing}   | sum of healed[].missing / 0      | totals.missing               | 0                              |
+| drift_rows{kind=stale}     | sum of healed[].stale / 0        | totals.stale                 | 0                              |
+| drift_rows{kind=changed}   | sum of healed[].changed / 0      | totals.changed               | 0                              |
+| drift_rows{kind=duplicate} | sum of healed[].duplicates / 0   | sink.duplicate_conversations | verify.duplicate_conversations |
+| stale_rows{reason=R}       | sum healed[].stale_reasons.R / - | stale_reasons.R              | -                              |
 
-"else" is a sync without the lookback keys (checked, drifted, healed): it checked the days it synced.
-A duplicate is a key with more than one sink row. chsync_stale_rows has one sample per reason the
-document names, zeros included, so a reason's series does not vanish on a clean run.
+Without the lookback keys a sync checked the days it synced. A duplicate is a key with more than one
+sink row. stale_rows has one sample per reason the document names, zeros included, so a reason's
+series does not vanish on a clean run. A run ended in sync when: sync, no day was refused and every
+drifted day was healed; verify and scope, `in_sync`; backfill, `verify.in_sync`.
 
 Run metrics come from the caller, who knows how the run went: chsync_last_run_success (1 for exit code
 0), chsync_last_run_timestamp_seconds (when it ended), chsync_last_run_duration_seconds, and
@@ -49,6 +50,7 @@ from prometheus_client.exposition import basic_auth_handler, default_handler, pu
 JOB = "chsync"
 LABELS = ("table", "customer", "command")
 DRIFT_KINDS = ("missing", "stale", "changed", "duplicate")
+HEALED_FIELDS = {"missing": "missing", "stale": "stale", "changed": "changed", "duplicate": "duplicates"}
 COMMANDS = ("sync", "verify", "scope", "backfill")
 REASON_CHARS = 300
 # user[:password]@ of a URL, removed by a pattern so that even a URL urlsplit rejects is shown without it.
@@ -84,16 +86,15 @@ def drift_numbers(command: str, doc: dict) -> DriftNumbers:
 
 
 def _sync_numbers(doc: dict) -> DriftNumbers:
-    synced = len(doc["days"])
     if "checked" not in doc:
-        return DriftNumbers(rows_written=doc["rows_written"], days_checked=synced, in_sync=not doc["refused"])
+        return DriftNumbers(rows_written=doc["rows_written"], days_checked=len(doc["days"]),
+                            in_sync=not doc["refused"])
     healed = doc["healed"]
     stale_rows: dict[str, int] = {}
     for day in healed:
         for reason, rows in day["stale_reasons"].items():
             stale_rows[reason] = stale_rows.get(reason, 0) + rows
-    drift_rows = {kind: sum(day[kind] for day in healed) for kind in ("missing", "stale", "changed")}
-    drift_rows["duplicate"] = sum(day["duplicates"] for day in healed)
+    drift_rows = {kind: sum(day[field] for day in healed) for kind, field in HEALED_FIELDS.items()}
     healed_days = {day["day"] for day in healed}
     return DriftNumbers(
         rows_written=doc["rows_written"], days_checked=len(doc["checked"]), days_drifted=len(doc["drifted"]),
@@ -115,8 +116,8 @@ def _backfill_numbers(doc: dict) -> DriftNumbers:
     after = doc["verify"]
     return DriftNumbers(
         rows_written=doc["rows_written"], days_checked=len(doc["days"]), days_drifted=changed,
-        days_healed=changed, drift_rows=dict.fromkeys(DRIFT_KINDS, 0) | {"duplicate": after["duplicate_conversations"]},
-        in_sync=after["in_sync"])
+        days_healed=changed, in_sync=after["in_sync"],
+        drift_rows=dict.fromkeys(DRIFT_KINDS, 0) | {"duplicate": after["duplicate_conversations"]})
 
 
 def registry_for(command: str, doc: dict | None, *, table: str, customer: str | None, ended_at: float,
@@ -126,8 +127,8 @@ def registry_for(command: str, doc: dict | None, *, table: str, customer: str | 
     labels = {"table": table, "customer": customer or "", "command": command}
     registry = CollectorRegistry()
 
-    def gauge(name: str, documentation: str, value: float, **extra: str) -> None:
-        Gauge(name, documentation, [*LABELS, *extra], registry=registry).labels(**labels, **extra).set(value)
+    def gauge(name: str, documentation: str, value: float) -> None:
+        Gauge(name, documentation, LABELS, registry=registry).labels(**labels).set(value)
 
     gauge("chsync_last_run_success", "1 when the last run exited 0, else 0.", 1 if success else 0)
     gauge("chsync_last_run_timestamp_seconds", "When the last run ended (Unix time).", ended_at)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need (pip packages; Debian's PostgreSQL, ClickHouse and ZooKeeper
-# when missing and we may use apt) and runs the whole suite. Extra arguments go to pytest.
+# Installs everything the tests need (pip packages; Debian's PostgreSQL, ClickHouse, ZooKeeper, Pushgateway
+# and promtool when missing and we may use apt) and runs the whole suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,9 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   apt_install postgresql
 fi
 command -v chromium >/dev/null || apt_install chromium   # renders the HTML report in the report tests
+# The metrics tests push to a real Pushgateway and check the alerting rules with promtool (package prometheus).
+[ -x /usr/bin/prometheus-pushgateway ] || apt_install prometheus-pushgateway
+command -v promtool >/dev/null || apt_install prometheus
 if [ -f .ci/install-cluster.sh ]; then
   bash .ci/install-cluster.sh || echo "scripts/test.sh: cluster packages not installed: cluster tests will skip" >&2
 fi

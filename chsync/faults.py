@@ -1,12 +1,14 @@
-"""Fault injection for crash-safety tests: CHSYNC_FAULT="fail|kill|pause:<point>[:<day>]" acts right after
-the journal records the state <point> (for <day>, or the first that comes), or at one of the named points
-that are not journal states ("read": just before a day's source read). The actions:
+"""Fault injection for crash-safety tests: CHSYNC_FAULT="fail|kill|pause:<point>[:<day>]" (several, comma
+separated) acts right after the journal records the state <point> (for <day>, or the first that comes),
+or at one of the named points that are not journal states ("read": just before a day's source read;
+"lock": just before a writer takes the table's lock). The actions:
 
 - fail: raise a RuntimeFailure (exit 4), as a failed query would;
 - kill: the process sends itself SIGKILL;
 - pause: the process writes {"pid", "point", "day"} to $CHSYNC_FAULT_DIR/paused and waits there until
   $CHSYNC_FAULT_DIR/resume exists, so a test can act at that moment from outside (send a real `kill -9`,
-  terminate a Postgres backend, ...). It gives up after CHSYNC_FAULT_TIMEOUT seconds (default 300).
+  terminate a Postgres backend, ...). It gives up after CHSYNC_FAULT_TIMEOUT seconds (default 300). Once
+  told to resume it removes both files, so a later pause can be announced the same way.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from .errors import RuntimeFailure
 
 
 def fault_point(state: str, day: dt.date | None = None) -> None:
-    spec = os.environ.get("CHSYNC_FAULT")
-    if not spec:
-        return
+    for spec in os.environ.get("CHSYNC_FAULT", "").split(","):
+        if spec:
+            _act(spec, state, day)
+
+
+def _act(spec: str, state: str, day: dt.date | None) -> None:
     kind, _, rest = spec.partition(":")
     want_state, _, want_day = rest.partition(":")
     if want_state != state or (want_day and (day is None or want_day != day.isoformat())):
@@ -50,3 +55,5 @@ def _pause(state: str, day: dt.date | None) -> None:
         if time.monotonic() > deadline:
             raise RuntimeFailure(f"paused at {state} (CHSYNC_FAULT) and never told to resume")
         time.sleep(0.02)
+    (folder / "paused").unlink(missing_ok=True)
+    (folder / "resume").unlink(missing_ok=True)

@@ -62,6 +62,45 @@ BREAK_LABELS = """
     CREATE VIEW conversation_labels AS SELECT conversation_id, label FROM conversation_labels_gone
         WHERE 1 / (SELECT count(*) - count(*) FROM conversation_labels_gone) = 1"""
 
+DAYS = [dt.date(2026, 1, 19), dt.date(2026, 1, 20), dt.date(2026, 1, 21), dt.date(2026, 1, 22)]
+RANGE = ("--from", "2026-01-19", "--to", "2026-01-22")
+
+
+def add_duplicates(sink, keys) -> None:
+    """An older copy of each row, as a job that ran twice would leave it (through the table readers use,
+    so on a cluster it lands on the same shard as the row)."""
+    table = sink.read_table
+    columns = ", ".join(sink.spec.names)
+    older = ", ".join({"updated_at": "updated_at - 60", "agent_user_id": "'agent-2'"}.get(c, c)
+                      for c in sink.spec.names)
+    for key in keys:  # separate inserts: chDB collapses duplicates inside one INSERT
+        sink.execute(f"INSERT INTO {table} ({columns}) SELECT {older} FROM {table} WHERE conversation_id = '{key}'")
+
+
+def make_drifted(env):
+    """Four days synced, then drifted: in sync; stale + changed + duplicates; missing + stale; duplicates
+    only. Verify says so before the test begins."""
+    with env.pg() as conn:
+        w = World(conn)
+        w.add(DAYS[0], n=20)
+        d2 = w.add(DAYS[1], n=30, usecase="reservations-chat")
+        d3 = w.add(DAYS[2], n=25, usecase="chat")
+        d4 = w.add(DAYS[3], n=15)
+    env.cli("init", check=True)
+    env.cli("sync", *RANGE, check=True)
+    with env.pg() as conn:
+        conn.execute("UPDATE conversations SET agent_user_id = 'dev-1' WHERE id = ANY(%s::uuid[])", (d2[:4],))
+        conn.execute("UPDATE conversations SET usecase_id = 'uc-reservations' WHERE id = ANY(%s::uuid[])",
+                     (d2[4:10],))
+        conn.execute("UPDATE conversations SET ended_at = NULL WHERE id = ANY(%s::uuid[])", (d3[:3],))
+        World.attach(conn).add(DAYS[2], n=5, usecase="chat", second=5000)
+    with env.sink() as sink:
+        add_duplicates(sink, d2[10:13] + d4[:2])
+    doc = env.cli_json("verify", *RANGE, expect=1)
+    assert [d["in_sync"] for d in doc["days"]] == [True, False, False, False]
+    return env
+
+
 FILTER_SQL = """
     SELECT c.id::text FROM conversations c
     JOIN profiles p ON p.id = c.profile_id AND p.customer_id = 'alaska-air'
@@ -108,34 +147,50 @@ class Paused:
     """A real `chsync` process stopped at a fault point (CHSYNC_FAULT=pause:<point>[:<day>]), so a test
     can act at exactly that moment from outside: `kill9()`, or do something and `resume()`."""
 
-    def __init__(self, argv: list[str], environ: dict, fault: str, folder, timeout: float = 180.0):
+    def __init__(self, argv: list[str], environ: dict, fault: str, folder, timeout: float = 180.0,
+                 wait: bool = True):
+        """`fault`: "<point>[:<day>]", or several as "<point>,pause:<point>" (a later pause is waited for with
+        `next_pause`). `wait=False`: return at once (`next_pause` waits for the first)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        self.fault = fault
         self.out, self.err = folder / "stdout", folder / "stderr"
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={
                 **environ, "CHSYNC_FAULT": f"pause:{fault}", "CHSYNC_FAULT_DIR": str(folder)})
-        deadline = time.monotonic() + timeout
-        while not (folder / "paused").exists():
-            if self.proc.poll() is not None:
+        self.pid = self.proc.pid
+        if wait:
+            self.info = self.next_pause(timeout)
+            if self.info is None:
                 raise AssertionError(f"chsync exited {self.proc.returncode} before pausing at {fault}:\n"
                                      f"{self.err.read_text()}")
+
+    def next_pause(self, timeout: float = 180.0) -> dict | None:
+        """The next pause's {"pid", "point", "day"}, or None when the process exited first."""
+        fault = self.fault
+        deadline = time.monotonic() + timeout
+        while not (self.folder / "paused").exists():
+            if self.proc.poll() is not None:
+                return None
             if time.monotonic() > deadline:
                 self.proc.kill()
                 raise AssertionError(f"chsync did not reach {fault} in {timeout:.0f}s")
             time.sleep(0.02)
-        self.info = json.loads((folder / "paused").read_text())
-        self.pid = self.proc.pid
-        assert self.info["pid"] == self.pid
+        info = json.loads((self.folder / "paused").read_text())
+        assert info["pid"] == self.pid
+        return info
 
     def kill9(self) -> None:
         """A real `kill -9` from another process; reaped, so the pid is really gone."""
         os.kill(self.pid, signal.SIGKILL)
         assert self.proc.wait(timeout=30) == -signal.SIGKILL
 
-    def go(self) -> None:
-        """Let the process continue from the pause."""
+    def go(self, timeout: float = 30.0) -> None:
+        """Let the process continue from the pause (returns once it has left the pause)."""
         (self.folder / "resume").touch()
+        deadline = time.monotonic() + timeout
+        while (self.folder / "paused").exists() and self.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def wait(self, timeout: float = 300.0) -> subprocess.CompletedProcess:
         code = self.proc.wait(timeout=timeout)

@@ -1,4 +1,9 @@
-"""Real components only: one embedded Postgres per test session, a fresh database and chDB dir per test."""
+"""Real components only: one embedded Postgres per test session, a fresh database and chDB dir per test,
+and, for tests that ask for it, one local 3-shard ClickHouse 18.16 cluster per session.
+
+`backend` runs a test body against chDB and against the cluster alike: it is an `Env` whose sink is the
+embedded chDB directory or a fresh database on the cluster (init done, the seed's layout: Replicated
+local tables sharded by cityHash64)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -34,8 +40,23 @@ def pg_server(tmp_path_factory):
     embedded.down(workdir)
 
 
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory):
+    from harness.cluster import LocalCluster, find_binaries
+    problem = find_binaries()
+    if problem:
+        pytest.skip(problem)
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"))
+    cluster.start()  # cleans up after itself if it fails
+    try:
+        yield cluster
+    finally:  # servers also die with this process (PR_SET_PDEATHSIG) if pytest itself is killed
+        cluster.stop()
+
+
 class Env:
-    """One source database + one chDB directory, and the CLI pointed at them."""
+    """One source database + one sink (a chDB directory unless pointed elsewhere), and the CLI pointed at
+    them (with `config` as --config when set)."""
 
     def __init__(self, base: str, tmp: Path):
         self.db = f"t{os.getpid()}_{next(_counter)}"
@@ -44,6 +65,9 @@ class Env:
         self.source = f"{base}/{self.db}"
         self.sink_url = f"chdb://{tmp / 'chdb'}"
         self.tmp = tmp
+        self.config: str | None = None
+        self.cluster = None          # the LocalCluster when the sink is on it
+        self.backend = "chdb"
 
     def pg(self):
         return psycopg.connect(self.source, autocommit=True, options="-c TimeZone=UTC")
@@ -62,7 +86,8 @@ class Env:
         return {**os.environ, "CHSYNC_SOURCE": self.source, "CHSYNC_SINK": self.sink_url, **(extra or {})}
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "chsync", *args]
+        config = ["--config", self.config] if self.config else []
+        return [sys.executable, "-m", "chsync", *config, *args]
 
     def cli(self, *args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
         done = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.environ(env), timeout=600)
@@ -79,6 +104,54 @@ class Env:
 @pytest.fixture
 def env(pg_server, tmp_path):
     return Env(pg_server, tmp_path)
+
+
+_cluster_db = itertools.count()
+
+
+def on_cluster(env: Env, local_cluster, tmp_path: Path, *, layout: str = "replicated", extra: str = "") -> Env:
+    """Point `env`'s sink at a fresh database on the cluster (`layout`: "replicated" = Replicated local
+    tables sharded by cityHash64, "plain" = plain tables sharded by rand()) and init it."""
+    cluster, replicated, key = {"replicated": ("replicated", "1", "cityHash64(toString(conversation_id))"),
+                                "plain": ("plain", "0", "rand()")}[layout]
+    env.db = f"chsync_t{os.getpid()}_{next(_cluster_db)}"
+    env.sink_url = local_cluster.url(env.db, cluster, extra=f"replicated={replicated}" + (f"&{extra}" if extra else ""))
+    cfg = tmp_path / "spec.toml"
+    cfg.write_text(f"[sink]\nsharding_key = '{key}'\n")
+    env.config, env.cluster, env.backend, env.layout = str(cfg), local_cluster, "cluster", layout
+    env.cluster_name = cluster
+    env.cli("init", check=True)
+    return env
+
+
+def cluster_spec(env: Env) -> TableSpec:
+    """The spec `env` uses on the cluster (the seed's, with the layout's sharding key)."""
+    key = {"replicated": "cityHash64(toString(conversation_id))", "plain": "rand()"}[env.layout]
+    spec = seed_spec()
+    return dataclasses.replace(spec, sink=dataclasses.replace(spec.sink, sharding_key=key))
+
+
+def drop_cluster_database(env: Env) -> None:
+    from clickhouse_driver import Client
+    for _ in range(30):  # after a ZooKeeper restart the first tries may see "Session expired"
+        try:
+            Client("127.0.0.1", port=env.cluster.tcp_ports[0]).execute(
+                f"DROP DATABASE IF EXISTS {env.db} ON CLUSTER {env.cluster_name}")
+            return
+        except Exception:
+            time.sleep(1)
+
+
+@pytest.fixture(params=["chdb", pytest.param("cluster", marks=pytest.mark.cluster)])
+def backend(request, env, tmp_path):
+    """The same test body on chDB and on the 3-shard cluster."""
+    if request.param == "chdb":
+        env.cli("init", check=True)
+        yield env
+        return
+    local_cluster = request.getfixturevalue("local_cluster")
+    yield on_cluster(env, local_cluster, tmp_path)
+    drop_cluster_database(env)
 
 
 @dataclasses.dataclass

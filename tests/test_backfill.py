@@ -7,40 +7,14 @@ import json
 import threading
 
 import pytest
-from builders import World, sink_rows, source_ids
+from builders import DAYS, RANGE, World, make_drifted, sink_rows, source_ids
 
-DAYS = [dt.date(2026, 1, 19), dt.date(2026, 1, 20), dt.date(2026, 1, 21), dt.date(2026, 1, 22)]
-RANGE = ("--from", "2026-01-19", "--to", "2026-01-22")
-
-
-def add_duplicates(sink, ids):
-    for cid in ids:  # separate inserts: chDB collapses duplicates inside one INSERT
-        sink.execute(f"INSERT INTO {sink.table} SELECT * REPLACE (updated_at - 60 AS updated_at, 'agent-2' AS "
-                     f"agent_user_id) FROM {sink.table} WHERE conversation_id = '{cid}'")
 
 
 @pytest.fixture
 def drifted(env):
     """Four days: in sync; stale + changed + duplicates; missing + stale; duplicates only."""
-    with env.pg() as conn:
-        w = World(conn)
-        w.add(DAYS[0], n=20)
-        d2 = w.add(DAYS[1], n=30, usecase="reservations-chat")
-        d3 = w.add(DAYS[2], n=25, usecase="chat")
-        d4 = w.add(DAYS[3], n=15)
-    env.cli("init", check=True)
-    env.cli("sync", *RANGE, check=True)
-    with env.pg() as conn:
-        conn.execute("UPDATE conversations SET agent_user_id = 'dev-1' WHERE id = ANY(%s::uuid[])", (d2[:4],))
-        conn.execute("UPDATE conversations SET usecase_id = 'uc-reservations' WHERE id = ANY(%s::uuid[])",
-                     (d2[4:10],))
-        conn.execute("UPDATE conversations SET ended_at = NULL WHERE id = ANY(%s::uuid[])", (d3[:3],))
-        World.attach(conn).add(DAYS[2], n=5, usecase="chat", second=5000)
-    with env.sink() as sink:
-        add_duplicates(sink, d2[10:13] + d4[:2])
-    doc = env.cli_json("verify", *RANGE, expect=1)
-    assert [d["in_sync"] for d in doc["days"]] == [True, False, False, False]
-    return env
+    return make_drifted(env)
 
 
 def assert_equal_to_source(env):

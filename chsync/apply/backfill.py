@@ -47,6 +47,8 @@ def run_and_verify(job: Backfill, plan: Plan | None = None, *, resume: str | Non
         after = build_scope(job.source, job.sink, first, last, explain=False,
                             mode="push" if job.mode == "pull" else "auto")
     result["timeline"] = job.timeline.as_list()
+    if after.in_sync and result["changed"]:
+        job.journal.run_state(result["run"], "finished", "in sync")
     result["verify"] = {"in_sync": after.in_sync, "days_out_of_sync": [d.day.isoformat() for d in after.drifted_days()],
                         "duplicate_conversations": after.sink_duplicated}
     return result
@@ -156,13 +158,13 @@ class Backfill:
             self.state(unit, "failed", detail=str(e), point=False)
             raise
         seconds = time.monotonic() - started
-        self.state(unit, "checked", written, seconds)
+        self.state(unit, "checked", written, seconds=seconds)
         self.day_results.append({"day": unit.label, "action": what, "rows_written": written,
                                  "seconds": round(seconds, 3)})
         return self.day_results[-1]
 
     # -- what a strategy is given (strategies/base.py, Run) ------------------------------------
-    def state(self, unit: Unit, state: str, rows: int = 0, seconds: float = 0.0, detail: str = "",
+    def state(self, unit: Unit, state: str, rows: int = 0, *, seconds: float = 0.0, detail: str = "",
               point: bool = True) -> None:
         if unit.first == unit.last:
             self.journal.day_state(self.run_id, unit.first, state, rows, seconds, detail)

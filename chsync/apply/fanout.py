@@ -17,6 +17,7 @@ from ..spec.model import TableSpec
 
 @dataclasses.dataclass
 class Outcome:
+    spec: TableSpec
     table: str
     customer: str | None
     database: str
@@ -70,10 +71,11 @@ def run_targets(specs: list[TableSpec], source_dsn: str | None, sink_url: str | 
             source, sink = open_source(source_dsn, spec), open_sink(sink_url, spec)
             doc, code = job(source, sink)
             status = {0: "ok", EXIT_CHECKS_FAILED: "out-of-sync"}.get(code, "refused")
-            outcome = Outcome(spec.name, spec.customer, database, status, code, time.monotonic() - started, doc)
+            outcome = Outcome(spec, spec.name, spec.customer, database, status, code, time.monotonic() - started,
+                              doc)
         except ChsyncError as e:
-            outcome = Outcome(spec.name, spec.customer, database, "failed", e.exit_code, time.monotonic() - started,
-                              detail=str(e))
+            outcome = Outcome(spec, spec.name, spec.customer, database, "failed", e.exit_code,
+                              time.monotonic() - started, detail=str(e))
         finally:
             for thing in (source, sink):
                 if thing is not None:

@@ -8,14 +8,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import secrets
 import socket
 import threading
 import time
 
 from ..errors import BadInput, Refused
+from ..faults import fault_point
 from ..plan.model import Plan
 from ..sink.base import ClickHouseSink
 from ..sink.journal_store import DAYS, LOCKS, RUNS, JournalStore
+
+# A claim still choosing its ticket after this long belongs to a process that died while choosing.
+CHOOSING_SECONDS = 10.0
 
 
 def _now_ms() -> int:
@@ -32,6 +37,7 @@ class Journal:
         self.store = JournalStore(sink)
         self._lock = threading.Lock()
         self._last_ms = 0
+        self._claim: tuple[str, str] | None = None   # (run, claim) of the lock this process holds
 
     @property
     def table(self) -> str:
@@ -92,6 +98,15 @@ class Journal:
             raise Refused(f"no backfill run of {self.table} in the journal to resume")
         return runs[0]["run"]
 
+    def prune(self, keep_days: int) -> None:
+        """Forget runs older than `keep_days` (whole months of them)."""
+        cutoff = dt.date.today() - dt.timedelta(days=keep_days)
+        self.store.prune(cutoff.year * 100 + cutoff.month)
+
+    def last_in_sync(self) -> float | None:
+        """When a run of this table last ended with every day it touched in sync (Unix time)."""
+        return self.store.last_in_sync(self.table)
+
     def check_spec(self, run: str, spec_hash: str) -> None:
         """A run resumes only under the spec it was planned with."""
         recorded = self.run(run)["spec"]
@@ -122,32 +137,101 @@ class Journal:
         return (n / seconds) if n and seconds else None
 
     # -- lock ----------------------------------------------------------------------------------
-    def holder(self) -> dict | None:
-        found = self.store.lock_state(self.table)
-        if not found or found[4]:
-            return None
-        run, host, pid, since, _, _ = found
-        alive = _process_alive(pid) if host == socket.gethostname() else None
-        return {"run": run, "host": host, "pid": pid, "since": iso(since), "alive": alive}
+    # One writer per sink table, by Lamport's bakery over the lock table: a claim states its intent, takes a
+    # ticket one above every ticket it can see, waits while another claim is still choosing, and wins when
+    # its (ticket, claim) is the smallest of the claims not released. Lock rows are written and read
+    # linearizably (journal_store.py), so two processes racing, through one node or two, get one winner.
 
-    def acquire(self, run: str, *, take_over: bool = False) -> None:
+    def _lock_state(self) -> tuple[dict[tuple[str, str], dict], set[tuple[str, str]]]:
+        """(claims by (run, claim): their rows merged, the released ones)."""
+        claims: dict[tuple[str, str], dict] = {}
+        released: set[tuple[str, str]] = set()
+        for row in self.store.lock_rows(self.table):
+            key = (row["run"], row["claim"])
+            if row["phase"] == "release" or (not row["phase"] and row["released"]):
+                released.add(key)
+                continue
+            claim = claims.setdefault(key, {"run": row["run"], "claim": row["claim"], "host": row["host"],
+                                            "pid": row["pid"], "since": row["since"], "ticket": None,
+                                            "intent_at": row["at"]})
+            if row["phase"] == "ticket" or not row["phase"]:   # rows of earlier versions hold ticket 0
+                claim["ticket"] = int(row["ticket"])
+        return claims, released
+
+    @staticmethod
+    def _winner(claims: dict, released: set) -> dict | None:
+        ticketed = [c for k, c in claims.items() if k not in released and c["ticket"] is not None]
+        return min(ticketed, key=lambda c: (c["ticket"], c["claim"])) if ticketed else None
+
+    def holder(self) -> dict | None:
+        held = self._winner(*self._lock_state())
+        if held is None:
+            return None
+        alive = _process_alive(held["pid"]) if held["host"] == socket.gethostname() else None
+        return {"run": held["run"], "host": held["host"], "pid": held["pid"], "since": iso(held["since"]),
+                "alive": alive, "claim": held["claim"]}
+
+    def _lock_row(self, run: str, claim: str, phase: str, ticket: int = 0, since: int | None = None) -> None:
+        now = self._stamp()
+        self.store.insert_lock({"sink_table": self.table, "run": run, "host": socket.gethostname(),
+                                "pid": os.getpid(), "since": since or now, "released": int(phase == "release"),
+                                "at": now, "claim": claim, "ticket": ticket, "phase": phase})
+
+    def acquire(self, run: str, *, take_over: bool = False, what: str = "backfill") -> None:
+        """Take the table's lock for `run`, or raise Refused naming who holds it."""
+        fault_point("lock")
         held = self.holder()
         if held:
-            who = f"run {held['run']} (pid {held['pid']} on {held['host']}, since {held['since']})"
-            if held["alive"]:  # also a resume of that same run: two processes would write the same days
-                raise Refused(f"{self.table} is locked by {who}: wait for it to finish")
-            if held["run"] != run and not take_over:
-                state = "whose process is gone" if held["alive"] is False else "on another host"
-                raise Refused(f"{self.table} is locked by {who}, {state}: if no backfill is running, "
-                              "pass --take-over (then --resume that run to finish it)")
-        now = self._stamp()
-        self._insert(LOCKS, [(self.table, run, socket.gethostname(), os.getpid(), now, 0, now)])
+            self._refuse_or_free(held, run, take_over, what)
+        claim = secrets.token_hex(8)
+        since = self._stamp()
+        self._lock_row(run, claim, "intent", since=since)
+        claims, _ = self._lock_state()
+        ticket = 1 + max((c["ticket"] or 0 for c in claims.values()), default=0)
+        self._lock_row(run, claim, "ticket", ticket, since)
+        deadline = time.monotonic() + CHOOSING_SECONDS
+        while True:
+            claims, released = self._lock_state()
+            choosing = [c for k, c in claims.items() if k not in released and c["ticket"] is None
+                        and c["claim"] != claim and _now_ms() - c["intent_at"] < CHOOSING_SECONDS * 1000]
+            if not choosing or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        winner = self._winner(claims, released)
+        if winner is not None and winner["claim"] == claim:
+            self._claim = (run, claim)
+            return
+        self._lock_row(run, claim, "release")
+        assert winner is not None
+        who = f"run {winner['run']} (pid {winner['pid']} on {winner['host']}, since {iso(winner['since'])})"
+        raise Refused(f"{self.table} is locked by {who}: wait for it to finish")
+
+    def check_free(self, run: str = "", *, take_over: bool = False, what: str = "backfill") -> None:
+        """Refuse early (before planning) when another writer holds the lock; writes nothing."""
+        held = self.holder()
+        if held and (held["alive"] or (held["run"] != run and not take_over)):
+            self._refuse_or_free(held, run, take_over, what)
+
+    def _refuse_or_free(self, held: dict, run: str, take_over: bool, what: str) -> None:
+        """A live holder refuses; a dead one's lock is released when the caller may take it over."""
+        who = f"run {held['run']} (pid {held['pid']} on {held['host']}, since {held['since']})"
+        if held["alive"]:  # also a resume of that same run: two processes would write the same days
+            raise Refused(f"{self.table} is locked by {who}: wait for it to finish")
+        if held["run"] != run and not take_over:
+            state = "whose process is gone" if held["alive"] is False else "on another host"
+            raise Refused(f"{self.table} is locked by {who}, {state}: if no {what} is running, pass --take-over "
+                          "(then --resume that run to finish it)")
+        self._lock_row(held["run"], held["claim"], "release")
 
     def release(self, run: str) -> None:
+        claim = self._claim
+        if claim is not None and claim[0] == run:
+            self._lock_row(run, claim[1], "release")
+            self._claim = None
+            return
         held = self.holder()
-        if held and held["run"] == run:
-            now = self._stamp()
-            self._insert(LOCKS, [(self.table, run, socket.gethostname(), os.getpid(), now, 1, now)])
+        if held and held["run"] == run and held["pid"] == os.getpid():
+            self._lock_row(run, held["claim"], "release")
 
 
 def _process_alive(pid: int) -> bool:

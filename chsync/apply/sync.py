@@ -1,8 +1,12 @@
-"""The daily job (the seed's cron), idempotent: each day's source set replaces that day in the sink.
+"""The daily job (the seed's cron), idempotent: each day's source set replaces that day in the sink; and
+the job that heals itself: the days before it (the lookback) are compared by per-day fingerprints, each
+database computing its own side, and exactly the days that differ are replaced too.
 
 On day partitions a day is swapped (strategies/partition.py); on a month-partitioned table rewriting the
 month for one day would be wasteful, so the day's differing keys are repaired instead (strategies/
-repair.py) and the result says which."""
+repair.py). A sync is one writer of the table: it takes the table's lock like a backfill, and is journaled
+(run kind "sync"), so `chsync runs` and a backfill's lock see it.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +18,20 @@ from typing import Any
 
 import pyarrow as pa
 
-from .. import log, policy
+from .. import __version__, log, policy
+from ..diff.result import DayDiff
+from ..diff.run import diff_range
 from ..diff.transport import not_pullable
-from ..errors import Refused
+from ..errors import Refused, RuntimeFailure
+from ..plan.model import Plan
 from ..progress import StepProgress
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from ..strategies.partition import Unit, check_guards, check_live, fingerprint_of, swap_unit
 from ..strategies.repair import repair_day
+from .backfill import new_run_id
 from .barrier import wait_for_mutations
+from .journal import Journal
 from .parallel import Workers
 
 
@@ -41,6 +50,21 @@ class SyncedDay:
 
 
 @dataclasses.dataclass
+class Healed:
+    """What a drifted day held before it was replaced."""
+    day: dt.date
+    drift: DayDiff
+
+    def to_json(self) -> dict:
+        reasons: dict[str, int] = {}
+        for reason in self.drift.stale_reasons.values():
+            reasons[reason] = reasons.get(reason, 0) + 1
+        return {"day": self.day.isoformat(), "missing": len(self.drift.missing), "stale": len(self.drift.stale),
+                "stale_reasons": reasons, "changed": len(self.drift.changed),
+                "duplicates": len(self.drift.duplicates)}
+
+
+@dataclasses.dataclass
 class SyncResult:
     customer: str | None
     units: tuple[int, int] | None
@@ -48,26 +72,43 @@ class SyncResult:
     refused: list[str] = dataclasses.field(default_factory=list)
     mode: str = "push"
     mode_why: str = ""
+    run: str = ""
+    lookback: bool = False                   # whether days were checked (the keys below are printed)
+    checked: list[dt.date] = dataclasses.field(default_factory=list)
+    drifted: list[dt.date] = dataclasses.field(default_factory=list)
+    healed: list[Healed] = dataclasses.field(default_factory=list)
+    left: list[dt.date] = dataclasses.field(default_factory=list)   # drifted, not healed (cap, dry run)
+    dry_run: bool = False
+    drift: dict[dt.date, DayDiff] = dataclasses.field(default_factory=dict)   # of each drifted day, as found
 
     @property
     def rows_written(self) -> int:
         return sum(d.rows_written for d in self.days)
 
+    @property
+    def in_sync(self) -> bool:
+        return not self.refused and not self.left
+
     def to_json(self) -> dict:
         scanned, matched = self.units if self.units else (None, None)
-        return {"customer": self.customer, "profiles_scanned": scanned, "profiles_matched": matched,
-                "days": [d.to_json() for d in self.days], "rows_written": self.rows_written,
-                "refused": self.refused, "mode": self.mode, "mode_why": self.mode_why}
+        doc = {"customer": self.customer, "profiles_scanned": scanned, "profiles_matched": matched,
+               "days": [d.to_json() for d in self.days], "rows_written": self.rows_written,
+               "refused": self.refused, "mode": self.mode, "mode_why": self.mode_why}
+        if self.lookback:
+            doc |= {"checked": [d.isoformat() for d in self.checked],
+                    "drifted": [d.isoformat() for d in self.drifted],
+                    "healed": [h.to_json() for h in self.healed], "left": [d.isoformat() for d in self.left],
+                    "dry_run": self.dry_run, "run": self.run}
+        return doc
 
 
 class _DayRepair:
-    """What strategies/repair.py needs to repair one day outside a backfill (no journal)."""
+    """What strategies/repair.py needs to repair one day outside a backfill."""
 
-    def __init__(self, source: PostgresSource, sink: ClickHouseSink, allow_shrink: bool):
-        self.source, self.sink, self.allow_shrink = source, sink, allow_shrink
-        self.run_id = f"sync-{time.time_ns()}"
+    def __init__(self, source: PostgresSource, sink: ClickHouseSink, allow_shrink: bool, run_id: str):
+        self.source, self.sink, self.allow_shrink, self.run_id = source, sink, allow_shrink, run_id
 
-    def state(self, unit: Unit, state: str, rows: int = 0, detail: str = "") -> None:
+    def state(self, unit: Unit, state: str, rows: int = 0, *, detail: str = "") -> None:
         pass
 
     def mutate(self, statements) -> None:
@@ -92,36 +133,122 @@ class _DayRepair:
         return SyncedDay(day, data.num_rows, totals["rows"], written, "repaired", time.monotonic() - started)
 
 
-def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], *,
-             allow_shrink: bool = False, mode: str = "push", workers: int = 1) -> SyncResult:
-    """Sync every day; a refused day is left untouched and reported, the others go on.
-    A failed source read or sink write stops the run (RuntimeFailure): finished days stay finished."""
+@dataclasses.dataclass
+class SyncRequest:
+    days: list[dt.date]                      # replaced whatever they hold
+    check: list[dt.date] = dataclasses.field(default_factory=list)   # compared; replaced only when they differ
+    max_heal: int | None = None
+    dry_run: bool = False
+    allow_shrink: bool = False
+    mode: str = "push"
+    workers: int = 1
+    wait: float = 0.0                        # seconds to wait for another writer's lock
+
+
+def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest) -> SyncResult:
+    """Sync the requested days, then check the lookback days and heal the drifted ones. A refused day is
+    left untouched and reported, the others go on; a failure stops the run (finished days stay
+    finished)."""
     source.check_customer()
     sink.require_table()
     caps = sink.capabilities
-    grain = caps.partition_grain
-    if grain is None:
-        from ..errors import RuntimeFailure
+    if caps.partition_grain is None:
         raise RuntimeFailure(f"sink table {sink.table} is partitioned by {caps.partition_key}: the daily sync "
                              "replaces day (or month) partitions; use `chsync backfill --strategy repair` instead")
-    swaps = grain == "day"
-    reason = not_pullable(sink.spec, caps.time_precision) if mode != "push" else None
-    choice = policy.write_mode(mode, caps, "swap" if swaps else "repair", strategy_pulls=swaps, not_pullable=reason)
+    swaps = caps.partition_grain == "day"
+    reason = not_pullable(sink.spec, caps.time_precision) if request.mode != "push" else None
+    choice = policy.write_mode(request.mode, caps, "swap" if swaps else "repair", strategy_pulls=swaps,
+                               not_pullable=reason)
     units = source.units()
-    result = SyncResult(source.spec.customer, units, mode=choice.name, mode_why=choice.why)
-    if units:
-        log.info(f"{source.spec.units.label.lower() if source.spec.units else 'units'} scanned {units[0]} "
-                 f"(filtered to {units[1]}: {source.spec.customer})")
+    result = SyncResult(source.spec.customer, units, mode=choice.name, mode_why=choice.why,
+                        lookback=bool(request.check), dry_run=request.dry_run)
+    if units and source.spec.units:
+        log.info(f"{source.spec.units.label.lower()} scanned {units[0]} (filtered to {units[1]}: "
+                 f"{source.spec.customer})")
     log.info(f"mode {choice.name}: {choice.why}")
     if not swaps:
         log.info(f"{sink.table} is partitioned by month: each day's differing keys are repaired instead of "
                  "rewriting its month")
-    pool = Workers(source, sink, workers if swaps else 1)
+    if request.dry_run:
+        result.days = []
+        _check(source, sink, request, result)
+        result.left = list(result.drifted)
+        return result
+    journal = Journal(sink)
+    journal.ensure()
+    result.run = f"sync-{new_run_id()}"
+    sink.stage_suffix = "_" + result.run.rsplit("-", 1)[-1]
+    _acquire(journal, result.run, request.wait)
+    journal.start_run(result.run, _record(source, sink, request, choice), kind="sync")
+    try:
+        _write(source, sink, request, request.days, result, choice.name, swaps, journal)
+        if request.check:
+            _check(source, sink, request, result)
+            heal = result.drifted[: request.max_heal] if request.max_heal is not None else result.drifted
+            result.left = [d for d in result.drifted if d not in heal]
+            _write(source, sink, request, heal, result, choice.name, swaps, journal, healing=True)
+            for day in result.left:
+                journal.day_state(result.run, day, "drifted", detail="left for a later run (--max-heal-days)")
+        journal.run_state(result.run, "finished", "in sync" if result.in_sync else "drift left")
+        journal.prune(source.spec.keep_journal_days)
+    except BaseException as e:
+        journal.run_state(result.run, "failed", str(e) if isinstance(e, RuntimeFailure) else type(e).__name__)
+        raise
+    finally:
+        journal.release(result.run)
+    result.days.sort(key=lambda d: d.day)
+    return result
+
+
+def _acquire(journal: Journal, run: str, wait: float) -> None:
+    """The table's lock, waiting up to `wait` seconds while another writer holds it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            journal.acquire(run, what="backfill or sync")
+            return
+        except Refused:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("the table is locked by another writer: waiting")
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
+
+def _record(source, sink, request: SyncRequest, choice) -> Plan:
+    """The sync as the journal records it (a plan without per-day steps)."""
+    days = sorted([*request.days, *request.check])
+    spec = sink.spec
+    return Plan(customer=spec.customer, sink=sink.display_url, sink_table=sink.table, first=days[0].isoformat(),
+                last=days[-1].isoformat(), strategy="sync", why="the daily job", mode=choice.name,
+                mode_why=choice.why, read_window="none: each day is staged, checked, and swapped in as one "
+                "partition", states=["checked"], capabilities=sink.capabilities.as_dict(), global_steps=[], days=[],
+                eta_basis="", table=spec.name, spec=spec.fingerprint, chsync_version=__version__)
+
+
+def _check(source, sink, request: SyncRequest, result: SyncResult) -> None:
+    """Compare the lookback days by per-day fingerprints (Postgres and the sink each aggregate their own
+    rows: no row leaves either when a day is in sync); drill into and explain the days that differ."""
+    days = sorted(request.check)
+    diff = diff_range(source, sink, days[0], days[-1])
+    result.checked = days
+    drifted = sorted(d for d, day in diff.days.items() if not day.in_sync and d in set(days))
+    result.drifted = drifted
+    result.drift = {d: diff.days[d] for d in drifted}
+    log.info(f"checked {len(days)} day(s): {len(drifted)} drifted"
+             + (f" ({', '.join(d.isoformat() for d in drifted[:10])}{' ...' if len(drifted) > 10 else ''})"
+                if drifted else ""))
+
+
+def _write(source, sink, request: SyncRequest, days: list[dt.date], result: SyncResult, mode: str, swaps: bool,
+           journal: Journal, healing: bool = False) -> None:
+    if not days:
+        return
+    pool = Workers(source, sink, request.workers if swaps else 1)
     puller_context: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if choice.name == "pull":
+    if mode == "pull":
         from ..pull.reader import Puller
         puller_context = Puller(sink, source)
-    with puller_context as puller, StepProgress(len(days), "sync") as progress:
+    with puller_context as puller, StepProgress(len(days), "heal" if healing else "sync") as progress:
         if puller:
             puller.plan([(d, d) for d in days])
 
@@ -129,8 +256,8 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
             src, snk = pool.pair()
             try:
                 if not swaps:
-                    return _DayRepair(src, snk, allow_shrink).day(day)
-                done = swap_unit(src, snk, Unit(day, day), allow_shrink=allow_shrink, puller=puller)
+                    return _DayRepair(src, snk, request.allow_shrink, result.run).day(day)
+                done = swap_unit(src, snk, Unit(day, day), allow_shrink=request.allow_shrink, puller=puller)
                 return SyncedDay(day, done.source_rows, done.sink_rows_before, done.rows_written, done.action,
                                  done.seconds)
             except Refused as e:
@@ -140,16 +267,19 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, days: list[dt.date], 
             if isinstance(outcome, Refused):
                 log.info(f"{day}: refused: {outcome}")
                 result.refused.append(str(outcome))
+                journal.day_state(result.run, day, "refused", detail=str(outcome))
                 progress.advance(f"{day} refused")
                 return
             result.days.append(outcome)
-            log.info(f"{day}: {outcome.rows_written:,} rows written ({outcome.action}, "
-                     f"{outcome.sink_rows_before:,} rows before, {outcome.seconds:.2f}s)")
+            if healing:
+                result.healed.append(Healed(day, result.drift[day]))
+            journal.day_state(result.run, day, "checked", outcome.rows_written, outcome.seconds,
+                              "healed" if healing else "synced")
+            log.info(f"{day}: {outcome.rows_written:,} rows written ({'healed, ' if healing else ''}"
+                     f"{outcome.action}, {outcome.sink_rows_before:,} rows before, {outcome.seconds:.2f}s)")
             progress.advance(f"{day} {outcome.action}")
 
         pool.run(days, one_day, done)
-    result.days.sort(key=lambda d: d.day)
-    return result
 
 
-__all__ = ["run_sync", "SyncResult", "SyncedDay", "fingerprint_of"]
+__all__ = ["run_sync", "SyncRequest", "SyncResult", "SyncedDay", "Healed"]

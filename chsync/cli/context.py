@@ -24,6 +24,8 @@ class Context:
         self._specs: list[TableSpec] | None = None
         self._source: Any = None
         self._sink: Any = None
+        # (spec, its JSON document or None, its exit code) of each target the command ran (for metrics)
+        self.results: list[tuple[TableSpec, dict | None, int]] = []
 
     # -- specs ---------------------------------------------------------------------------------
     @property

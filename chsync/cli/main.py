@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 
 import click
 
@@ -19,12 +20,15 @@ def emit(doc: dict | list) -> None:
 
 
 def command(fn):
-    """Adds --json, sets quiet mode for it, and turns ChsyncError into one line + exit code."""
+    """Adds --json, sets quiet mode for it, and turns ChsyncError into one line + exit code. A command with
+    metrics options (metrics_options) publishes its run's metrics after it ended, however it ended."""
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout; logs go to stderr.")
     @click.pass_obj
     @functools.wraps(fn)
     def wrapper(ctx: Context, as_json: bool, **kwargs):
         log.set_quiet(as_json or log.is_quiet())
+        metrics_file, metrics_push = kwargs.pop("metrics_file", None), kwargs.pop("metrics_push", None)
+        started = time.time()
         try:
             code = fn(ctx, as_json=as_json, **kwargs)
         except ChsyncError as e:
@@ -35,14 +39,28 @@ def command(fn):
             code = 130
         finally:
             ctx.close()
+        if metrics_file or metrics_push:
+            from .metrics import publish
+            publish(ctx, fn.__name__, started, code or 0, metrics_file, metrics_push)
         sys.exit(code or 0)
     return wrapper
+
+
+def metrics_options(fn):
+    fn = click.option("--metrics-push", metavar="URL",
+                      help="Also push the run's metrics to this Prometheus Pushgateway (job chsync). A failed "
+                           "push is reported on stderr and never changes the exit code.")(fn)
+    return click.option("--metrics-file", metavar="PATH", type=click.Path(dir_okay=False),
+                        help="Write the run's metrics in Prometheus' text format to PATH, atomically (for "
+                             "node_exporter's textfile collector). docs/RUNNING_DAILY.md says what each "
+                             "means.")(fn)
 
 
 def fan_out(ctx: Context, as_json: bool, what: str, job) -> int:
     """Run job(source, sink) -> (doc, exit code) once per (table, customer); print one summary table."""
     from ..apply.fanout import run_targets, worst_exit_code
     outcomes = run_targets(ctx.targets(), ctx.source_dsn, ctx.sink_url, job)
+    ctx.results = [(o.spec, o.doc or None, o.exit_code) for o in outcomes]
     rows = [o.row() for o in outcomes]
     if as_json:
         emit({"command": what, "customers": rows, "results": {o.name: o.doc for o in outcomes}})

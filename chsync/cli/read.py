@@ -8,7 +8,7 @@ from .. import log
 from ..dates import parse_range
 from ..errors import EXIT_CHECKS_FAILED
 from .context import Context
-from .main import command, emit, fan_out, main, mode_option, range_options
+from .main import command, emit, fan_out, main, metrics_options, mode_option, range_options
 
 
 @main.command()
@@ -17,6 +17,7 @@ from .main import command, emit, fan_out, main, mode_option, range_options
               help="Also write scope.md (+ charts/*.svg), scope.html and scope.json into DIR.")
 @click.option("--samples", default=0, show_default=True, help="Sample keys per class to include.")
 @mode_option("auto")
+@metrics_options
 @command
 def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
     """Analysis of the range: totals, distinct, duplicates, missing/stale/changed per day and per
@@ -34,6 +35,7 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
     from ..scope import build_scope
     first, last = parse_range(from_, to)
     doc = build_scope(ctx.checked_source(), ctx.sink, first, last, samples=samples, mode=mode).to_json()
+    ctx.results = [(ctx.spec, doc, 0)]
     if out:
         from ..report.files import write_scope_report
         write_scope_report(out, doc)
@@ -94,6 +96,7 @@ def _print_diff(doc: dict) -> None:
 @main.command()
 @range_options
 @mode_option("push")
+@metrics_options
 @command
 def verify(ctx: Context, as_json: bool, from_, to, mode):
     """Proof that the sink equals the source for the range: per day, counts and row fingerprints agree,
@@ -117,7 +120,9 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
             return doc.to_json(), 0 if doc.in_sync else EXIT_CHECKS_FAILED
         return fan_out(ctx, as_json, "verify", one)
     scope = build_scope(ctx.checked_source(), ctx.sink, first, last, mode=mode)
-    doc, bad = scope.to_json(), [d for d in scope.to_json()["days"] if not d["in_sync"]]
+    doc = scope.to_json()
+    bad = [d for d in doc["days"] if not d["in_sync"]]
+    ctx.results = [(ctx.spec, doc, EXIT_CHECKS_FAILED if bad else 0)]
     if as_json:
         emit(doc)
     elif bad:

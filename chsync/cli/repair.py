@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 import click
@@ -11,52 +12,97 @@ from ..dates import parse_range, resolve_days
 from ..errors import EXIT_CHECKS_FAILED, EXIT_REFUSED, BadInput, Refused
 from ..strategies import STRATEGIES
 from .context import Context
-from .main import command, emit, fan_out, main, mode_option, range_options, workers_option
+from .main import command, emit, fan_out, main, metrics_options, mode_option, range_options, workers_option
 
 STRATEGY_CHOICES = ["auto", *STRATEGIES]
 
 
 @main.command()
-@click.option("--day", metavar="YYYY-MM-DD", help="One day (UTC).")
+@click.option("--day", metavar="YYYY-MM-DD", help="The day to sync (UTC, or the spec's day_timezone).")
 @click.option("--from", "from_", metavar="YYYY-MM-DD", help="First day of a range.")
 @click.option("--to", "to", metavar="YYYY-MM-DD", help="Last day of a range (inclusive).")
+@click.option("--lookback", type=click.IntRange(0, 3650), default=None,
+              help="With --day: also compare the N days before it with Postgres (per-day fingerprints) and "
+                   "replace exactly those that differ. Default: the spec's [sync] lookback_days, else 0.")
+@click.option("--only-drifted", is_flag=True,
+              help="With --from/--to: compare every day and replace only those that differ.")
+@click.option("--max-heal-days", type=click.IntRange(0, None), default=None,
+              help="Replace at most this many drifted days in one run; the rest are reported (exit 1).")
+@click.option("--dry-run", is_flag=True, help="Compare and report what would be synced and healed; write nothing.")
+@click.option("--wait", "wait", type=click.FloatRange(0, None), default=0.0, metavar="SECONDS",
+              help="When another writer (a backfill or a sync) holds the table's lock, wait up to this long "
+                   "instead of being refused (exit 3).")
 @click.option("--allow-shrink", is_flag=True,
               help="Let a day become empty or shrink below half of what the sink holds.")
 @mode_option("push")
 @workers_option
+@metrics_options
 @command
-def sync(ctx: Context, as_json: bool, day, from_, to, allow_shrink, mode, workers):
+def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, max_heal_days, dry_run, wait,
+         allow_shrink, mode, workers):
     """The daily job, idempotent: each day's source set REPLACES that day in the sink (staged, checked
     against the source, swapped in as one partition; on a month-partitioned table the day's differing
-    keys are repaired instead), so re-running a day never duplicates.
+    keys are repaired instead), so re-running a day never duplicates. With --lookback N it also heals:
+    the N days before --day are compared with Postgres and the ones that drifted are replaced too.
 
-    Destructive: replaces the given days in the sink (no other day). What protects the data: a day is
+    Destructive: replaces the given days (and the drifted days of the lookback) in the sink, no other.
+    What protects the data: one writer per table (the lock; --wait to queue behind another), a day is
     swapped in only after its staging matches Postgres (count + fingerprint), readers never see it empty
-    or doubled, and a day that would become empty or shrink below half of the sink's rows is refused
-    (exit 3) unless --allow-shrink.
+    or doubled, a day that would become empty or shrink below half of the sink's rows is refused (exit 3)
+    unless --allow-shrink, and --max-heal-days caps what one run rewrites. Exit 0 when every day ended in
+    sync, 1 when drifted days were left (cap, --dry-run), 3 when a guard refused a day, 4 on a failure.
 
     \b
-    Example:
-      chsync sync --day 2026-02-18
+    Example (the daily job, from cron):
+      chsync sync --day "$(date -u -d yesterday +%F)" --lookback 14 --metrics-file /var/lib/node_exporter/chsync.prom
     """
     from ..apply.sync import run_sync
     from ..source.catalog import require
-    days = resolve_days(day, from_, to)
-    ctx.writable()
+    request = _sync_request(ctx, day, from_, to, lookback, only_drifted, max_heal_days, dry_run, wait,
+                            allow_shrink, mode, workers)
+    if not dry_run:
+        ctx.writable()
+
+    def one(source, sink) -> tuple[dict, int]:
+        done = run_sync(source, sink, request)
+        code = EXIT_REFUSED if done.refused else EXIT_CHECKS_FAILED if done.left else 0
+        return done.to_json(), code
+
     if ctx.many():
-        def one(source, sink):
+        def checked_one(source, sink):
             source.check_customer()
             require(source, source.spec)
-            done = run_sync(source, sink, days, allow_shrink=allow_shrink, mode=mode, workers=workers)
-            return done.to_json(), EXIT_REFUSED if done.refused else 0
-        return fan_out(ctx, as_json, "sync", one)
-    result = run_sync(ctx.checked_source(), ctx.sink, days, allow_shrink=allow_shrink, mode=mode, workers=workers)
+            return one(source, sink)
+        return fan_out(ctx, as_json, "sync", checked_one)
+    doc, code = one(ctx.checked_source(), ctx.sink)
+    ctx.results = [(ctx.spec, doc, code)]
     if as_json:
-        emit(result.to_json())
-    if result.refused:
-        log.error(f"{len(result.refused)} day(s) refused by the shrink guard; the others were synced")
-        return EXIT_REFUSED
-    return 0
+        emit(doc)
+    if doc["refused"]:
+        log.error(f"{len(doc['refused'])} day(s) refused by the shrink guard; the others were synced")
+    elif doc.get("left"):
+        log.error(f"{len(doc['left'])} drifted day(s) left unhealed "
+                  f"({'dry run' if dry_run else '--max-heal-days'}): {', '.join(doc['left'][:10])}")
+    return code
+
+
+def _sync_request(ctx: Context, day, from_, to, lookback, only_drifted, max_heal, dry_run, wait, allow_shrink,
+                  mode, workers):
+    from ..apply.sync import SyncRequest
+    days = resolve_days(day, from_, to)
+    if only_drifted and day:
+        raise BadInput("--only-drifted goes with --from/--to (with --day, use --lookback N)")
+    if lookback is not None and not day:
+        raise BadInput("--lookback goes with --day (for a range, use --only-drifted)")
+    if lookback is None and day:
+        lookback = ctx.spec.lookback_days if len(ctx.specs) == 1 else None
+    check: list = []
+    if only_drifted:
+        check, days = days, []
+    elif lookback:
+        check = [days[0] - dt.timedelta(days=n) for n in range(lookback, 0, -1)]
+    return SyncRequest(days=days, check=check, max_heal=max_heal, dry_run=dry_run, allow_shrink=allow_shrink,
+                       mode=mode, workers=workers, wait=wait)
 
 
 def _plan_for(ctx: Context, source, sink, from_, to, strategy: str, mode: str):
@@ -141,6 +187,7 @@ def _confirm(plan: dict, yes: bool) -> None:
 @click.option("--barrier-timeout", default=600.0, show_default=True, help="Seconds to wait for mutations.")
 @mode_option("push")
 @workers_option
+@metrics_options
 @command
 def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume, yes, allow_shrink, take_over,
              barrier_timeout, mode, workers):
@@ -157,6 +204,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
       chsync backfill --from 2026-01-01 --to 2026-02-18 --strategy swap --yes
     """
     from ..apply.backfill import Backfill, run_and_verify
+    from ..apply.journal import Journal
     from ..plan.model import load_plan
     from ..source.catalog import require
 
@@ -183,6 +231,10 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
         return fan_out(ctx, as_json, "backfill", one)
 
     source = ctx.checked_source()
+    journal = Journal(ctx.sink)
+    journal.ensure()
+    if not resume:
+        journal.check_free(take_over=take_over)   # before the plan's diff: a writer is at work
     if resume:
         result = run_and_verify(job(source, ctx.sink), resume=resume, take_over=take_over)
     else:
@@ -197,6 +249,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
         _confirm(the_plan.to_json(), yes)
         result = run_and_verify(job(source, ctx.sink), the_plan, take_over=take_over)
     in_sync = result["verify"]["in_sync"]
+    ctx.results = [(ctx.spec, result, 0 if in_sync else EXIT_CHECKS_FAILED)]
     if as_json:
         emit(result)
     else:

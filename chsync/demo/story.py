@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from .. import embedded, log
-from ..apply.sync import run_sync
+from ..apply.sync import SyncRequest, run_sync
 from ..dates import day_range
 from ..report import markdown as md
 from ..report.charts import demo_charts
@@ -46,7 +46,7 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
         log.info(f"before: {before['sink']['rows']:,} sink rows, {before['source']['conversations']:,} in Postgres, "
                  f"{sum(not d['in_sync'] for d in before['days'])} days out of sync")
         with timeline.step(f"Sync {len(day_range(FIRST, LAST))} days (stage + REPLACE PARTITION)") as step:
-            synced = run_sync(source, sink, day_range(FIRST, LAST))
+            synced = run_sync(source, sink, SyncRequest(days=day_range(FIRST, LAST)))
             step.rows = sum(d.rows_written for d in synced.days)
         with timeline.step("Verify (= scope after)"):
             after = build_scope(source, sink, FIRST, LAST).to_json()

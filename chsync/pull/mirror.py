@@ -16,6 +16,8 @@ import datetime as dt
 import importlib.util
 import shutil
 import tempfile
+from pathlib import Path
+from xml.sax.saxutils import escape
 
 from ..errors import RuntimeFailure
 from ..secrets import scrub
@@ -28,6 +30,20 @@ DATABASE = "chsync_mirror"
 # fails, and a stalled transfer ends after HTTP_TIMEOUT seconds.
 HTTP_SETTINGS = ("SETTINGS http_max_tries = 1, http_connection_timeout = {connect}, "
                  "http_receive_timeout = {timeout}, http_send_timeout = {timeout}")
+
+
+def tls_config(folder: str, url) -> str:
+    """A configuration file for chDB's https client: trust the sink URL's CA bundle (ca_certs=), or check
+    nothing (verify=0), as the native connection does."""
+    client = (f"<caConfig>{escape(url.ca_certs)}</caConfig><loadDefaultCAFile>false</loadDefaultCAFile>"
+              if url.ca_certs else "<loadDefaultCAFile>true</loadDefaultCAFile>")
+    mode = "strict" if url.verify else "none"
+    path = f"{folder}.config.xml"
+    with open(path, "w") as f:
+        f.write(f"<clickhouse><openSSL><client>{client}<verificationMode>{mode}</verificationMode>"
+                f"<invalidCertificateHandler><name>RejectCertificateHandler</name></invalidCertificateHandler>"
+                f"</client></openSSL></clickhouse>\n")
+    return path
 
 
 def available() -> bool:
@@ -43,7 +59,8 @@ class Mirror(ChdbSink):
         held = open_path()
         self._owned = None if held else tempfile.mkdtemp(prefix="chsync-mirror-")
         spec = server.spec.with_sink(database=DATABASE)
-        super().__init__(held or self._owned or "", spec)
+        config = tls_config(self._owned, server.url) if self._owned and server.url.secure else None
+        super().__init__(held or self._owned or "", spec, config)
         self.server, self.http_port = server, http_port
         found = server.columns_found()
         columns = ", ".join(f"{c} {found[c]}" for c in spec.names)
@@ -97,3 +114,4 @@ class Mirror(ChdbSink):
             if self._owned:
                 super().close()
                 shutil.rmtree(self._owned, ignore_errors=True)
+                Path(f"{self._owned}.config.xml").unlink(missing_ok=True)

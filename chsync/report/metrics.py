@@ -7,18 +7,19 @@ customers) and `command`.
 Which number comes from where in the JSON document printed by `--json` (names without `chsync_`;
 "A / B": A with the sync's lookback keys checked, drifted and healed, B without them):
 
-| metric                     | sync                             | verify, scope                | backfill                       |
-|----------------------------|----------------------------------|------------------------------|--------------------------------|
-| rows_written               | rows_written                     | 0                            | rows_written                   |
-| days_checked               | len(checked) / len(days)         | len(days)                    | len(days)                      |
-| days_drifted               | len(drifted) / 0                 | days with in_sync false      | days whose action is not skip  |
-| days_healed                | len(healed) / 0                  | 0                            | days whose action is not skip  |
-| drift_rows{kind=missing}   | sum of healed[].missing / 0      | totals.missing               | 0                              |
-| drift_rows{kind=stale}     | sum of healed[].stale / 0        | totals.stale                 | 0                              |
-| drift_rows{kind=changed}   | sum of healed[].changed / 0      | totals.changed               | 0                              |
-| drift_rows{kind=duplicate} | sum of healed[].duplicates / 0   | sink.duplicate_conversations | verify.duplicate_conversations |
-| stale_rows{reason=R}       | sum healed[].stale_reasons.R / - | stale_reasons.R              | -                              |
+| metric | sync | verify, scope | backfill |
+|---|---|---|---|
+| rows_written | rows_written | 0 | rows_written |
+| days_checked | len(checked) / len(days) | len(days) | len(days) |
+| days_drifted | len(drifted) / 0 | days with in_sync false | days whose action is not skip |
+| days_healed | len(healed) / 0 | 0 | days whose action is not skip |
+| drift_rows{kind=missing} | sum of healed[].missing / 0 | totals.missing | 0 |
+| drift_rows{kind=stale} | sum of healed[].stale / 0 | totals.stale | 0 |
+| drift_rows{kind=changed} | sum of healed[].changed / 0 | totals.changed | 0 |
+| drift_rows{kind=duplicate} | sum of healed[].duplicates / 0 | sink.duplicate_conversations | verify.dup... (1) |
+| stale_rows{reason=R} | sum healed[].stale_reasons.R / - | stale_reasons.R | - |
 
+(1) verify.duplicate_conversations.
 Without the lookback keys a sync checked the days it synced. A duplicate is a key with more than one
 sink row. stale_rows has one sample per reason the document names, zeros included, so a reason's
 series does not vanish on a clean run. A run ended in sync when: sync, no day was refused and every

@@ -68,10 +68,15 @@ class ClickHouseSink(ABC):
     @abstractmethod
     def insert_arrow(self, table: str, data: pa.Table, settings: dict | None = None) -> None: ...
 
-    def insert_rows(self, table: str, rows: list[tuple]) -> None:
+    def insert_rows(self, table: str, rows: list[tuple], settings: dict | None = None) -> None:
         """A few rows given as Python values (journal entries): literals in the SQL text."""
         values = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
-        self.execute(f"INSERT INTO {table} VALUES {values}")
+        with_settings = f" SETTINGS {', '.join(f'{k} = {v}' for k, v in settings.items())}" if settings else ""
+        self.execute(f"INSERT INTO {table}{with_settings} VALUES {values}")
+
+    def nodes(self) -> list[tuple[str, int]]:
+        """Every node that holds a copy of the journal (a cluster's hosts); [] for a single one."""
+        return []
 
     def run(self, statements: list[Statement], on_node_done=None) -> None:
         """Each statement in order; `on_node_done(node)` after each one that ran on one node."""
@@ -83,7 +88,7 @@ class ClickHouseSink(ABC):
                 if on_node_done:
                     on_node_done(s.node)
 
-    def on_node(self, node: tuple[str, int], sql: str) -> None:
+    def on_node(self, node: tuple[str, int], sql: str) -> list[tuple]:
         raise RuntimeFailure(f"{self.display_url} has no node {node[0]}:{node[1]}")
 
     @abstractmethod

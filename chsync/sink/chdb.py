@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import fcntl
+import json
 import os
+import socket
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from ..errors import BadInput, RuntimeFailure
+from ..errors import BadInput, Refused, RuntimeFailure
 from ..spec.model import TableSpec
 from .base import ClickHouseSink
 from .capabilities import Capabilities
@@ -22,7 +26,9 @@ _PYTHON_TABLE_LOCK = threading.Lock()
 _open: dict[str, Any] = {}  # path -> chdb Session; chDB allows one path per process
 
 
-def _session(path: str):
+def _session(path: str, config: str | None = None):
+    """The process's chDB session on `path` (`config`: a configuration file for the engine, e.g. the CA to
+    trust over https)."""
     try:
         from chdb import session as chdb_session
     except ImportError:
@@ -34,18 +40,46 @@ def _session(path: str):
         raise RuntimeFailure(f"this process already holds chDB directory {other}; chDB allows one per process")
     Path(path).mkdir(parents=True, exist_ok=True)
     if _locked_by_another_process(path):
-        raise RuntimeFailure(f"chDB directory {path} is in use by another process (a running chsync?): "
-                             "wait for it to finish or use another --sink directory")
+        raise _in_use(path)
     try:
-        sess = chdb_session.Session(path)
+        sess = chdb_session.Session(path + (f"?config-file={config}" if config else ""))
     except Exception as e:
         if "Cannot lock file" in str(e):
-            raise RuntimeFailure(f"chDB directory {path} is in use by another process (a running chsync?): "
-                                 "wait for it to finish or use another --sink directory") from None
+            raise _in_use(path) from None
         raise RuntimeFailure(f"cannot open chDB directory {path}: {_first_line(e)}") from None
-    sess.query("SET max_query_size = 268435456")  # id lists of a whole day (repair, explain) exceed 256 KiB
+    sess.query("SET max_query_size = 268435456")  # key lists of a whole day (repair, explain) exceed 256 KiB
     _open[path] = sess
+    _write_holder(path)
     return sess
+
+
+def holder_file(path: str) -> Path:
+    """Beside the chDB directory: who has it open (chDB's own lock says only that someone has)."""
+    return Path(path).with_name(Path(path).name + ".chsync-holder.json")
+
+
+def _write_holder(path: str) -> None:
+    from ..secrets import redact
+    doc = {"pid": os.getpid(), "host": socket.gethostname(),
+           "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+           "command": redact(" ".join(["chsync", *sys.argv[1:]]))}
+    temp = holder_file(path).with_suffix(".tmp")
+    try:
+        temp.write_text(json.dumps(doc))
+        temp.replace(holder_file(path))
+    except OSError:
+        pass  # naming the holder is a courtesy; the directory's own lock is what excludes
+
+
+def _in_use(path: str) -> Refused:
+    """Exit 3, naming the process that has the directory open when it left its name beside it."""
+    try:
+        held = json.loads(holder_file(path).read_text())
+        who = f"pid {held['pid']} on {held['host']} (`{held['command']}`, since {held['since']})"
+    except (OSError, ValueError, KeyError):
+        who = "another process"
+    return Refused(f"chDB directory {path} is in use by {who}: chDB lets one process at a time open it; wait "
+                   "for it to finish or use another --sink directory")
 
 
 def open_path() -> str | None:
@@ -73,11 +107,11 @@ def _first_line(e: Exception) -> str:
 
 
 class ChdbSink(ClickHouseSink):
-    def __init__(self, path: str, spec: TableSpec):
+    def __init__(self, path: str, spec: TableSpec, config: str | None = None):
         super().__init__(spec, f"chdb://{path}")
         self.path = path
         self._is_clone = False
-        self.session = _session(path)
+        self.session = _session(path, config)
 
     @classmethod
     def from_url(cls, url: str, spec: TableSpec) -> ChdbSink:
@@ -99,6 +133,7 @@ class ChdbSink(ClickHouseSink):
         sess = _open.pop(self.path, None)
         if sess is not None:
             sess.close()
+            holder_file(self.path).unlink(missing_ok=True)
 
     def _run(self, sql: str, fmt: str = "CSV"):
         try:

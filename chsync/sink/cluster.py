@@ -41,6 +41,15 @@ class ClusterSink(ServerSink):
         return self._shards
 
     _shards: list[tuple[str, int]] | None = None
+    _nodes: list[tuple[str, int]] | None = None
+
+    def nodes(self) -> list[tuple[str, int]]:
+        """(host, tcp port) of every replica of every shard."""
+        if self._nodes is None:
+            rows = self.rows(f"SELECT host_address, port FROM system.clusters WHERE cluster = '{self.cluster}' "
+                             "ORDER BY shard_num, replica_num")
+            self._nodes = [(host, int(port)) for host, port in rows]
+        return self._nodes
 
     def clone(self) -> ClusterSink:
         twin = super().clone()

@@ -1,8 +1,18 @@
 """The SQL of the run journal, the run list and the lock (apply/journal.py holds their meaning): append-only
 tables in the sink database. Times are epoch milliseconds (UInt64), so the same tables work on servers
-without DateTime64; the latest row of a key wins (argMax by `at`)."""
+without DateTime64.
+
+On a cluster the three tables are replicated to every node (one ZooKeeper path per table, one replica per
+node, whatever the data's sharding), so any node shows the runs and the lock when the node chsync used
+is gone. Lock rows are written with a quorum of every node and read with sequential consistency, which
+makes the lock's claims linearizable (apply/journal.py builds the mutual exclusion on that). A journal
+written by an earlier version (plain tables on one node) is converted in place: its rows are copied into
+the replicated tables, and the old tables are kept, renamed.
+"""
 
 from __future__ import annotations
+
+import time
 
 from .base import ClickHouseSink, literal
 
@@ -16,8 +26,19 @@ COLUMNS = {
     LOCKS: "sink_table String, run String, host String, pid UInt32, since UInt64, released UInt8, at UInt64",
 }
 ORDER = {RUNS: "(run, at)", DAYS: "(run, at)", LOCKS: "(sink_table, at)"}
+# Months of `at`: old journal rows go by dropping whole partitions (a DELETE would be a mutation).
+PARTITION = "toYYYYMM(toDateTime(intDiv(at, 1000)))"
 # Added after the first release: old journals get them in place (ALTER TABLE … ADD COLUMN).
-ADDED = {RUNS: [("spec", "String"), ("version", "String"), ("kind", "String")]}
+ADDED = {
+    RUNS: [("spec", "String"), ("version", "String"), ("kind", "String")],
+    LOCKS: [("claim", "String"), ("ticket", "UInt64"), ("phase", "String")],
+}
+LOCK_COLUMNS = ("sink_table", "run", "host", "pid", "since", "released", "at", "claim", "ticket", "phase")
+BEFORE_REPLICATION = "_before_replication"
+
+
+def columns_of(name: str) -> str:
+    return ", ".join([COLUMNS[name], *(f"{c} {t}" for c, t in ADDED.get(name, []))])
 
 
 class JournalStore:
@@ -26,17 +47,72 @@ class JournalStore:
         self.runs = f"{sink.db}.{RUNS}"
         self.days = f"{sink.db}.{DAYS}"
         self.locks = f"{sink.db}.{LOCKS}"
+        self.replicated = sink.capabilities.cluster is not None
 
+    # -- tables --------------------------------------------------------------------------------
     def ensure(self) -> None:
+        if self.replicated:
+            self._ensure_replicated()
+            return
         for name in (RUNS, DAYS, LOCKS):
             self.sink.execute(f"CREATE TABLE IF NOT EXISTS {self.sink.db}.{name} ({COLUMNS[name]}) "
-                              f"ENGINE = MergeTree ORDER BY {ORDER[name]}")
-            have = {c for c, in self.sink.rows(f"SELECT name FROM system.columns WHERE database = "
-                                               f"'{self.sink.db}' AND table = '{name}'")}
-            for column, kind in ADDED.get(name, []):
-                if column not in have:
-                    self.sink.execute(f"ALTER TABLE {self.sink.db}.{name} ADD COLUMN {column} {kind}")
+                              f"ENGINE = MergeTree PARTITION BY {PARTITION} ORDER BY {ORDER[name]}")
+            self._add_columns(name)
 
+    def _add_columns(self, name: str, run=None) -> None:
+        run = run or self.sink.rows
+        have = {c for c, in run(f"SELECT name FROM system.columns WHERE database = '{self.sink.db}' "
+                                f"AND table = '{name}'")}
+        for column, kind in ADDED.get(name, []):
+            if column not in have:
+                run(f"ALTER TABLE {self.sink.db}.{name} ADD COLUMN {column} {kind}")
+
+    def _replicated_sql(self, name: str, table: str) -> str:
+        db = self.sink.db
+        return (f"CREATE TABLE IF NOT EXISTS {db}.{table} ON CLUSTER {self.sink.capabilities.cluster} "
+                f"({columns_of(name)}) ENGINE = ReplicatedMergeTree('/clickhouse/chsync/{db}/{name}', "
+                f"'{{shard}}-{{replica}}') PARTITION BY {PARTITION} ORDER BY {ORDER[name]}")
+
+    def _ensure_replicated(self) -> None:
+        nodes = self.sink.nodes()
+        engines = {node: dict(self.sink.on_node(node, f"SELECT name, engine FROM system.tables WHERE database = "
+                                                     f"'{self.sink.db}' AND name IN ('{RUNS}', '{DAYS}', '{LOCKS}')"))
+                   for node in nodes}
+        for name in (RUNS, DAYS, LOCKS):
+            old = [node for node in nodes if engines[node].get(name, "").startswith("MergeTree")]
+            if all(engines[node].get(name, "").startswith("Replicated") for node in nodes):
+                continue
+            if not old:
+                self.sink.execute(self._replicated_sql(name, name))
+                continue
+            self._convert(name, nodes, old)
+
+    def _convert(self, name: str, nodes: list, old: list) -> None:
+        """Plain tables of an earlier version → one replicated table with all their rows, in place."""
+        db, fresh = self.sink.db, f"{name}_replicated"
+        self.sink.execute(self._replicated_sql(name, fresh))
+        kept = f"{name}{BEFORE_REPLICATION}_{int(time.time())}"
+        for node in old:
+            self._add_columns(name, lambda sql, node=node: self.sink.on_node(node, sql))
+            self.sink.on_node(node, f"INSERT INTO {db}.{fresh} SELECT * FROM {db}.{name}")
+            self.sink.on_node(node, f"RENAME TABLE {db}.{name} TO {db}.{kept}")
+        for node in nodes:
+            self.sink.on_node(node, f"RENAME TABLE {db}.{fresh} TO {db}.{name}")
+
+    def prune(self, before_month: int) -> int:
+        """Drop the journal's months before YYYYMM `before_month`; returns how many partitions went. A
+        journal of an earlier version has no partitions and is left as it is."""
+        dropped = 0
+        for name in (RUNS, DAYS, LOCKS):
+            for partition, in self.sink.rows(
+                    f"SELECT DISTINCT partition FROM system.parts WHERE database = '{self.sink.db}' "
+                    f"AND table = '{name}' AND active"):
+                if str(partition).isdigit() and int(partition) < before_month:
+                    self.sink.execute(f"ALTER TABLE {self.sink.db}.{name} DROP PARTITION {partition}")
+                    dropped += 1
+        return dropped
+
+    # -- writes --------------------------------------------------------------------------------
     def insert(self, table: str, rows: list[tuple]) -> None:
         self.sink.insert_rows(table, rows)
 
@@ -45,6 +121,13 @@ class JournalStore:
                  *(c for c, _ in ADDED[RUNS]))
         self.sink.insert_rows(self.runs, [tuple(values.get(n, "") for n in names)])
 
+    def insert_lock(self, values: dict) -> None:
+        """A lock row, acknowledged by every node before this returns (on a cluster)."""
+        settings = ({"insert_quorum": len(self.sink.nodes()), "insert_quorum_timeout": 60_000}
+                    if self.replicated else None)
+        self.sink.insert_rows(self.locks, [tuple(values.get(c, "") for c in LOCK_COLUMNS)], settings)
+
+    # -- reads ---------------------------------------------------------------------------------
     def run(self, run: str) -> list[tuple]:
         return self.sink.rows(
             f"SELECT run, customer, sink_table, from_day, to_day, strategy, argMax(state, at), min(at), "
@@ -81,8 +164,15 @@ class JournalStore:
         n, seconds = rows[0] if rows else (0, 0)
         return int(n or 0), float(seconds or 0)
 
-    def lock_state(self, sink_table: str) -> tuple | None:
-        rows = self.sink.rows(f"SELECT argMax(run, at), argMax(host, at), argMax(pid, at), argMax(since, at), "
-                              f"argMax(released, at), count() FROM {self.locks} "
-                              f"WHERE sink_table = {literal(sink_table)}")
-        return rows[0] if rows and rows[0][5] else None
+    def last_in_sync(self, sink_table: str) -> float | None:
+        rows = self.sink.rows(f"SELECT max(at) FROM {self.runs} WHERE sink_table = {literal(sink_table)} "
+                              f"AND state = 'finished' AND detail = 'in sync'")
+        at = rows[0][0] if rows else 0
+        return at / 1000 if at else None
+
+    def lock_rows(self, sink_table: str) -> list[dict]:
+        """Every lock row of the table (claims, tickets, releases), as the quorum wrote them."""
+        consistent = " SETTINGS select_sequential_consistency = 1" if self.replicated else ""
+        rows = self.sink.rows(f"SELECT {', '.join(LOCK_COLUMNS)} FROM {self.locks} "
+                              f"WHERE sink_table = {literal(sink_table)} ORDER BY at{consistent}")
+        return [dict(zip(LOCK_COLUMNS, r)) for r in rows]

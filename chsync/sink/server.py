@@ -170,17 +170,17 @@ class ServerSink(ClickHouseSink):
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES"
         self._call(lambda: self.client.execute(sql, columns, columnar=True, settings=settings or {}), sql)
 
-    def insert_rows(self, table: str, rows: list[tuple]) -> None:
+    def insert_rows(self, table: str, rows: list[tuple], settings: dict | None = None) -> None:
         # The native protocol sends INSERT data as blocks; VALUES in the query text would wait forever.
         sql = f"INSERT INTO {table} VALUES"
-        self._call(lambda: self.client.execute(sql, rows), sql)
+        self._call(lambda: self.client.execute(sql, rows, settings=settings or {}), sql)
 
     def node_client(self, node: tuple[str, int]):
         if node not in self._node_clients:
             self._node_clients[node] = self._connect(*node)
         return self._node_clients[node]
 
-    def on_node(self, node: tuple[str, int], sql: str):
+    def on_node(self, node: tuple[str, int], sql: str) -> list[tuple]:
         client = self.node_client(node)
         return self._call(lambda: client.execute(sql), sql, f" at {node[0]}:{node[1]}")
 

@@ -74,8 +74,9 @@ def _noop(state: str, rows: int = 0, detail: str = "") -> None:
 def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow_shrink: bool = False,
               on_state=_noop, puller=None) -> Swapped:
     """`on_state(state, rows[, detail])` is told "staged", "verified", "swapping" (after each node, where the
-    swap runs node by node) and "swapped" as they happen; the unit is checked when this returns. With a `puller` the sink copies the unit from Postgres itself (pull mode),
-    and the copy must match Postgres's own fingerprint of it."""
+    swap runs node by node) and "swapped" as they happen; the unit is checked when this returns. With a
+    `puller` the sink copies the unit from Postgres itself (pull mode), and the copy must match Postgres's
+    own fingerprint of it."""
     started = time.monotonic()
     caps = sink.capabilities
     first, last = unit.first, unit.last

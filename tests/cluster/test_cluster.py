@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import time
 
 import pytest
 from clickhouse_driver import Client
-from conftest import seed_spec
+from conftest import cluster_spec, drop_cluster_database, on_cluster, seed_spec
 
 from chsync.demo.generate import generate
 from chsync.sink import open_sink
@@ -18,45 +17,20 @@ from chsync.sink import open_sink
 pytestmark = pytest.mark.cluster
 RANGE = ("--from", "2026-01-18", "--to", "2026-01-23")
 FULL = ("--from", "2026-01-01", "--to", "2026-02-18")
-_db = itertools.count()
 
-CONFIGS = {
-    "replicated-cityhash": ("replicated", "1", "cityHash64(toString(conversation_id))"),
-    "plain-rand": ("plain", "0", "rand()"),
-}
-
-
-@pytest.fixture(params=list(CONFIGS))
+@pytest.fixture(params=["replicated", "plain"])
 def cluster_env(request, env, local_cluster, tmp_path):
-    """`env` (embedded Postgres) with its sink pointed at the cluster, a fresh database per test."""
-    cluster, replicated, key = CONFIGS[request.param]
-    db = f"chsync_t{next(_db)}"
-    env.sink_url = local_cluster.url(db, cluster) + f"&replicated={replicated}"
-    cfg = tmp_path / "spec.toml"
-    cfg.write_text(f"[sink]\nsharding_key = '{key}'\n")
-    env.config = str(cfg)
-    env.cluster = local_cluster
-    env.db = db
-    env.layout = request.param
-    env.cli("--config", env.config, "init", check=True)
-    spec = seed_spec()
-    spec = spec.with_sink()
-    import dataclasses
-    spec = dataclasses.replace(spec, sink=dataclasses.replace(spec.sink, sharding_key=key))
-    with open_sink(env.sink_url, spec) as sink:
+    """`env` (embedded Postgres) with its sink on the cluster in both layouts, a fresh database per test,
+    filled with seed-shaped drifted data."""
+    on_cluster(env, local_cluster, tmp_path, layout=request.param)
+    with open_sink(env.sink_url, cluster_spec(env)) as sink:
         env.truth = generate(env.source, sink, scale=0.003, seed=5)
     yield env
-    for _ in range(30):  # after a ZooKeeper restart the first tries may see "Session expired"
-        try:
-            Client("127.0.0.1", port=local_cluster.tcp_ports[0]).execute(
-                f"DROP DATABASE IF EXISTS {db} ON CLUSTER {cluster}")
-            break
-        except Exception:
-            time.sleep(1)
+    drop_cluster_database(env)
 
 
 def _cli(env, *args, **kw):
-    return env.cli("--config", env.config, *args, **kw)
+    return env.cli(*args, **kw)
 
 
 def _json(env, *args, expect=0):
@@ -75,7 +49,7 @@ def test_scope_on_the_cluster_equals_the_ground_truth(cluster_env):
     assert scope["sink_table"].endswith("conversation_with_labels_d")
     split = scope["sink"]["duplicates_by_placement"]
     assert split["same_shard"] + split["cross_shard"] == scope["sink"]["duplicate_conversations"] > 0
-    if cluster_env.layout == "plain-rand":
+    if cluster_env.layout == "plain":
         assert split["cross_shard"] > 0, "rand() sharding scatters an id's rows over shards"
     else:
         assert split["cross_shard"] == 0, "cityHash64 keeps an id's rows on one shard"
@@ -90,7 +64,7 @@ def test_diff_copied_into_chdb_equals_the_diff_hashed_on_both_servers(cluster_en
     assert pull["stale_reasons"] == truth["stale_reasons"] and pull["changed_columns"] == truth["changed_columns"]
     assert pull["classes"]["duplicates"] > 0  # the raw rows of every shard were copied, not one per id
     # Window by window (each copied, checked and compared on its own): the same document.
-    done = cluster_env.cli("--config", cluster_env.config, "diff", *FULL, "--limit", "100000", "--json",
+    done = cluster_env.cli("diff", *FULL, "--limit", "100000", "--json",
                            env={"CHSYNC_DIFF_WINDOW_ROWS": "400"})
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout) == pull
@@ -123,8 +97,8 @@ def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
 
 
 @pytest.mark.parametrize("cluster_env, strategy", [
-    ("replicated-cityhash", "bulk"), ("replicated-cityhash", "per-day"), ("replicated-cityhash", "repair"),
-    ("plain-rand", "repair")], indirect=["cluster_env"])
+    ("replicated", "bulk"), ("replicated", "per-day"), ("replicated", "repair"),
+    ("plain", "repair")], indirect=["cluster_env"])
 def test_mutation_strategies_on_the_cluster(cluster_env, strategy):
     result = _json(cluster_env, "backfill", *RANGE, "--strategy", strategy, "--yes")
     assert result["verify"]["in_sync"] and result["verify"]["duplicate_conversations"] == 0
@@ -138,11 +112,11 @@ def _checked_days(env) -> int:
         return 0
 
 
-@pytest.mark.parametrize("cluster_env", ["replicated-cityhash"], indirect=True)
+@pytest.mark.parametrize("cluster_env", ["replicated"], indirect=True)
 def test_shard_killed_mid_backfill_then_resume(cluster_env):
     import os
     env = {**os.environ, "CHSYNC_SOURCE": cluster_env.source, "CHSYNC_SINK": cluster_env.sink_url}
-    proc = subprocess.Popen([sys.executable, "-m", "chsync", "--config", cluster_env.config, "backfill", *FULL,
+    proc = subprocess.Popen([*cluster_env.argv("backfill"), *FULL,
                              "--strategy", "swap", "--yes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     deadline = time.monotonic() + 120
@@ -163,7 +137,7 @@ def test_shard_killed_mid_backfill_then_resume(cluster_env):
     assert len([d for d in resumed["days"] if d["action"] != "skip"]) <= 49 - done + 1
 
 
-@pytest.mark.parametrize("cluster_env", ["replicated-cityhash"], indirect=True)
+@pytest.mark.parametrize("cluster_env", ["replicated"], indirect=True)
 def test_zookeeper_restart_mid_run_recovers_or_fails_cleanly(cluster_env):
     cluster_env.cluster.restart_zookeeper()
     first = _cli(cluster_env, "backfill", *RANGE, "--strategy", "swap", "--yes")
@@ -184,7 +158,7 @@ def test_daily_sync_on_the_cluster_is_idempotent(cluster_env):
     assert doc["sink"]["rows"] == doc["source"]["conversations"]
 
 
-@pytest.mark.parametrize("cluster_env", ["replicated-cityhash"], indirect=True)
+@pytest.mark.parametrize("cluster_env", ["replicated"], indirect=True)
 def test_a_stuck_mutation_times_out_with_its_name(cluster_env):
     from chsync.apply.barrier import wait_for_mutations
     from chsync.errors import RuntimeFailure

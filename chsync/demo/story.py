@@ -73,7 +73,7 @@ def render_report(doc: dict, images: dict[str, str] | None = None) -> str:
     rate = sync["rows_written"] / sync_step["seconds"] if sync_step["seconds"] else 0
     img = functools.partial(md.images_of, images)
     return md.sections(
-        f"# chsync demo: {before['customer']} backfill scope and repair",
+        f"# chsync demo: {md.escape_markdown(before['customer'])} backfill scope and repair",
         f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `chsync demo --scale {doc['scale']} "
         f"--seed {doc['seed']}` on embedded Postgres + chDB.",
         "## Data Volume Summary (before)", md.volume_summary(before),

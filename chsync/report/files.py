@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import charts
 from .html import scope_html
-from .markdown import scope_markdown
+from .markdown import escape_markdown, scope_markdown
 
 CHARTS_DIR = "charts"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -21,7 +21,7 @@ def write_charts(directory: str | Path, named: dict[str, tuple[str, str]]) -> di
     images = {}
     for stem, (alt, markup) in named.items():
         (folder / f"{stem}.svg").write_text(XML_DECLARATION + markup + "\n", encoding="utf-8")
-        images[stem] = f"![{alt}]({CHARTS_DIR}/{stem}.svg)"
+        images[stem] = f"![{escape_markdown(alt)}]({CHARTS_DIR}/{stem}.svg)"
     return images
 
 

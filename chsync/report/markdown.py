@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import html
+import re
 
-def _n(value) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
+# Backslash-escaped: what opens inline syntax (code spans, emphasis, links) or ends a table cell. An
+# underscore between two letters or digits cannot open or close emphasis, so `dev_user` stays as it is.
+INLINE_SYNTAX = re.compile(r"[\\`*\[\]|]|(?<![^\W_])_|_(?![^\W_])")
+LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+class Markdown(str):
+    """Markup made here (e.g. emphasis around escaped text), written as is."""
+
+
+def escape_markdown(value) -> str:
+    """Document text as inert Markdown inline text: HTML is written as entities (& < >), inline syntax and
+    pipes are backslash-escaped, line breaks become spaces (so the text can never start a line of its own)."""
+    text = html.escape(str(value), quote=False)
+    text = INLINE_SYNTAX.sub(lambda m: "\\" + m.group(), text)
+    return LINE_BREAK.sub(" ", text)
+
+
+def _cell(value) -> str:
+    if isinstance(value, Markdown):
+        return value
+    return f"{value:,}" if isinstance(value, int) else escape_markdown(value)
+
+
+def _bold(value) -> Markdown:
+    return Markdown(f"**{_cell(value)}**")
+
+
+def _yes_no(ok: bool) -> str:
+    return "yes" if ok else _bold("no")
 
 
 def table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_n(c) for c in row) + " |" for row in rows]
+    """A pipe table; every cell that is not `Markdown` is escaped here."""
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -24,7 +55,7 @@ def duration(seconds: float) -> str:
     return f"{m} min {s} s" if m < 60 else f"{m // 60} h {m % 60} min"
 
 
-def volume_rows(doc: dict, strong=lambda v: f"**{_n(v)}**", verdict=lambda ok: "yes" if ok else "**no**") -> list:
+def volume_rows(doc: dict, strong=_bold, verdict=_yes_no) -> list:
     """The seed's Data Volume Summary rows; `strong` and `verdict` render emphasis for the format at hand."""
     src, snk = doc["source"], doc["sink"]
     days = len(doc["days"])
@@ -49,7 +80,7 @@ def volume_summary(doc: dict) -> str:
 
 def daily_volume(doc: dict) -> str:
     rows = [[d["day"], d["source"], f"{d['sink_rows']:,} / {d['sink_distinct']:,} unique", d["duplicates"],
-             d["missing"], d["stale"], d["changed"], "yes" if d["in_sync"] else "**no**"] for d in doc["days"]]
+             d["missing"], d["stale"], d["changed"], _yes_no(d["in_sync"])] for d in doc["days"]]
     return table(["Day", "Postgres (filter)", "ClickHouse", "CH duplicates", "Missing", "Stale", "Changed",
                    "In sync"], rows)
 
@@ -81,7 +112,8 @@ def sections(*parts: str) -> str:
 def scope_markdown(doc: dict, title: str = "Scope", images: dict[str, str] | None = None) -> str:
     """`images`: `{chart stem: Markdown image}` of charts written next to the file (files.py)."""
     return sections(
-        f"# {title}: {doc['customer']} {doc['from']} – {doc['to']}",
+        f"# {escape_markdown(title)}: {escape_markdown(doc['customer'])} {escape_markdown(doc['from'])} – "
+        f"{escape_markdown(doc['to'])}",
         "## Data Volume Summary", volume_summary(doc),
         "## Daily Volume", images_of(images, "daily-volume", "duplicates"), daily_volume(doc),
         "## Usecase Distribution", images_of(images, "usecases"), usecases(doc),

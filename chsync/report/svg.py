@@ -3,12 +3,13 @@
 Pure functions from data to one `<svg class="chart">` string, so the HTML report embeds them and a later
 PNG export can rasterize the very same markup. Every chart has a visible title, axis labels, and a `<title>`
 tooltip on each bar; bars carry `class="bar"`. A chart whose values are all zero says so ("no data yet")
-instead of drawing an empty frame that looks like a rendering bug. Text is escaped here.
+instead of drawing an empty frame that looks like a rendering bug. Text is escaped here (`escape_xml`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import Callable, Sequence
@@ -17,6 +18,20 @@ FONT = ("system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 
         "'Liberation Sans', sans-serif")
 INK, MUTED, GRID, AXIS = "#1f2328", "#57606a", "#e8eaed", "#8c959f"
 EMPTY_TEXT = "no data yet"
+
+# Characters XML 1.0 cannot carry at all, not even as character references (C0 controls, lone surrogates).
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Whitespace an XML parser would normalise: a raw CR becomes LF, and in an attribute a line break or tab
+# becomes a space. As character references they reach the reader as written.
+KEEP_IN_TEXT = str.maketrans({"\r": "&#13;"})
+KEEP_IN_ATTRIBUTE = str.maketrans({"\r": "&#13;", "\n": "&#10;", "\t": "&#9;"})
+
+
+def escape_xml(value, *, attribute: bool = False) -> str:
+    """Document text as SVG text content (or, with `attribute`, a quoted attribute value): & < > " ' as
+    references, whitespace a parser would normalise as character references, what XML cannot carry as U+FFFD."""
+    text = NOT_XML.sub("\ufffd", escape(str(value)))
+    return text.translate(KEEP_IN_ATTRIBUTE if attribute else KEEP_IN_TEXT)
 
 
 @dataclass(frozen=True)
@@ -86,10 +101,10 @@ class _Doc:
         self.width, self.height, self.parts = width, height, []
         self.parts.append(
             f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-            f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="{escape(title)}" '
+            f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="{escape_xml(title, attribute=True)}" '
             f'font-family="{FONT}" font-size="12" fill="{INK}">')
         self.parts.append(f'<text class="chart-title" x="8" y="20" font-size="14" font-weight="600">'
-                          f'{escape(title)}</text>')
+                          f'{escape_xml(title)}</text>')
 
     def add(self, s: str) -> None:
         self.parts.append(s)
@@ -97,14 +112,14 @@ class _Doc:
     def text(self, x, y, s, *, anchor="start", size=11, color=MUTED, cls="", extra="") -> None:
         c = f' class="{cls}"' if cls else ""
         self.add(f'<text{c} x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{color}"'
-                 f'{extra}>{escape(s)}</text>')
+                 f'{extra}>{escape_xml(s)}</text>')
 
     def line(self, x1, y1, x2, y2, color=GRID, width=1) -> None:
         self.add(f'<path d="M{x1:.1f} {y1:.1f}L{x2:.1f} {y2:.1f}" stroke="{color}" stroke-width="{width}"/>')
 
     def bar(self, x, y, w, h, color, tooltip: str) -> None:
         self.add(f'<rect class="bar" x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" fill="{color}">'
-                 f'<title>{escape(tooltip)}</title></rect>')
+                 f'<title>{escape_xml(tooltip)}</title></rect>')
 
     def legend(self, series: Sequence[Series], x: float, y: float) -> None:
         for s in series:
@@ -156,7 +171,7 @@ def grouped_bar_chart(title: str, labels: Sequence[str], series: Sequence[Series
         extra = f"\n{tooltips[i]}" if tooltips and tooltips[i] else ""
         summary = f"{lab}\n" + "\n".join(f"{s.name}: {_num(s.values[i])}" for s in series) + extra
         d.add(f'<rect class="hit" x="{x0:.2f}" y="{top_m}" width="{slot:.2f}" height="{ph:.2f}" '
-              f'fill="transparent"><title>{escape(summary)}</title></rect>')
+              f'fill="transparent"><title>{escape_xml(summary)}</title></rect>')
         for j, s in enumerate(series):
             v = s.values[i]
             if v > 0:

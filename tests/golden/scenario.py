@@ -21,6 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FILES = HERE / "files"
+REPO = HERE.parents[1]
 FULL = ("--from", "2026-01-01", "--to", "2026-02-18")
 SUB = ("--from", "2026-01-19", "--to", "2026-01-23")
 SCALE, SEED = "0.01", "1"
@@ -80,7 +81,11 @@ def _mask_inline_timeline(html: str) -> str:
 
 class Runner:
     def __init__(self, source: str, sink: str, workdir: Path):
-        self.env = {**os.environ, "CHSYNC_SOURCE": source, "CHSYNC_SINK": sink, "COLUMNS": "200"}
+        # The CLI runs in the work directory, where `-m chsync` would import whichever chsync is installed:
+        # this checkout's package goes first, so the capture is of the code under test.
+        pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        self.env = {**os.environ, "CHSYNC_SOURCE": source, "CHSYNC_SINK": sink, "COLUMNS": "200",
+                    "PYTHONPATH": pythonpath}
         self.workdir = workdir
         self.paths = [str(workdir), sink.split("://", 1)[1]]
 

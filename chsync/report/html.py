@@ -202,10 +202,10 @@ def usecase_distribution(doc: dict) -> str:
 
 
 def scope_html(doc: dict, title: str = "Scope") -> str:
-    subtitle = (f"{escape(doc['customer'])} · {escape(doc['from'])} – {escape(doc['to'])} · "
+    subtitle = (f"{escape(md.subject(doc))} · {escape(doc['from'])} – {escape(doc['to'])} · "
                 f"{len(doc['days'])} days · {_badge(doc['in_sync'])}"
                 + (f" · sink table <code>{escape(doc['sink_table'])}</code>" if doc.get("sink_table") else ""))
-    return _page(f"{title}: {doc['customer']} {doc['from']} – {doc['to']}", subtitle, [
+    return _page(f"{title}: {md.subject(doc)} {doc['from']} – {doc['to']}", subtitle, [
         volume_summary(doc), clickhouse_vs_postgres(doc), daily_volume(doc), usecase_distribution(doc)])
 
 

@@ -6,6 +6,7 @@ a count), made from its name with crc32 so it is stable across processes (Python
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 MASK = (1 << 64) - 1
@@ -18,6 +19,7 @@ def mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+@functools.lru_cache(maxsize=4096)
 def salt(*names: object) -> int:
     return zlib.crc32("\x1f".join(str(n) for n in names).encode())
 

@@ -157,14 +157,14 @@ class Rows:
         row = {self.m.key.column: self.v.key(self.m.types[self.m.key], n, salt("key"),
                                              table.name.split(".")[-1])}
         row.update(self._links(alias, n, failing))
+        fail = failing if now else None
         for column in table.columns:
-            ref = Ref(alias, column)
             if column in row:
                 continue
-            fail = failing if now else None
-            if ref == self.m.day:
+            ref = Ref(alias, column)
+            if column == self.m.day.column:
                 row[column] = self.v.failing(fail, self.m.types[ref], time) if fail and fail.ref == ref else time
-            elif ref == self.version:
+            elif column == self.version.column and alias == self.version.alias:
                 row[column] = self.version_value(n, time)
             else:
                 row[column] = self.value(ref, n, fail, near)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import functools
 
 import sqlglot
 from sqlglot import exp
@@ -77,7 +78,14 @@ class SourceModel:
         return [a for f in self.filters for a in f.atoms]
 
     def atoms_on(self, ref: Ref) -> list[Atom]:
-        return [a for a in self.atoms if a.ref == ref]
+        return self._by_ref.get(ref, [])
+
+    @functools.cached_property
+    def _by_ref(self) -> dict[Ref, list[Atom]]:
+        out: dict[Ref, list[Atom]] = {}
+        for a in self.atoms:
+            out.setdefault(a.ref, []).append(a)
+        return out
 
     def joins_from(self, alias: str) -> list[Join]:
         return [j for j in self.joins if j.parent == alias]

@@ -24,6 +24,10 @@ class Context:
         self._source = self._sink = None
 
     # -- specs ---------------------------------------------------------------------------------
+    def use_config(self, path: str) -> None:
+        """A --config given after the command name."""
+        self.config, self._specs = path, None
+
     @property
     def specs(self) -> list[TableSpec]:
         """The chosen tables, with --param and --customer applied."""

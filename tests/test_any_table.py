@@ -178,8 +178,8 @@ def test_what_is_not_simple(tmp_path, change, what):
 
 def test_simple_forms_are_read_as_their_atoms(tmp_path):
     path = tmp_path / "spec.toml"
-    path.write_text(DAILY.read_text().replace('sql = "o.paid"', "sql = \"NOT o.paid AND o.kind NOT IN ('a', 'b') "
-                                                                "AND (o.rank = 2 AND o.weight <> 1.5) AND o.x IS NULL\""))
+    predicate = "NOT o.paid AND o.kind NOT IN ('a', 'b') AND (o.rank = 2 AND o.weight <> 1.5) AND o.x IS NULL"
+    path.write_text(DAILY.read_text().replace('sql = "o.paid"', f'sql = "{predicate}"'))
     model = read_model(load_specs(path)[0])
     unpaid = next(f for f in model.filters if f.reason == "unpaid")
     assert [(str(a.ref), a.op, a.value) for a in unpaid.atoms] == [

@@ -272,6 +272,5 @@ def _kind_of(v) -> str:
 
 
 def _fits(t: ColumnType, v) -> bool:
-    kind = _kind_of(v)
-    return {"bool": ("boolean",), "str": ("text",), "int": ("bigint", "int", "numeric", "double"),
-            "decimal": ("numeric", "double")}[kind].__contains__(t.kind)
+    return t.kind in {"bool": ("boolean",), "str": ("text",), "int": ("bigint", "int", "numeric", "double"),
+                      "decimal": ("numeric", "double")}[_kind_of(v)]

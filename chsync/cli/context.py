@@ -28,6 +28,10 @@ class Context:
         self.results: list[tuple[TableSpec, dict | None, int]] = []
 
     # -- specs ---------------------------------------------------------------------------------
+    def use_config(self, path: str) -> None:
+        """A --config given after the command name."""
+        self.config, self._specs = path, None
+
     @property
     def specs(self) -> list[TableSpec]:
         """The chosen tables, with --param and --customer applied."""

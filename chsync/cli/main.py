@@ -80,6 +80,17 @@ def range_options(fn):
     return click.option("--from", "from_", metavar="YYYY-MM-DD", required=True, help="First day (UTC).")(fn)
 
 
+def config_option(fn):
+    """`--config FILE` also after the command (`chsync demo --config FILE`), the same as before it."""
+    def use(click_ctx, param, value):
+        if value:
+            click_ctx.find_object(Context).use_config(value)
+        return value
+    return click.option("--config", "config_here", metavar="FILE", type=click.Path(dir_okay=False),
+                        expose_value=False, callback=use, is_eager=True,
+                        help="TOML table spec (the same as the global --config).")(fn)
+
+
 def workers_option(fn):
     return click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
                         help="Days processed at once (swap only: mutation strategies run one day at a time, "

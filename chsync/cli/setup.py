@@ -7,60 +7,89 @@ import click
 from .. import log
 from ..errors import EXIT_CHECKS_FAILED
 from .context import Context
-from .main import command, emit, fan_out, main
+from .main import command, config_option, emit, fan_out, main
 
 
 @main.command()
 @click.option("--scale", default=None, type=float, help="Data size; 1.0 ≈ the seed (1.51M conversations). "
-              "Default: 1.0, the seed's full size (about a minute here).")
+              "Default: 1.0, the seed's full size (about a minute here); with --config another table, 0.2 "
+              "(28,000 rows).")
 @click.option("--workdir", default="chsync-demo", show_default=True, type=click.Path(file_okay=False),
               help="Where the throwaway Postgres, the chDB data and the reports go.")
 @click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
+@config_option
 @command
 def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
     sync every day, verify, and write WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
-    report.json.
+    report.json. With --config FILE, the same story on generated data of that spec's table (its filter
+    must be simple comparisons, as for `chsync generate`): report.md and report.json, and the scope
+    reports before and after in WORKDIR/before/ and WORKDIR/after/.
 
     Writes only inside WORKDIR: its own Postgres and chDB live there (`chsync embedded down` stops the
     Postgres); --source and --sink are ignored, so no other database is touched.
 
     \b
-    Example:
+    Examples:
       chsync demo --scale 0.1 --workdir /tmp/chsync-demo
+      chsync demo --config examples/shop_orders.toml --workdir /tmp/shop-demo
     """
-    from ..demo.story import run_demo
-    doc = run_demo(workdir, scale=scale, seed=seed, customer=ctx.customer or "alaska-air")
+    from ..demo.any_table import is_seed
+    if ctx.config and not is_seed(ctx.spec):
+        from ..demo.story import run_table_demo
+        doc = run_table_demo(workdir, ctx.spec, ctx.config, scale=scale, seed=seed)
+        if not as_json:
+            click.echo(f"report: {doc['report']}")
+    else:
+        from ..demo.story import run_demo
+        doc = run_demo(workdir, scale=scale, seed=seed, customer=ctx.customer or "alaska-air")
+        if not as_json:
+            click.echo(f"report: {doc['report']} and {doc['report_html']}")
     if as_json:
         emit(doc)
-    else:
-        click.echo(f"report: {doc['report']} and {doc['report_html']}")
     return 0 if doc["after"]["in_sync"] else EXIT_CHECKS_FAILED
 
 
 @main.command()
-@click.option("--scale", default=0.05, show_default=True, type=float, help="1.0 ≈ the seed (1.51M conversations).")
+@click.option("--scale", default=0.05, show_default=True, type=float,
+              help="1.0 ≈ the seed (1.51M conversations); for another spec, 10,000 rows a day over 14 days.")
 @click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
 @click.option("--truth", metavar="FILE", type=click.Path(dir_okay=False), help="Write the ground truth JSON here.")
+@config_option
 @command
 def generate(ctx: Context, as_json: bool, scale, seed, truth):
-    """Seed-shaped drifted data for trying chsync: (re)creates the source tables in --source and fills the
-    sink table in --sink (stale rows, stale labels, duplicates).
+    """Drifted data for trying chsync: (re)creates the source tables in --source and fills the sink table
+    in --sink (stale rows, changed rows, duplicates, missing rows). Seed-shaped for the shipped spec; for
+    another --config spec, 14 days of its own table (its filter must be simple comparisons: col =
+    literal, col <> literal, col IN :list, col IS [NOT] NULL, boolean columns, joined with AND).
 
     Destructive: drops and recreates the source tables and empties the sink table. What protects the
-    data: it refuses (exit 3) a source whose conversations table it did not create itself; the sink
-    table is emptied without asking, so point --sink only at a throwaway sink (e.g. `chsync embedded up`).
+    data: it refuses (exit 3) a source whose tables it did not create itself; the sink table is emptied
+    without asking, so point --sink only at a throwaway sink (e.g. `chsync embedded up`).
 
     \b
-    Example:
+    Examples:
       eval "$(chsync embedded up)" && chsync generate --scale 0.05
+      chsync generate --config examples/shop_orders.toml --truth truth.json
     """
-    from ..demo.generate import generate as run
+    from ..demo.any_table import is_seed
     from ..source import open_source
-    open_source(ctx.source_dsn, ctx.spec)  # checks the DSN; the generator opens its own connection
-    doc = run(ctx.source_dsn, ctx.sink, scale=scale, seed=seed, customer=ctx.spec.customer,
-              progress=lambda m: log.info(m), truth_path=truth)
-    emit(doc) if as_json else click.echo(f"generated: {doc['totals']['source']:,} conversations in the source, "
+    spec = ctx.spec
+    if is_seed(spec):
+        from ..demo.generate import generate as run
+        open_source(ctx.source_dsn, spec)  # checks the DSN; the generator opens its own connection
+        doc = run(ctx.source_dsn, ctx.sink, scale=scale, seed=seed, customer=spec.customer,
+                  progress=lambda m: log.info(m), truth_path=truth)
+        noun = "conversations"
+    else:
+        from ..demo.any_table import generate as run_any
+        from ..demo.source_model import read_model
+        read_model(spec)  # a spec it cannot generate for is refused before anything is opened
+        open_source(ctx.source_dsn, spec)
+        doc = run_any(ctx.source_dsn, ctx.sink, spec, scale=scale, seed=seed, progress=lambda m: log.info(m),
+                      truth_path=truth)
+        noun = spec.noun[1]
+    emit(doc) if as_json else click.echo(f"generated: {doc['totals']['source']:,} {noun} in the source, "
                                          f"{doc['totals']['sink_rows']:,} rows in the sink")
 
 

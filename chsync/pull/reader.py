@@ -104,6 +104,9 @@ class Puller:
             rows = f"SELECT * FROM {self.rows_scratch}"
         columns, joins = [], []
         for col in self.spec.columns:
+            if col.child is None and col.type.is_array and hashed_arrays:
+                columns.append(f"{array_hash_sql(f'r.{col.name}')} AS {col.name}_h")
+                continue
             if col.child is None:
                 columns.append(f"toString(r.{col.name}) AS {col.name}" if col.name == key and text_key
                                else f"r.{col.name} AS {col.name}")

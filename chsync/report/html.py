@@ -208,10 +208,10 @@ def usecase_distribution(doc: dict) -> str:
 
 
 def scope_html(doc: dict, title: str = "Scope") -> str:
-    subtitle = (f"{escape_html(doc['customer'])} · {escape_html(doc['from'])} – {escape_html(doc['to'])} · "
+    subtitle = (f"{escape_html(md.subject(doc))} · {escape_html(doc['from'])} – {escape_html(doc['to'])} · "
                 f"{len(doc['days'])} days · {_badge(doc['in_sync'])}"
                 + (f" · sink table <code>{escape_html(doc['sink_table'])}</code>" if doc.get("sink_table") else ""))
-    return _page(f"{title}: {doc['customer']} {doc['from']} – {doc['to']}", subtitle, [
+    return _page(f"{title}: {md.subject(doc)} {doc['from']} – {doc['to']}", subtitle, [
         volume_summary(doc), clickhouse_vs_postgres(doc), daily_volume(doc), usecase_distribution(doc)])
 
 

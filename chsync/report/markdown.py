@@ -55,6 +55,11 @@ def duration(seconds: float) -> str:
     return f"{m} min {s} s" if m < 60 else f"{m // 60} h {m % 60} min"
 
 
+def subject(doc: dict) -> str:
+    """Whom a report is about: the customer, or the table of a spec without one."""
+    return doc["customer"] or doc.get("table") or ""
+
+
 def volume_rows(doc: dict, strong=_bold, verdict=_yes_no) -> list:
     """The seed's Data Volume Summary rows; `strong` and `verdict` render emphasis for the format at hand."""
     src, snk = doc["source"], doc["sink"]
@@ -69,8 +74,8 @@ def volume_rows(doc: dict, strong=_bold, verdict=_yes_no) -> list:
             ["Changed (content differs)", doc["totals"]["changed"]],
             [f"Days in range ({doc['from']} – {doc['to']})", days],
             ["Avg conversations per day (Postgres)", round(src["conversations"] / days) if days else 0],
-            ["Profiles scanned", f"{src['profiles_scanned']:,} (filtered to {src['profiles_matched']:,}: "
-                                 f"{doc['customer']})"],
+            *([["Profiles scanned", f"{src['profiles_scanned']:,} (filtered to {src['profiles_matched']:,}: "
+                                    f"{doc['customer']})"]] if src.get("profiles_scanned") is not None else []),
             ["In sync", verdict(doc["in_sync"])]]
 
 
@@ -112,7 +117,7 @@ def sections(*parts: str) -> str:
 def scope_markdown(doc: dict, title: str = "Scope", images: dict[str, str] | None = None) -> str:
     """`images`: `{chart stem: Markdown image}` of charts written next to the file (files.py)."""
     return sections(
-        f"# {escape_markdown(title)}: {escape_markdown(doc['customer'])} {escape_markdown(doc['from'])} – "
+        f"# {escape_markdown(title)}: {escape_markdown(subject(doc))} {escape_markdown(doc['from'])} – "
         f"{escape_markdown(doc['to'])}",
         "## Data Volume Summary", volume_summary(doc),
         "## Daily Volume", images_of(images, "daily-volume", "duplicates"), daily_volume(doc),

@@ -24,13 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bench_sync import FROM, TO, measured_chsync, read_window  # noqa: E402
+from bench_sync import FROM, TO, measured_chsync, read_window
+from harness.cluster import LocalCluster
 
-from chsync import embedded  # noqa: E402
-from chsync.demo.generate import generate  # noqa: E402
-from chsync.sink import open_sink  # noqa: E402
-from chsync.spec import TableSpec, load_specs  # noqa: E402
-from harness.cluster import LocalCluster  # noqa: E402
+from chsync import embedded
+from chsync.demo.generate import generate
+from chsync.sink import open_sink
+from chsync.spec import TableSpec, load_specs
 
 DATABASE = "alaska_air_us_east_1"
 SHARDING_KEY = load_specs(None)[0].sink.sharding_key  # cityHash64(toString(conversation_id)), as tests/cluster use

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from metrics_expect import golden, sync_with_lookback
 
 from chsync.report.metrics import registry_for
-from metrics_expect import golden, sync_with_lookback
 
 ALERTS = Path(__file__).parent.parent / "docs" / "alerts"
 RULES = ALERTS / "chsync.rules.yml"

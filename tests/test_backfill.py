@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 
 import pytest
-from builders import DAYS, RANGE, World, make_drifted, sink_rows, source_ids
-
+from builders import DAYS, RANGE, make_drifted, sink_rows, source_ids
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from test_report_files import assert_drawn_svg
 
 from chsync.report.html import SEED_BACKFILL
 
+
 def test_demo_small_scale(tmp_path):
     workdir = tmp_path / "demo"
     done = subprocess.run([sys.executable, "-m", "chsync", "demo", "--scale", "0.01", "--workdir", str(workdir),

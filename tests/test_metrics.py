@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from metrics_expect import backfill_with_a_skipped_day, expected_drift, golden, parse, sync_with_lookback
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chsync.report.metrics import registry_for, write_textfile
-from metrics_expect import backfill_with_a_skipped_day, expected_drift, golden, parse, sync_with_lookback
 
 TABLE = "conversation_with_labels"
 ENDED_AT = 1_771_400_000.5

@@ -11,11 +11,11 @@ import threading
 import time
 
 import pytest
+from harness.pushgateway import LocalPushgateway, find_binary, free_port
+from metrics_expect import LABELS, golden, parse
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from chsync.report.metrics import MetricsPushFailed, push, registry_for
-from harness.pushgateway import LocalPushgateway, find_binary, free_port
-from metrics_expect import LABELS, golden, parse
 
 GROUPING = (*LABELS, "job", "instance")
 

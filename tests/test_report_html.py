@@ -86,7 +86,7 @@ def demo_doc(*, days: int = 10, customer: str = "alaska-air") -> dict:
     sync_days = [{"day": b["day"], "source": b["source"], "sink_rows_before": b["sink_rows"],
                   "rows_written": b["source"], "action": "swap", "seconds": 1.5 + i / 10}
                  for i, b in enumerate(before["days"])]
-    t0 = dt.datetime(2026, 2, 19, 1, 32, 49, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 2, 19, 1, 32, 49, tzinfo=dt.UTC)
     steps, t = [], t0
     for name, seconds, rows in [("Start embedded Postgres + chDB", 2.4, None),
                                 ("Generate seed-shaped data (scale 0.75)", 74.2, before["sink"]["rows"]),

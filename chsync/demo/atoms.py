@@ -82,7 +82,7 @@ def predicate_atoms(tree: exp.Expression, aliases: dict[str, str], default: str 
 
 
 def _atom(node: exp.Expression, aliases: dict[str, str], default: str | None) -> Atom:
-    ref = lambda n: column_ref(n, aliases, default)  # noqa: E731
+    ref = lambda n: column_ref(n, aliases, default)
     if isinstance(node, exp.Column):
         return Atom(ref(node), "=", True)
     if isinstance(node, exp.Not):

@@ -34,9 +34,8 @@ from ..errors import BadInput, Refused, RuntimeFailure
 from ..progress import StepProgress
 from ..secrets import redact_url
 from ..sink.base import ClickHouseSink
-from . import schema
 from ..spec import validate_customer
-from . import shape
+from . import schema, shape
 
 # Label vocabulary: a couple with unicode, quotes and commas (they must survive both sides unchanged).
 LABELS = ["baggage", "refund", "upgrade", "delay", "loyalty", "seat", "pet", "wheelchair", "café", "o'brien",
@@ -318,7 +317,7 @@ class Generator:
                 for side, counts in (("source", source), ("sink", sink))}
 
     def truth(self, usecases: dict) -> dict:
-        q = lambda sql: self.conn.execute(sql).fetchall()  # noqa: E731
+        q = lambda sql: self.conn.execute(sql).fetchall()
         days = {d.day.isoformat(): dict.fromkeys(("source", "sink_rows", "sink_distinct", "duplicates", "missing",
                                                   "stale", "changed"), 0) for d in self.plan.days}
         kinds: dict[str, int] = {}
@@ -375,10 +374,10 @@ class _Background:
     def _run(self) -> None:
         try:
             self._value = self._fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the caller by result()
+        except BaseException as e:
             self._error = e
 
-    def __enter__(self) -> "_Background":
+    def __enter__(self) -> _Background:
         self._thread.start()
         return self
 

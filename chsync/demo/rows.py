@@ -79,7 +79,7 @@ class Rows:
         r = self.d.u(n, salt("day time"))
         ms = 0 if r < 0.02 else DAY_MS - 1 if r < 0.04 else self.d.below(n, salt("day ms"), DAY_MS)
         local = dt.datetime.combine(day, dt.time(), tzinfo=self.tz) + dt.timedelta(milliseconds=ms)
-        return local.astimezone(dt.timezone.utc)
+        return local.astimezone(dt.UTC)
 
     def version_value(self, n: int, time):
         t = self.m.types[self.version]
@@ -95,7 +95,7 @@ class Rows:
         inside = set(self.m.subtree(join.alias))
         roles: list[Atom | None] = [None] * GOOD_POOL_ROWS + [a for a in self.m.atoms if a.ref.alias in inside]
         pool = Pool([], [], list(range(GOOD_POOL_ROWS)), {}, {})
-        near = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.timezone.utc)
+        near = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.UTC)
         for j, role in enumerate(roles):
             versions = []
             for failing in (role, None):

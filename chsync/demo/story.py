@@ -96,7 +96,7 @@ def run_table_demo(workdir: str, spec: TableSpec, config: str, *, scale: float |
             require(source, spec)
             before = build_scope(source, sink, first, last).to_json()
         with timeline.step(f"Sync {len(day_range(first, last))} days") as step:
-            synced = run_sync(source, sink, day_range(first, last))
+            synced = run_sync(source, sink, SyncRequest(days=day_range(first, last)))
             step.rows = sum(d.rows_written for d in synced.days)
         with timeline.step("Verify (= scope after)"):
             after = build_scope(source, sink, first, last).to_json()
@@ -122,7 +122,7 @@ def render_report(doc: dict, images: dict[str, str] | None = None) -> str:
     img = functools.partial(md.images_of, images)
     return md.sections(
         f"# chsync demo: {md.escape_markdown(before['customer'])} backfill scope and repair",
-        f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `chsync demo --scale {doc['scale']} "
+        f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `chsync demo --scale {doc['scale']} "
         f"--seed {doc['seed']}` on embedded Postgres + chDB.",
         "## Data Volume Summary (before)", md.volume_summary(before),
         "## Daily Volume (before)", img("daily-volume", "duplicates"), md.daily_volume(before),

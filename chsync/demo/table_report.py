@@ -33,7 +33,7 @@ def render(doc: dict) -> str:
     wrong = truth_disagreements(before, truth)
     return md.sections(
         f"# chsync demo: {before['table']} ({many}), drift found and repaired",
-        f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `chsync demo --config {doc['config']} "
+        f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `chsync demo --config {doc['config']} "
         f"--scale {doc['scale']} --seed {doc['seed']}` on embedded Postgres + chDB: {truth['totals']['source']:,} "
         f"{many} of {truth['from']} – {truth['to']} in Postgres, the sink as an old job left it.",
         "## Before", _summary(before, many),

@@ -55,7 +55,7 @@ class Values:
             return d.u(n, what) < 0.5
         if k == "uuid":
             return uuid.UUID(int=(d.bits(n, what) << 64) | d.bits(n, what + 5), version=4)
-        near = near or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        near = near or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         if k == "date":
             return near.date() + dt.timedelta(days=d.below(n, what, 61) - 30)
         if k == "timestamptz":
@@ -131,7 +131,7 @@ class Values:
         """A fixed non-NULL value of the type."""
         return {"text": "set", "bigint": 1, "int": 1, "boolean": True, "double": 1.0, "numeric": decimal.Decimal(1),
                 "uuid": uuid.UUID(int=1), "date": dt.date(2026, 1, 1),
-                "timestamptz": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "text[]": []}[t.kind]
+                "timestamptz": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "text[]": []}[t.kind]
 
     # -- an older copy -------------------------------------------------------------------------
     def other(self, col: Column, v, n: int, *, choices: tuple = (), keep_day=None):
@@ -189,7 +189,7 @@ def stored(col: Column, v, precision: int):
     if t.kind == "uuid":
         return str(v)
     if t.kind == "timestamptz":
-        v = v.astimezone(dt.timezone.utc)
+        v = v.astimezone(dt.UTC)
         return v.replace(microsecond=v.microsecond // 1000 * 1000 if precision == 3 else 0)
     if t.kind == "numeric":
         return decimal.Decimal(v).quantize(decimal.Decimal(1).scaleb(-t.scale))

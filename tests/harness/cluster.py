@@ -286,7 +286,7 @@ class LocalCluster:
         self.tls.mkdir(parents=True, exist_ok=True)
         if (self.tls / "server.crt").exists():
             return
-        run = lambda *args: subprocess.run(["openssl", *args], cwd=self.tls, check=True, capture_output=True)  # noqa: E731
+        run = lambda *args: subprocess.run(["openssl", *args], cwd=self.tls, check=True, capture_output=True)
         for name in ("ca", "other-ca"):
             run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-subj", f"/CN=chsync test {name}",
                 "-keyout", f"{name}.key", "-out", f"{name}.pem")
@@ -347,7 +347,7 @@ class LocalCluster:
             proc.wait(10)
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, timeout: float = 60.0, attempts: int = 3) -> "LocalCluster":
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> LocalCluster:
         require_binaries()
         if self.procs:
             raise HarnessError(f"cluster in {self.workdir} is already running")
@@ -385,7 +385,7 @@ class LocalCluster:
                 self._reap(name)
             self.state_file.unlink(missing_ok=True)
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -426,7 +426,7 @@ class LocalCluster:
                 self.client().execute(f"CREATE DATABASE IF NOT EXISTS default ON CLUSTER {self.cluster_replicated}",
                                       settings={"distributed_ddl_task_timeout": 10})
                 return
-            except Exception as e:  # noqa: BLE001 - retried until the deadline
+            except Exception as e:
                 last = e
                 time.sleep(0.5)
         raise HarnessError(f"ON CLUSTER DDL still failing after {timeout:.0f} s: {last}")
@@ -454,7 +454,7 @@ class LocalCluster:
             finally:
                 client.disconnect()
             return True
-        except Exception:  # noqa: BLE001 - any failure means "not yet"
+        except Exception:
             return False
 
     def hang_shard(self, i: int) -> None:

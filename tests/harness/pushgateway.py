@@ -68,7 +68,7 @@ class LocalPushgateway:
             return response.read().decode()
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, timeout: float = 30.0, attempts: int = 3) -> "LocalPushgateway":
+    def start(self, timeout: float = 30.0, attempts: int = 3) -> LocalPushgateway:
         problem = find_binary()
         if problem:
             raise HarnessError(problem)
@@ -100,7 +100,7 @@ class LocalPushgateway:
             self.proc.wait(10)
         self.proc = None
 
-    def __enter__(self) -> "LocalPushgateway":
+    def __enter__(self) -> LocalPushgateway:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -49,6 +49,8 @@ class Scope:
     sink_duplicated: int
     duplicates_by_placement: dict[str, int]
     days: list[DayRow]
+    day_column: str
+    day_timezone: str
     breakdown_column: str | None
     breakdown_title: str | None
     breakdown: list[tuple[str, int, int]]    # (name, source rows, sink distinct keys)
@@ -90,6 +92,7 @@ class Scope:
             "breakdown": {"column": self.breakdown_column, "title": self.breakdown_title,
                           "values": [{"value": name, "source": s, "sink": k} for name, s, k in self.breakdown]},
             "noun": list(self.noun),
+            "day": {"column": self.day_column, "timezone": self.day_timezone},
             "totals": self.totals,
             "stale_reasons": self.stale_reasons,
             "changed_columns": self.changed_columns,
@@ -136,6 +139,7 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         sink_rows=totals["rows"], sink_distinct=totals["distinct"],
         sink_duplicated=totals["duplicate_conversations"],
         duplicates_by_placement=sink.duplicate_split(first, last), days=days,
+        day_column=spec.day, day_timezone=spec.day_timezone,
         breakdown_column=spec.breakdown, breakdown_title=breakdown_title(spec.breakdown),
         breakdown=_breakdown(source, sink, first, last),
         stale_reasons=diff.reason_counts(), changed_columns=diff.column_counts(), mode=mode, why=why,

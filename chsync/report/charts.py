@@ -9,6 +9,7 @@ import datetime as dt
 
 from . import svg
 from .markdown import duration
+from .words import words
 
 POSTGRES, BEFORE, AFTER, DUPLICATES = "#4e79a7", "#f28e2b", "#59a14f", "#e15759"
 STALE_REASONS = {
@@ -36,27 +37,29 @@ def daily_volume(doc: dict, after: dict | None = None) -> str:
         a = _after_days(after)
         series.append(svg.Series("ClickHouse (after)", [a.get(x, {}).get("sink_rows", 0) for x in days], AFTER))
     tips = [f"ClickHouse distinct: {d['sink_distinct']:,}" for d in doc["days"]]
-    return svg.grouped_bar_chart("Conversations per day: Postgres vs ClickHouse rows", days, series,
-                                 x_label="day (ended_at, UTC)", y_label="rows / conversations", tooltips=tips)
+    w = words(doc)
+    return svg.grouped_bar_chart(f"{w.Many} per day: Postgres vs ClickHouse rows", days, series,
+                                 x_label=w.day_axis, y_label=f"rows / {w.many}", tooltips=tips)
 
 
 def duplicates(doc: dict, after: dict | None = None) -> str:
     """Duplicate conversations per day (before and after, when after still has any)."""
     days = [d["day"] for d in doc["days"]]
     a = _after_days(after)
-    series = [svg.Series("before" if after else "duplicate conversations", [d["duplicates"] for d in doc["days"]],
+    w = words(doc)
+    series = [svg.Series("before" if after else f"duplicate {w.many}", [d["duplicates"] for d in doc["days"]],
                          DUPLICATES)]
     if any(d["duplicates"] for d in a.values()):
         series.append(svg.Series("after", [a.get(x, {}).get("duplicates", 0) for x in days], AFTER))
     tips = [f"extra duplicate rows: {d.get('extra_duplicate_rows', d['sink_rows'] - d['sink_distinct']):,}"
             for d in doc["days"]]
-    title = "ClickHouse duplicate conversations per day" + (" (before)" if after and len(series) == 1 else "")
+    title = f"ClickHouse duplicate {w.many} per day" + (" (before)" if after and len(series) == 1 else "")
     if len(series) == 1:
-        return svg.bar_chart(title, days, series[0].values, x_label="day (ended_at, UTC)",
-                             y_label="duplicate conversations", color=DUPLICATES, name="duplicate conversations",
+        return svg.bar_chart(title, days, series[0].values, x_label=w.day_axis,
+                             y_label=f"duplicate {w.many}", color=DUPLICATES, name=f"duplicate {w.many}",
                              tooltips=tips)
-    return svg.grouped_bar_chart(title, days, series, x_label="day (ended_at, UTC)",
-                                 y_label="duplicate conversations", height=260, tooltips=tips)
+    return svg.grouped_bar_chart(title, days, series, x_label=w.day_axis,
+                                 y_label=f"duplicate {w.many}", height=260, tooltips=tips)
 
 
 def usecases(doc: dict, after: dict | None = None) -> str:
@@ -65,24 +68,26 @@ def usecases(doc: dict, after: dict | None = None) -> str:
     a = {u["usecase"]: u for u in after["usecases"]} if after else {}
     names = list(b) + [n for n in a if n not in b]
     labels = [n or "(none)" for n in names]
+    w = words(doc)
     if not after:
-        return svg.hbar_chart("Usecase distribution: Postgres vs ClickHouse", labels, [
+        return svg.hbar_chart(f"{w.breakdown} distribution: Postgres vs ClickHouse", labels, [
             svg.Series("Postgres", [b[n]["source"] for n in names], POSTGRES),
             svg.Series("ClickHouse", [b[n]["sink"] for n in names], BEFORE)],
-            x_label="distinct conversations", y_label="usecase")
-    return svg.hbar_chart("Usecase distribution: Postgres vs ClickHouse before and after", labels, [
+            x_label=f"distinct {w.many}", y_label=w.breakdown_lower)
+    return svg.hbar_chart(f"{w.breakdown} distribution: Postgres vs ClickHouse before and after", labels, [
         svg.Series("Postgres", [a.get(n, b.get(n, {})).get("source", 0) for n in names], POSTGRES),
         svg.Series("ClickHouse (before)", [b.get(n, {}).get("sink", 0) for n in names], BEFORE),
         svg.Series("ClickHouse (after)", [a.get(n, {}).get("sink", 0) for n in names], AFTER)],
-        x_label="distinct conversations", y_label="usecase")
+        x_label=f"distinct {w.many}", y_label=w.breakdown_lower)
 
 
 def stale_reasons(doc: dict) -> str:
     reasons = doc.get("stale_reasons") or {}
+    w = words(doc)
     return svg.hbar_chart(
-        "Why stale conversations are stale", list(reasons),
-        [svg.Series("stale conversations", list(reasons.values()), BEFORE)],
-        x_label="stale conversations", y_label="reason", tooltips=[STALE_REASONS.get(r, r) for r in reasons])
+        f"Why stale {w.many} are stale", list(reasons),
+        [svg.Series(f"stale {w.many}", list(reasons.values()), BEFORE)],
+        x_label=f"stale {w.many}", y_label="reason", tooltips=[STALE_REASONS.get(r, r) for r in reasons])
 
 
 def timeline_spans(steps: list[dict]) -> tuple[dt.datetime, list[svg.Span]]:
@@ -106,19 +111,21 @@ def timeline(steps: list[dict]) -> str:
 
 def scope_charts(doc: dict) -> dict[str, tuple[str, str]]:
     """{file stem: (alt text, svg)} for a scope/verify document."""
-    return {"daily-volume": ("Conversations per day: Postgres vs ClickHouse", daily_volume(doc)),
-            "duplicates": ("Duplicate conversations per day", duplicates(doc)),
-            "usecases": ("Usecase distribution", usecases(doc)),
-            "stale-reasons": ("Why stale conversations are stale", stale_reasons(doc))}
+    w = words(doc)
+    return {"daily-volume": (f"{w.Many} per day: Postgres vs ClickHouse", daily_volume(doc)),
+            "duplicates": (f"Duplicate {w.many} per day", duplicates(doc)),
+            "usecases": (f"{w.breakdown} distribution", usecases(doc)),
+            "stale-reasons": (f"Why stale {w.many} are stale", stale_reasons(doc))}
 
 
 def demo_charts(before: dict, after: dict, steps: list[dict]) -> dict[str, tuple[str, str]]:
     """{file stem: (alt text, svg)} for the demo: before/after, and the timeline when there are steps."""
-    charts = {"daily-volume": ("Conversations per day: Postgres vs ClickHouse before and after",
+    w = words(before)
+    charts = {"daily-volume": (f"{w.Many} per day: Postgres vs ClickHouse before and after",
                                daily_volume(before, after)),
-              "duplicates": ("Duplicate conversations per day", duplicates(before, after)),
-              "usecases": ("Usecase distribution before and after", usecases(before, after)),
-              "stale-reasons": ("Why stale conversations were stale", stale_reasons(before))}
+              "duplicates": (f"Duplicate {w.many} per day", duplicates(before, after)),
+              "usecases": (f"{w.breakdown} distribution before and after", usecases(before, after)),
+              "stale-reasons": (f"Why stale {w.many} were stale", stale_reasons(before))}
     if steps:
         charts["timeline"] = ("Timeline of the demo's steps", timeline(steps))
     return charts

@@ -14,6 +14,7 @@ from html import escape
 
 from . import charts
 from . import markdown as md
+from .words import words
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # The seed's full backfill (bulk DELETE + 49 cron runs), the baseline the demo is compared with.
@@ -147,11 +148,11 @@ def _page(title: str, subtitle: str, sections: list[str]) -> str:
 # -- sections shared by scope and demo ---------------------------------------------------------------------
 
 def _cards(doc: dict) -> str:
-    src, snk = doc["source"], doc["sink"]
-    items = [("Postgres conversations", f"{src['conversations']:,}"),
+    src, snk, w = doc["source"], doc["sink"], words(doc)
+    items = [(f"Postgres {w.many}", f"{src['conversations']:,}"),
              ("ClickHouse rows", f"{snk['rows']:,}"),
              ("ClickHouse distinct", f"{snk['distinct']:,}"),
-             ("Duplicate conversations", f"{snk['duplicate_conversations']:,}"),
+             (f"Duplicate {w.many}", f"{snk['duplicate_conversations']:,}"),
              ("Days out of sync", f"{sum(not d['in_sync'] for d in doc['days'])} of {len(doc['days'])}")]
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="v">{escape_html(v)}</div><div class="k">{escape_html(k)}</div></div>'
@@ -164,14 +165,14 @@ def volume_summary(doc: dict, heading: str = "Data Volume Summary") -> str:
 
 
 def clickhouse_vs_postgres(doc: dict, heading: str = "ClickHouse vs Postgres") -> str:
-    src, snk, totals = doc["source"]["conversations"], doc["sink"], doc["totals"]
+    src, snk, totals, w = doc["source"]["conversations"], doc["sink"], doc["totals"], words(doc)
     more = "more" if snk["distinct"] > src else "fewer" if snk["distinct"] < src else "as many"
     than = "as" if more == "as many" else "than"
-    text = [f"ClickHouse has <strong>{more}</strong> distinct conversations ({snk['distinct']:,}) {than} "
+    text = [f"ClickHouse has <strong>{more}</strong> distinct {escape_html(w.many)} ({snk['distinct']:,}) {than} "
             f"Postgres matches ({src:,})" + (f": {_delta(snk['distinct'], src)}." if more != "as many" else ".")
             + f" {totals['stale']:,} are stale (in ClickHouse, not in Postgres for that day), "
               f"{totals['missing']:,} missing, {totals['changed']:,} changed; "
-              f"{snk['duplicate_conversations']:,} conversations have more than one row "
+              f"{snk['duplicate_conversations']:,} {escape_html(w.many)} have more than one row "
               f"({snk['extra_duplicate_rows']:,} extra rows)."]
     split = snk.get("duplicates_by_placement") or {}
     if split.get("same_shard") or split.get("cross_shard"):
@@ -179,8 +180,8 @@ def clickhouse_vs_postgres(doc: dict, heading: str = "ClickHouse vs Postgres") -
                     f"and {split.get('cross_shard', 0):,} across shards (nothing in ClickHouse ever will).")
     chart = charts.stale_reasons(doc)
     columns = [[c, n] for c, n in (doc.get("changed_columns") or {}).items()]
-    changed = (table(["Changed column", "Conversations"], columns, "lr") if columns
-               else _p('<span class="note">No changed conversations.</span>'))
+    changed = (table(["Changed column", w.Many], columns, "lr") if columns
+               else _p(f'<span class="note">No changed {escape_html(w.many)}.</span>'))
     return _section("clickhouse-vs-postgres", heading, *(_p(t) for t in text), _figure(chart),
                     "<h3>Changed columns</h3>", changed)
 
@@ -203,8 +204,9 @@ def usecase_distribution(doc: dict) -> str:
     labels = [u["usecase"] or "(none)" for u in ucs]
     chart = charts.usecases(doc)
     rows = [[lab, u["source"], u["sink"], md.ratio(u["sink"], u["source"])] for lab, u in zip(labels, ucs)]
-    return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
-                    table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows, "lrrr", id="usecase-table"))
+    title = words(doc).breakdown
+    return _section("usecase-distribution", f"{title} Distribution", _figure(chart),
+                    table([title, "Postgres", "ClickHouse", "Ratio"], rows, "lrrr", id="usecase-table"))
 
 
 def scope_html(doc: dict, title: str = "Scope") -> str:
@@ -250,20 +252,22 @@ def _usecases_before_after(before: dict, after: dict) -> str:
     labels = [n or "(none)" for n in names]
     chart = charts.usecases(before, after)
     rows = [[lab, x, y, p, md.ratio(x, p), md.ratio(y, p)] for lab, x, y, p in zip(labels, bef, aft, pg)]
-    return _section("usecase-distribution", "Usecase Distribution", _figure(chart),
-                    table(["Usecase", "Before", "After", "Postgres", "Ratio before", "Ratio after"], rows, "lrrrrr",
+    title = words(before).breakdown
+    return _section("usecase-distribution", f"{title} Distribution", _figure(chart),
+                    table([title, "Before", "After", "Postgres", "Ratio before", "Ratio after"], rows, "lrrrrr",
                           id="usecase-table"))
 
 
 def _duplicate_impact(before: dict, after: dict) -> str:
-    b, a = before["sink"], after["sink"]
+    b, a, w = before["sink"], after["sink"], words(before)
     rows = [[name, b[k], a[k], _delta(a[k], b[k])] for name, k in (
-        ("Total rows", "rows"), ("Distinct conversations", "distinct"),
-        ("Conversations with duplicates", "duplicate_conversations"),
+        ("Total rows", "rows"), (f"Distinct {w.many}", "distinct"),
+        (f"{w.Many} with duplicates", "duplicate_conversations"),
         ("Extra duplicate rows", "extra_duplicate_rows"))]
-    rows.append(["Rows per conversation", _per_conversation(b), _per_conversation(a), ""])
+    rows.append([f"Rows per {w.one}", _per_conversation(b), _per_conversation(a), ""])
     share = b["duplicate_conversations"] / b["distinct"] if b["distinct"] else 0
-    text = (f"Before the repair {b['duplicate_conversations']:,} conversations ({share:.{1 if share >= 0.01 else 2}%}) "
+    text = (f"Before the repair {b['duplicate_conversations']:,} {escape_html(w.many)} "
+            f"({share:.{1 if share >= 0.01 else 2}%}) "
             f"had more than one row, "
             f"{b['extra_duplicate_rows']:,} extra rows in all; after it, {a['duplicate_conversations']:,}.")
     return _section("duplicate-impact", "Duplicate impact", _p(text),
@@ -293,7 +297,8 @@ def _results(doc: dict) -> str:
         return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
                 _per_conversation(d["sink"]), d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]
-    names = ["Total rows", "Distinct conversations", "Duplicate conversations", "Rows per conversation", "Missing",
+    w = words(before)
+    names = ["Total rows", f"Distinct {w.many}", f"Duplicate {w.many}", f"Rows per {w.one}", "Missing",
              "Stale", "Changed", "Days out of sync"]
     rows = [[n, b, _strong(a)] for n, b, a in zip(names, metrics(before), metrics(after))]
     verdict = ('<span class="badge ok">Verify: in sync — every day equals Postgres</span>' if after["in_sync"]
@@ -320,11 +325,12 @@ def _results(doc: dict) -> str:
 
 def _comparison(before: dict, after: dict) -> str:
     pb, pa = before["source"]["conversations"], after["source"]["conversations"]
-    rows = [["Total conversations", pa, before["sink"]["distinct"], after["sink"]["distinct"]],
+    w = words(before)
+    rows = [[f"Total {w.many}", pa, before["sink"]["distinct"], after["sink"]["distinct"]],
             ["Total rows", pa, before["sink"]["rows"], after["sink"]["rows"]],
             ["Delta (distinct vs Postgres)", "—", _delta(before["sink"]["distinct"], pb),
              _delta(after["sink"]["distinct"], pa)]]
-    note = ("ClickHouse now holds exactly the conversations Postgres matches." if after["sink"]["distinct"] == pa
+    note = (f"ClickHouse now holds exactly the {w.many} Postgres matches." if after["sink"]["distinct"] == pa
             == after["sink"]["rows"] else "ClickHouse still differs from Postgres: see the Daily Volume table.")
     if pb != pa:
         note += f" Postgres itself changed during the run ({pb:,} → {pa:,})."

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 
+from .words import words
+
 # Backslash-escaped: what opens inline syntax (code spans, emphasis, links) or ends a table cell. An
 # underscore between two letters or digits cannot open or close emphasis, so `dev_user` stays as it is.
 INLINE_SYNTAX = re.compile(r"[\\`*\[\]|]|(?<![^\W_])_|_(?![^\W_])")
@@ -62,18 +64,18 @@ def subject(doc: dict) -> str:
 
 def volume_rows(doc: dict, strong=_bold, verdict=_yes_no) -> list:
     """The seed's Data Volume Summary rows; `strong` and `verdict` render emphasis for the format at hand."""
-    src, snk = doc["source"], doc["sink"]
+    src, snk, w = doc["source"], doc["sink"], words(doc)
     days = len(doc["days"])
-    return [["Postgres conversations (filter match)", src["conversations"]],
+    return [[f"Postgres {w.many} (filter match)", src["conversations"]],
             ["ClickHouse total rows", snk["rows"]],
-            ["ClickHouse distinct conversations", snk["distinct"]],
-            [strong("ClickHouse duplicate conversations"), strong(snk["duplicate_conversations"])],
+            [f"ClickHouse distinct {w.many}", snk["distinct"]],
+            [strong(f"ClickHouse duplicate {w.many}"), strong(snk["duplicate_conversations"])],
             ["ClickHouse extra duplicate rows", snk["extra_duplicate_rows"]],
             ["Missing in ClickHouse", doc["totals"]["missing"]],
             ["Stale in ClickHouse", doc["totals"]["stale"]],
             ["Changed (content differs)", doc["totals"]["changed"]],
             [f"Days in range ({doc['from']} – {doc['to']})", days],
-            ["Avg conversations per day (Postgres)", round(src["conversations"] / days) if days else 0],
+            [f"Avg {w.many} per day (Postgres)", round(src["conversations"] / days) if days else 0],
             *([["Profiles scanned", f"{src['profiles_scanned']:,} (filtered to {src['profiles_matched']:,}: "
                                     f"{doc['customer']})"]] if src.get("profiles_scanned") is not None else []),
             ["In sync", verdict(doc["in_sync"])]]
@@ -93,14 +95,15 @@ def daily_volume(doc: dict) -> str:
 def usecases(doc: dict) -> str:
     rows = [[u["usecase"] or "(none)", u["source"], u["sink"], ratio(u["sink"], u["source"])]
             for u in doc["usecases"]]
-    return table(["Usecase", "Postgres", "ClickHouse", "Ratio"], rows)
+    return table([words(doc).breakdown, "Postgres", "ClickHouse", "Ratio"], rows)
 
 
 def drift_explained(doc: dict) -> str:
     reasons = [[r, n] for r, n in doc["stale_reasons"].items() if n]
     columns = [[c, n] for c, n in doc["changed_columns"].items()]
-    parts = [table(["Stale reason", "Conversations"], reasons) if reasons else "No stale conversations."]
-    parts.append(table(["Changed column", "Conversations"], columns) if columns else "No changed conversations.")
+    w = words(doc)
+    parts = [table(["Stale reason", w.Many], reasons) if reasons else f"No stale {w.many}."]
+    parts.append(table(["Changed column", w.Many], columns) if columns else f"No changed {w.many}.")
     return "\n\n".join(parts)
 
 
@@ -121,7 +124,7 @@ def scope_markdown(doc: dict, title: str = "Scope", images: dict[str, str] | Non
         f"{escape_markdown(doc['to'])}",
         "## Data Volume Summary", volume_summary(doc),
         "## Daily Volume", images_of(images, "daily-volume", "duplicates"), daily_volume(doc),
-        "## Usecase Distribution", images_of(images, "usecases"), usecases(doc),
+        f"## {words(doc).breakdown} Distribution", images_of(images, "usecases"), usecases(doc),
         "## Drift explained", images_of(images, "stale-reasons"), drift_explained(doc),
     )
 
@@ -137,7 +140,8 @@ def before_after(before: dict, after: dict) -> str:
         return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
                 d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]
-    names = ["Total rows", "Distinct conversations", "Duplicate conversations", "Missing", "Stale", "Changed",
+    w = words(before)
+    names = ["Total rows", f"Distinct {w.many}", f"Duplicate {w.many}", "Missing", "Stale", "Changed",
              "Days out of sync"]
     return table(["Metric", "Before", "After"], [[n, b, a] for n, b, a in zip(names, metrics(before), metrics(after))])
 
@@ -146,4 +150,4 @@ def usecases_before_after(before: dict, after: dict) -> str:
     a = {u["usecase"]: u for u in after["usecases"]}
     rows = [[u["usecase"] or "(none)", u["sink"], a.get(u["usecase"], {}).get("sink", 0), u["source"]]
             for u in before["usecases"]]
-    return table(["Usecase", "Before", "After", "Postgres"], rows)
+    return table([words(before).breakdown, "Before", "After", "Postgres"], rows)

@@ -109,13 +109,17 @@ def env(pg_server, tmp_path):
 _cluster_db = itertools.count()
 
 
-def on_cluster(env: Env, local_cluster, tmp_path: Path, *, layout: str = "replicated", extra: str = "") -> Env:
+def on_cluster(env: Env, local_cluster, tmp_path: Path, *, layout: str = "replicated", extra: str = "",
+               tls: bool = False, http_port: bool = True, shard: int = 0) -> Env:
     """Point `env`'s sink at a fresh database on the cluster (`layout`: "replicated" = Replicated local
-    tables sharded by cityHash64, "plain" = plain tables sharded by rand()) and init it."""
+    tables sharded by cityHash64, "plain" = plain tables sharded by rand()) and init it. `tls`: through the
+    native TLS port with the throwaway CA; `http_port`: name the HTTP port in the URL; `shard`: the node
+    chsync talks to."""
     cluster, replicated, key = {"replicated": ("replicated", "1", "cityHash64(toString(conversation_id))"),
                                 "plain": ("plain", "0", "rand()")}[layout]
     env.db = f"chsync_t{os.getpid()}_{next(_cluster_db)}"
-    env.sink_url = local_cluster.url(env.db, cluster, extra=f"replicated={replicated}" + (f"&{extra}" if extra else ""))
+    env.sink_url = local_cluster.url(env.db, cluster, extra=f"replicated={replicated}" + (f"&{extra}" if extra else ""),
+                                     tls=tls, http_port=http_port, shard=shard)
     cfg = tmp_path / "spec.toml"
     cfg.write_text(f"[sink]\nsharding_key = '{key}'\n")
     env.config, env.cluster, env.backend, env.layout = str(cfg), local_cluster, "cluster", layout

@@ -94,6 +94,7 @@ class Mirror(ChdbSink):
                 self.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM url({sql_string(address)}, "
                              f"'Native', headers('Authorization' = {sql_string(auth)})) {settings}")
         except RuntimeFailure as e:
+            self.server.check_reachable()   # a shard that went silent behind the server is named first
             text = scrub(str(e), auth, self.server.url.password)
             text = text[text.find("HTTP status code"):] if "HTTP status code" in text else text  # not the query
             raise RuntimeFailure(f"copying the sink's rows of {first} – {last} over HTTP (port {self.http_port} "

@@ -62,7 +62,8 @@ class ClusterSink(ServerSink):
         for number, shard in enumerate(self.shards(), 1):
             problem = self.probe(shard)
             if problem:
-                raise RuntimeFailure(f"shard {number} ({shard[0]}:{shard[1]}) of cluster {self.cluster} does not "
+                raise RuntimeFailure(f"shard {number} ({shard[0]}:{self.url.node_port(shard[1])}) of cluster "
+                                     f"{self.cluster} does not "
                                      f"answer ({problem}); days already checked stay done: resume the run once the "
                                      "shard is back")
 

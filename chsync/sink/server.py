@@ -35,8 +35,9 @@ FEATURES = {
 logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
 
 RETRY_SECONDS = 60
-# KEEPER_EXCEPTION (Session expired, Connection loss), TABLE_IS_READ_ONLY: ZooKeeper is coming back.
-_TRANSIENT_CODES = {999, 242}
+# KEEPER_EXCEPTION (Session expired, Connection loss), TABLE_IS_READ_ONLY: ZooKeeper is coming back;
+# TOO_FEW_LIVE_REPLICAS: a node that was away is re-joining (the lock's quorum writes wait for it).
+_TRANSIENT_CODES = {999, 242, 285}
 # ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer;
 # TIMEOUT_EXCEEDED: an ON CLUSTER statement waited for a host that is down.
 CONNECTION_CODES = {279, 210, 209, 159}
@@ -69,8 +70,11 @@ class ServerSink(ClickHouseSink):
         return twin
 
     # -- transport -----------------------------------------------------------------------------
-    def _connect(self, host: str, port: int, timeout: float | None = None):
+    def _connect(self, host: str, port: int, timeout: float | None = None, *, listed: bool = False):
+        """A client of one node; `listed`: `port` is the native port system.clusters gives (see node_port)."""
         from clickhouse_driver import Client
+        if listed:
+            port = self.url.node_port(port)
         tls = {"secure": True, "verify": self.url.verify, "ca_certs": self.url.ca_certs} if self.url.secure else {}
         timeout = timeout or self.url.timeout
         return Client(host=host, port=port, user=self.url.user, password=self.url.password,
@@ -120,11 +124,11 @@ class ServerSink(ClickHouseSink):
             return fn()
         except errors.ServerException as e:
             if e.code in _TRANSIENT_CODES:
-                raise _Transient(f"code {e.code}: {_first_line(e.message)[:200]}") from None
+                raise _Transient(f"code {e.code}: {_server_reason(e.message)[:200]}") from None
             self.on_server_error(e.code, where)
             raise RuntimeFailure(f"ClickHouse{where} rejected a query (code {e.code}): "
-                                 f"{_first_line(e.message)[:300]}") from None
-        except errors.SocketTimeoutError:
+                                 f"{_server_reason(e.message)[:300]}") from None
+        except (errors.SocketTimeoutError, TimeoutError):   # the driver raises either for a silent socket
             if not where:
                 self.on_timeout()
             raise RuntimeFailure(f"ClickHouse{at} did not answer within {self.url.timeout:g}s (timeout= in the "
@@ -142,7 +146,7 @@ class ServerSink(ClickHouseSink):
 
     def probe(self, node: tuple[str, int]) -> str | None:
         """None when `node` answers a trivial query within the connect timeout, else why not."""
-        client = self._connect(*node, timeout=self.url.connect_timeout)
+        client = self._connect(*node, timeout=self.url.connect_timeout, listed=True)
         try:
             client.execute("SELECT 1")
             return None
@@ -177,12 +181,12 @@ class ServerSink(ClickHouseSink):
 
     def node_client(self, node: tuple[str, int]):
         if node not in self._node_clients:
-            self._node_clients[node] = self._connect(*node)
+            self._node_clients[node] = self._connect(*node, listed=True)
         return self._node_clients[node]
 
     def on_node(self, node: tuple[str, int], sql: str) -> list[tuple]:
         client = self.node_client(node)
-        return self._call(lambda: client.execute(sql), sql, f" at {node[0]}:{node[1]}")
+        return self._call(lambda: client.execute(sql), sql, f" at {node[0]}:{self.url.node_port(node[1])}")
 
     def http_export(self, sql: str, port: int) -> tuple[str, str]:
         """(address, Authorization header) at which this server answers `sql` over its HTTP interface on
@@ -258,6 +262,12 @@ class ServerSink(ClickHouseSink):
 def _first_line(text) -> str:
     text = str(text or "").strip()
     return text.splitlines()[0] if text else ""
+
+
+def _server_reason(message) -> str:
+    """The server's own words, without its stack trace."""
+    text = _first_line(message).split("Stack trace:")[0].strip().rstrip(".")
+    return text.removeprefix("DB::Exception: ")
 
 
 def _network_reason(e: Exception) -> str:

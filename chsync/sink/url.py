@@ -11,7 +11,7 @@ from ..secrets import redact_url
 from ..spec.model import IDENTIFIER, TableSpec
 
 PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout", "timeout", "http_port",
-          "ca_certs", "verify"}
+          "ca_certs", "verify", "tls_ports"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,15 @@ class ServerURL:
     http_port: int | None = None    # the HTTP interface, when the URL names it
     ca_certs: str | None = None     # a CA bundle that signed the server's certificate (secure only)
     verify: bool = True             # check the server's certificate (secure only)
+    # With TLS, chsync reaches every node of a cluster on the URL's port (as clusters are set up: 9440 on
+    # each host); tls_ports=9000:9440,9001:9441 maps the native ports system.clusters lists to others.
+    tls_ports: tuple[tuple[int, int], ...] = ()
+
+    def node_port(self, listed: int) -> int:
+        """The port to reach a node on, given the native port system.clusters lists for it."""
+        if not self.secure:
+            return listed
+        return dict(self.tls_ports).get(listed, self.port)
 
     @property
     def endpoint(self) -> str:
@@ -90,10 +99,18 @@ def parse_url(url: str) -> ServerURL:
             raise BadInput(f"sink {shown!r}: ca_certs {ca_certs!r} is not a file: give the CA bundle (PEM) that "
                            "signed the server's certificate")
     verify = flag("verify")
+    tls_ports = []
+    for pair in filter(None, params.get("tls_ports", "").split(",")):
+        plain, _, tls = pair.partition(":")
+        if not (plain.isdigit() and tls.isdigit()):
+            raise BadInput(f"sink {shown!r}: tls_ports={params['tls_ports']!r} must list NATIVE_PORT:TLS_PORT pairs, "
+                           "e.g. 9000:9440")
+        tls_ports.append((int(plain), int(tls)))
     return ServerURL(parts.hostname, port or (9440 if secure else 9000), unquote(parts.username or "default"),
                      unquote(parts.password or ""), database, params.get("cluster"), secure, flag("replicated"),
                      seconds("connect_timeout", 10), seconds("timeout", 300), params.get("distributed"),
-                     int(http_port) if http_port else None, ca_certs, True if verify is None else verify)
+                     int(http_port) if http_port else None, ca_certs, True if verify is None else verify,
+                     tuple(tls_ports))
 
 
 def spec_for_url(url: str, spec: TableSpec) -> TableSpec:

@@ -265,6 +265,7 @@ class LocalCluster:
         params = [f"cluster={cluster}"] if cluster else []
         if tls:
             params.append(f"ca_certs={self.ca}")
+            params.append("tls_ports=" + ",".join(f"{p}:{s}" for p, s in zip(self.tcp_ports, self.tcp_secure_ports)))
             if http_port:
                 params.append(f"http_port={self.https_ports[shard]}")
         elif http_port:

@@ -202,7 +202,7 @@ class Rows:
         ref = self.m.refs.get(col.name)
         choices = ()
         if ref is not None:
-            choices = tuple(v for a in self.m.atoms_on(ref) if a.op == "in" for v in a.value) or \
+            choices = tuple(v for a in self.m.atoms_on(ref) if a.op == "in" for v in a.literals) or \
                 self.pool_choices(ref)
         keep = self.local_day if ref == self.m.day else None
         return self.v.other(col, value, n, choices=choices, keep_day=keep)

@@ -100,7 +100,7 @@ class Rows:
             versions = []
             for failing in (role, None):
                 row = {}
-                for i, (mine, _) in enumerate(join.pairs):
+                for mine, _ in join.pairs:
                     prefix = table.name.split(".")[-1] if len(join.pairs) == 1 else mine
                     row[mine] = self.v.key(self.m.types[Ref(join.alias, mine)], j, salt(join.alias, mine), prefix)
                 row.update(self._links(join.alias, j, role))

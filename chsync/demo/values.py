@@ -156,8 +156,8 @@ class Values:
         if k in ("bigint", "int"):
             return v + 1
         if k == "numeric":
-            step = decimal.Decimal(1)
-            return v - step if v >= step else v + step
+            one = decimal.Decimal(1)
+            return v - one if v >= one else v + one
         if k == "double":
             return v + 0.25
         if k == "boolean":

@@ -267,7 +267,8 @@ def plan(scale: float = 1.0) -> Plan:
         days.append(DayPlan(d, source[d], ok, dups[d], changed_agent[d], changed_uc[d], missing[d], arrivals[d],
                             stale[d]))
 
-    seed_mix = {**USECASES, None: NO_USECASE}
+    seed_mix: dict[str | None, int] = dict(USECASES.items())
+    seed_mix[None] = NO_USECASE   # the conversations without a usecase
     changed_mix = _normalise({u: n for u, n in USECASES.items() if u not in CHAT_USECASES})
     stale_mix = {"reservations-chat": STALE_RESERVATIONS_CHAT_SHARE,
                  **{u: s * (1 - STALE_RESERVATIONS_CHAT_SHARE) for u, s in changed_mix.items()}}

@@ -78,7 +78,8 @@ def measured(argv: list[str], env: dict, ok: tuple[int, ...] = (0,),
     code = ("import sys, runpy; sys.argv = sys.argv[1:];\n"
             "try:\n    runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0].endswith('.py') "
             "else runpy.run_module(sys.argv[0], run_name='__main__')\n"
-            "finally:\n    print('PEAK_RSS_KB', [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)")
+            "finally:\n    print('PEAK_RSS_KB', "
+            "[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)")
     t0 = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True,
                           timeout=timeout)
@@ -143,8 +144,8 @@ def main() -> None:
     parser.add_argument("--relation", default="chsync_peer_source")
     parser.add_argument("--ch-relation", default="peer_sink")
     parser.add_argument("--runs", default="table:16384,table:131072,view:131072,view:16384",
-                        help="reladiff runs, KIND:BISECTION_THRESHOLD (view = the live views on both sides, table = both "
-                             "materialized, ordered by the String key; 16384 is reladiff's default)")
+                        help="reladiff runs, KIND:BISECTION_THRESHOLD (view = the live views on both sides, "
+                             "table = both materialized, ordered by the String key; 16384 is reladiff's default)")
     parser.add_argument("--reladiff-timeout", type=float, default=300.0)
     args = parser.parse_args()
     if args.reladiff_child:
@@ -190,7 +191,8 @@ def main() -> None:
             s = doc["samples"]
             missing, dups = set(s["missing"]), set(s["duplicates"])
             stale, changed = {x["id"] for x in s["stale"]}, {x["id"] for x in s["changed"]}
-            assert len(missing) == doc["classes"]["missing"] and len(stale) == doc["classes"]["stale"], "limit cut samples"
+            assert len(missing) == doc["classes"]["missing"] and len(stale) == doc["classes"]["stale"], \
+                "limit cut samples"
             chsync_keys = missing | stale | changed
             same = "" if mode == "pull" else (
                 "; **the same document as pull**" if _without_mode(doc) == _without_mode(docs["pull"]) else
@@ -249,7 +251,9 @@ def main() -> None:
     print("| tool | wall (process) | peak RSS | diff only | differing ids found |")
     print("|---|---|---|---|---|")
     for name, wall, rss, inner, detail in table:
-        print(f"| {name} | {wall:.1f} s | {'' if rss != rss else f'{rss:,.0f} MB'} | {'' if inner is None else f'{inner:.1f} s'} | {detail} |")
+        peak = "" if rss != rss else f"{rss:,.0f} MB"     # NaN: a run killed at its timeout
+        diff_only = "" if inner is None else f"{inner:.1f} s"
+        print(f"| {name} | {wall:.1f} s | {peak} | {diff_only} | {detail} |")
     print("\nchsync classes:", json.dumps(doc["classes"]), "; generator truth keys:", sorted(truth)[:20])
     for n in notes:
         print("sample differences:", json.dumps(n))

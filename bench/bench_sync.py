@@ -37,7 +37,8 @@ def measured_chsync(env: dict, *args: str, expect: tuple[int, ...] = (0,)) -> tu
     this benchmark's own peak whenever that is higher (earlier figures here read 931 MB for that reason)."""
     code = ("import sys, runpy; sys.argv = ['chsync', *sys.argv[1:]];\n"
             "try:\n    runpy.run_module('chsync', run_name='__main__')\n"
-            "finally:\n    print('PEAK_RSS_KB', [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)")
+            "finally:\n    print('PEAK_RSS_KB', "
+            "[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)")
     t0 = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0

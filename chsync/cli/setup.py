@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import log
-from ..errors import EXIT_CHECKS_FAILED
+from ..errors import EXIT_CHECKS_FAILED, BadInput
 from .context import Context
 from .main import command, config_option, emit, fan_out, main
 
@@ -77,20 +77,32 @@ def generate(ctx: Context, as_json: bool, scale, seed, truth):
     spec = ctx.spec
     if is_seed(spec):
         from ..demo.generate import generate as run
-        open_source(ctx.source_dsn, spec)  # checks the DSN; the generator opens its own connection
-        doc = run(ctx.source_dsn, ctx.sink, scale=scale, seed=seed, customer=spec.customer,
+        dsn = _source_dsn(ctx)
+        open_source(dsn, spec)  # checks the DSN; the generator opens its own connection
+        if spec.customer is None:
+            raise BadInput(f"no customer given: the customer parameter of {spec.origin} is not one name; "
+                           "pass --customer NAME")
+        doc = run(dsn, ctx.sink, scale=scale, seed=seed, customer=spec.customer,
                   progress=lambda m: log.info(m), truth_path=truth)
         noun = "conversations"
     else:
         from ..demo.any_table import generate as run_any
         from ..demo.source_model import read_model
         read_model(spec)  # a spec it cannot generate for is refused before anything is opened
-        open_source(ctx.source_dsn, spec)
-        doc = run_any(ctx.source_dsn, ctx.sink, spec, scale=scale, seed=seed, progress=lambda m: log.info(m),
+        dsn = _source_dsn(ctx)
+        open_source(dsn, spec)
+        doc = run_any(dsn, ctx.sink, spec, scale=scale, seed=seed, progress=lambda m: log.info(m),
                       truth_path=truth)
         noun = spec.noun[1]
     emit(doc) if as_json else click.echo(f"generated: {doc['totals']['source']:,} {noun} in the source, "
                                          f"{doc['totals']['sink_rows']:,} rows in the sink")
+
+
+def _source_dsn(ctx: Context) -> str:
+    """--source, which the generators connect to themselves; without one, the error every command gives."""
+    if not ctx.source_dsn:
+        raise BadInput("no source given: pass --source postgresql://user@host:port/db or set CHSYNC_SOURCE")
+    return ctx.source_dsn
 
 
 @main.group()

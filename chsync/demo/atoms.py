@@ -44,8 +44,8 @@ class Atom:
         if self.op == "<>":
             return v != self.value
         if self.op == "in":
-            return v in self.value
-        return v not in self.value
+            return v in self.literals
+        return v not in self.literals
 
     @property
     def literals(self) -> tuple:
@@ -54,7 +54,7 @@ class Atom:
         return self.value if isinstance(self.value, tuple) else (self.value,)
 
 
-def column_ref(node: exp.Expression, aliases: dict[str, str], default: str | None) -> Ref:
+def column_ref(node: exp.Expr, aliases: dict[str, str], default: str | None) -> Ref:
     """`alias.column` (or a bare column when the spec has one table) as a Ref."""
     if not isinstance(node, exp.Column) or node.args.get("db") or node.args.get("catalog"):
         raise NotSimple(f"{node.sql('postgres')!r} is not a plain alias.column")
@@ -65,14 +65,14 @@ def column_ref(node: exp.Expression, aliases: dict[str, str], default: str | Non
     return Ref(alias, _name(node.args["this"]))
 
 
-def _name(ident: exp.Expression) -> str:
+def _name(ident: exp.Expr) -> str:
     """An identifier as Postgres resolves it: unquoted ones fold to lower case."""
     if isinstance(ident, exp.Identifier):
         return ident.this if ident.quoted else ident.this.lower()
     return ident.name.lower()
 
 
-def predicate_atoms(tree: exp.Expression, aliases: dict[str, str], default: str | None) -> list[Atom]:
+def predicate_atoms(tree: exp.Expr, aliases: dict[str, str], default: str | None) -> list[Atom]:
     """The atoms of `a AND b AND ...`."""
     if isinstance(tree, exp.Paren):
         return predicate_atoms(tree.this, aliases, default)
@@ -81,7 +81,7 @@ def predicate_atoms(tree: exp.Expression, aliases: dict[str, str], default: str 
     return [_atom(tree, aliases, default)]
 
 
-def _atom(node: exp.Expression, aliases: dict[str, str], default: str | None) -> Atom:
+def _atom(node: exp.Expr, aliases: dict[str, str], default: str | None) -> Atom:
     ref = lambda n: column_ref(n, aliases, default)
     if isinstance(node, exp.Column):
         return Atom(ref(node), "=", True)
@@ -113,7 +113,7 @@ def _list(node: exp.In) -> tuple:
     return values
 
 
-def literal(node: exp.Expression):
+def literal(node: exp.Expr):
     """A string, number or boolean literal as a Python value."""
     if isinstance(node, exp.Boolean):
         return bool(node.this)

@@ -1,4 +1,5 @@
-"""Seed-shaped data (DESIGN §8): a Postgres source and a drifted ClickHouse sink, plus the ground truth.
+"""Seed-shaped data (the seed's figures, scaled): a Postgres source and a drifted ClickHouse sink, plus the
+ground truth.
 
 How it works, and why it is fast and reproducible:
 - `shape.plan(scale)` fixes, per day, how many conversations of each drift kind exist. The generator
@@ -9,7 +10,8 @@ How it works, and why it is fast and reproducible:
   the other draws likewise, and usecases follow a low-discrepancy (golden-ratio) sequence per group so
   the mix is the seed's at every scale. No random(), no dependence on scan order or parallelism.
 - The sink is written from the view alone, so it is written in a background thread while Postgres loads
-  (FACTS: 2 cores); at scale 1 the whole run takes about 18 s on an idle machine.
+  (a core each on the 2-core machine it was measured on); at scale 1 the whole run takes about 18 s on an
+  idle machine.
 - Postgres gets the rows' CURRENT state (the drift applied: dev agent, ended_at NULL, email, ...) in one
   INSERT…SELECT per table, constraints after the load. The sink gets the rows AS THE OLD CRON SAW THEM,
   read per day from the same view (with the expressions of `PostgresSource.read_day`: NULL → '', labels
@@ -221,7 +223,7 @@ class Generator:
                         ELSE updated_at END
             FROM chsync_demo.rows WHERE grp <> 'noise' AND kind <> 'stale:deleted'""")
         self.say("Postgres: the customer's conversations in their current state")
-        # Noise: each fails exactly one part of the filter (DESIGN §2).
+        # Noise: each fails exactly one part of the seed's filter.
         first, after = f"timestamptz '{shape.FIRST} 00:00:00+00'", \
             f"timestamptz '{shape.LAST + dt.timedelta(days=1)} 00:00:00+00'"
         ended = f"""CASE noise_variant
@@ -401,7 +403,7 @@ def _refuse_real_data(conn) -> None:
 
 def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed: int = 1,
              customer: str = "alaska-air", progress=None, truth_path: str | Path | None = None) -> dict:
-    """(Re)create the source tables of DESIGN §2 and a drifted sink; returns the ground truth
+    """(Re)create the seed's source tables (schema.py) and a drifted sink; returns the ground truth
     (also written as JSON to `truth_path` when given). `progress(message)` receives log lines."""
     try:
         shape.check_scale(scale)

@@ -100,7 +100,7 @@ class Rows:
             versions = []
             for failing in (role, None):
                 row = {}
-                for i, (mine, _) in enumerate(join.pairs):
+                for mine, _ in join.pairs:
                     prefix = table.name.split(".")[-1] if len(join.pairs) == 1 else mine
                     row[mine] = self.v.key(self.m.types[Ref(join.alias, mine)], j, salt(join.alias, mine), prefix)
                 row.update(self._links(join.alias, j, role))
@@ -202,7 +202,7 @@ class Rows:
         ref = self.m.refs.get(col.name)
         choices = ()
         if ref is not None:
-            choices = tuple(v for a in self.m.atoms_on(ref) if a.op == "in" for v in a.value) or \
+            choices = tuple(v for a in self.m.atoms_on(ref) if a.op == "in" for v in a.literals) or \
                 self.pool_choices(ref)
         keep = self.local_day if ref == self.m.day else None
         return self.v.other(col, value, n, choices=choices, keep_day=keep)

@@ -1,6 +1,7 @@
-"""The source schema of DESIGN §2, for the demo generator and tests (chsync never alters a real source).
+"""The seed's source schema (the tables its filter reads), for the demo generator and tests (chsync never
+alters a real source).
 
-Tables first, constraints after loading (FACTS: loading into constrained tables is 2.5x slower).
+Tables first, constraints after loading (measured: loading into constrained tables is 2.5x slower).
 """
 
 TABLES = """

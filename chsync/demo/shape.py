@@ -45,8 +45,9 @@ STALE_SMALL = {"ended_at_reset": 30_000, "source_type_changed": 17_000, "day_mov
 # Stale so that sink distinct = the seed's 1,633,276: stale - missing = 122,858 ("the excess ~123K").
 STALE_TOTAL = SINK_DISTINCT_TOTAL - TOTAL + MISSING_CHAT + STALE_SMALL["day_moved"]
 STALE = {"dev_user": STALE_TOTAL - sum(STALE_SMALL.values()), **STALE_SMALL}
+# In the seed spec's filter order: a stale row's reason is the first predicate it fails.
 STALE_REASONS = ("deleted", "ended_at_reset", "day_moved", "dev_user", "source_type_changed",
-                 "no_agent_assistance", "customer_changed")  # DESIGN §4 order
+                 "no_agent_assistance", "customer_changed")
 STALE_RESERVATIONS_CHAT_SHARE = 0.20
 STALE_HEAVY = (dt.date(2026, 1, 2), dt.date(2026, 1, 12))  # the seed's early-January days are far off
 STALE_LIGHT_RATE = 0.02                                     # stale per source conversation on later days
@@ -195,7 +196,8 @@ class DayPlan:
 
     @property
     def expected(self) -> dict:
-        """This day's ground truth as the plan predicts it (DESIGN §4 definitions)."""
+        """This day's ground truth as the plan predicts it: distinct sink conversations are the source's
+        minus the missing plus the stale, each duplicate adds a row, changed ones differ in a column."""
         stale = sum(self.stale.values())
         distinct = self.source - self.missing_chat - self.arrivals + stale
         return {"source": self.source, "sink_rows": distinct + self.duplicates, "sink_distinct": distinct,
@@ -267,7 +269,8 @@ def plan(scale: float = 1.0) -> Plan:
         days.append(DayPlan(d, source[d], ok, dups[d], changed_agent[d], changed_uc[d], missing[d], arrivals[d],
                             stale[d]))
 
-    seed_mix = {**USECASES, None: NO_USECASE}
+    seed_mix: dict[str | None, int] = dict(USECASES.items())
+    seed_mix[None] = NO_USECASE   # the conversations without a usecase
     changed_mix = _normalise({u: n for u, n in USECASES.items() if u not in CHAT_USECASES})
     stale_mix = {"reservations-chat": STALE_RESERVATIONS_CHAT_SHARE,
                  **{u: s * (1 - STALE_RESERVATIONS_CHAT_SHARE) for u, s in changed_mix.items()}}

@@ -133,7 +133,7 @@ class _Reader:
         for j in joins:
             for mine, theirs in j.pairs:
                 self._join_types(Ref(j.alias, mine), Ref(j.parent, theirs))
-        filters = [self._filter(p.reason, spec.sql(p.sql)) for p in spec.predicates]
+        filters = [self._filter(p.reason, spec.sql(p.sql)) for p in spec.filters if p.sql is not None]
         decided = {**{Ref(j.alias, m): "the join column" for j in joins for m, _ in j.pairs},
                    **{Ref(j.parent, t): "the join column" for j in joins for _, t in j.pairs},
                    refs[spec.key]: "the key column", refs[spec.version]: "the version column"}

@@ -93,7 +93,7 @@ class Values:
         """A value every atom on the column accepts: the literal of an `=`, one of an IN list, NULL for
         IS NULL, else the ordinary value (or a few more draws of it)."""
         eq = [a.value for a in atoms if a.op == "="]
-        lists = [a.value for a in atoms if a.op == "in"]
+        lists = [a.literals for a in atoms if a.op == "in"]
         if eq:
             candidates = [eq[0]]
         elif lists:
@@ -118,7 +118,7 @@ class Values:
         if op == "<>":
             return v
         if op == "not in":
-            return v[0]
+            return atom.literals[0]
         excluded = atom.literals
         if t.kind == "boolean":
             return not v
@@ -156,8 +156,8 @@ class Values:
         if k in ("bigint", "int"):
             return v + 1
         if k == "numeric":
-            step = decimal.Decimal(1)
-            return v - step if v >= step else v + step
+            one = decimal.Decimal(1)
+            return v - one if v >= one else v + one
         if k == "double":
             return v + 0.25
         if k == "boolean":

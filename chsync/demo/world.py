@@ -76,6 +76,7 @@ def _make_one(world: World, seg: drift.Segment, n: int, stale_atoms: dict) -> No
         if atom.ref.alias == m.base:
             rows.newer(now)
     elif kind == "day_moved":
+        assert seg.moved_to is not None, "a day_moved segment names the day its rows moved to"
         now, before = rows.base(n, seg.moved_to), rows.base(n, day)
         rows.newer(now)
     elif kind == "noise" and atoms:
@@ -106,5 +107,6 @@ def _to_postgres(world: World, version: Version, n: int, key) -> None:
     world.postgres[m.tables[m.base].name].append(version.row)
     for column, table in m.children.items():
         child = m.spec.column(column).child
+        assert child is not None, "the model's children are the columns gathered from a child table"
         world.postgres[table.name].extend({child.key: key, child.value: e} for e in rows.elements(n, column))
     world.current[key] = (version.view, rows.declared(version, n))

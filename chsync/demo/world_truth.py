@@ -26,14 +26,19 @@ def ground_truth(world: World, precision: int) -> dict:
 
     source: dict[dt.date, dict] = defaultdict(dict)
     for key, (view, values) in world.current.items():
+        if rows.first_failing(view) is not None:
+            continue
         day = rows.local_day(values[spec.day])
-        if rows.first_failing(view) is None and drift.FIRST <= day <= drift.LAST:
+        assert day is not None, "a row that passes the filter has a day (the day column is not nullable)"
+        if drift.FIRST <= day <= drift.LAST:
             source[day][key] = as_stored(values)
     sink: dict[dt.date, dict[object, list]] = defaultdict(lambda: defaultdict(list))
     for r in world.sink:
         sink[r.day][r.key].append(as_stored(r.values))
 
-    days, reasons, columns = {}, Counter(), Counter()
+    days: dict[str, dict[str, int]] = {}
+    reasons: Counter[str] = Counter()     # stale reason -> rows
+    columns: Counter[str] = Counter()     # changed column -> rows
     found: dict[tuple[dt.date, object], list] = defaultdict(list)   # (day, key) -> what the diff must say
     for day in drift.DAYS:
         src, snk = source[day], sink[day]

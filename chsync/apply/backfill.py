@@ -130,13 +130,13 @@ class Backfill:
                 step.rows = sum(r["rows_written"] for r in self.day_results)
             self.journal.run_state(self.run_id, "finished")
         except BaseException as e:
-            detail = str(e) if isinstance(e, ChsyncError) else f"{type(e).__name__}: {e}"
-            self.journal.run_state(self.run_id, "failed", detail)
-            raise
-        finally:
             if self.puller:
                 self.puller.close()
-            self.journal.release(self.run_id)
+            self.journal.fail(self.run_id, str(e) if isinstance(e, ChsyncError) else f"{type(e).__name__}: {e}")
+            raise
+        if self.puller:
+            self.puller.close()
+        self.journal.release(self.run_id)
         return self._result(plan, "finished", changed=True)
 
     def _result(self, plan: Plan, state: str, *, changed: bool) -> dict:

@@ -13,7 +13,8 @@ import socket
 import threading
 import time
 
-from ..errors import BadInput, Refused
+from .. import log
+from ..errors import BadInput, ChsyncError, Refused
 from ..faults import fault_point
 from ..plan.model import Plan
 from ..sink.base import ClickHouseSink
@@ -222,6 +223,16 @@ class Journal:
             raise Refused(f"{self.table} is locked by {who}, {state}: if no {what} is running, pass --take-over "
                           "(then --resume that run to finish it)")
         self._lock_row(held["run"], held["claim"], "release")
+
+    def fail(self, run: str, detail: str) -> None:
+        """Record that `run` failed and release its lock, as far as the sink still lets us: the error that
+        ended the run is what the user must see, so a journal write that fails now is only reported (a run
+        left "running" is resumed like a failed one; its lock is taken over)."""
+        for step in (lambda: self.run_state(run, "failed", detail), lambda: self.release(run)):
+            try:
+                step()
+            except ChsyncError as e:
+                log.info(f"the journal could not record the failure of run {run}: {e}")
 
     def release(self, run: str) -> None:
         claim = self._claim

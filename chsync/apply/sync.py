@@ -179,8 +179,8 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
     result.run = f"sync-{new_run_id()}"
     sink.stage_suffix = "_" + result.run.rsplit("-", 1)[-1]
     _acquire(journal, result.run, request.wait)
-    journal.start_run(result.run, _record(source, sink, request, choice), kind="sync")
     try:
+        journal.start_run(result.run, _record(source, sink, request, choice), kind="sync")
         _write(source, sink, request, request.days, result, choice.name, swaps, journal)
         if request.check:
             _check(source, sink, request, result)
@@ -192,10 +192,9 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
         journal.run_state(result.run, "finished", "in sync" if result.in_sync else "drift left")
         journal.prune(source.spec.keep_journal_days)
     except BaseException as e:
-        journal.run_state(result.run, "failed", str(e) if isinstance(e, RuntimeFailure) else type(e).__name__)
+        journal.fail(result.run, str(e) if isinstance(e, RuntimeFailure) else type(e).__name__)
         raise
-    finally:
-        journal.release(result.run)
+    journal.release(result.run)
     result.days.sort(key=lambda d: d.day)
     return result
 

@@ -78,6 +78,10 @@ class ClickHouseSink(ABC):
         """Every node that holds a copy of the journal (a cluster's hosts); [] for a single one."""
         return []
 
+    def all_nodes_settings(self) -> dict | None:
+        """Settings of an insert that every node acknowledges before it returns (None: one node holds it)."""
+        return None
+
     def run(self, statements: list[Statement], on_node_done=None) -> None:
         """Each statement in order; `on_node_done(node)` after each one that ran on one node."""
         for s in statements:

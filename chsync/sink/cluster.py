@@ -10,7 +10,7 @@ from ..errors import BadInput, RuntimeFailure
 from . import ddl
 from .base import Statement
 from .capabilities import Capabilities
-from .server import CONNECTION_CODES, ServerSink, has
+from .server import CONNECTION_CODES, QUORUM_CODES, ServerSink, has
 
 
 class ClusterSink(ServerSink):
@@ -51,6 +51,11 @@ class ClusterSink(ServerSink):
             self._nodes = [(host, int(port)) for host, port in rows]
         return self._nodes
 
+    def all_nodes_settings(self) -> dict | None:
+        # The server gives up waiting for the quorum before our socket does; the retry of the same block (a
+        # replicated table deduplicates it) waits on until a re-joining node has caught up.
+        return {"insert_quorum": len(self.nodes()), "insert_quorum_timeout": max(1000, int(self.url.timeout * 800))}
+
     def clone(self) -> ClusterSink:
         twin = super().clone()
         assert isinstance(twin, ClusterSink)
@@ -74,6 +79,16 @@ class ClusterSink(ServerSink):
     def on_timeout(self) -> None:
         if self._shards is not None:
             self.check_reachable()
+
+    def on_transient(self, code: int) -> None:
+        if code not in QUORUM_CODES:
+            return
+        for node in self.nodes():  # a re-joining node answers and the write waits for it; a silent one is named
+            problem = self.probe(node)
+            if problem:
+                raise RuntimeFailure(f"node {node[0]}:{self.url.node_port(node[1])} of cluster {self.cluster} "
+                                     f"does not answer ({problem}); the lock is written to every node: run again "
+                                     "once it is back")
 
     def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
         dups = self.duplicate_ids(first, last)

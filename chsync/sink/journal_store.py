@@ -73,7 +73,16 @@ class JournalStore:
                 f"({columns_of(name)}) ENGINE = ReplicatedMergeTree('/clickhouse/chsync/{db}/{name}', "
                 f"'{{shard}}-{{replica}}') PARTITION BY {PARTITION} ORDER BY {ORDER[name]}")
 
+    def _engines_here(self) -> dict:
+        return dict(self.sink.rows(f"SELECT name, engine FROM system.tables WHERE database = '{self.sink.db}' "
+                                   f"AND name IN ('{RUNS}', '{DAYS}', '{LOCKS}')"))
+
     def _ensure_replicated(self) -> None:
+        # Replicated here means they were made ON CLUSTER after every node's plain tables were converted, so
+        # the other nodes need not be asked (one of them may be the dead node this run is working around).
+        here = self._engines_here()
+        if len(here) == 3 and all(engine.startswith("Replicated") for engine in here.values()):
+            return
         nodes = self.sink.nodes()
         engines = {node: dict(self.sink.on_node(node, f"SELECT name, engine FROM system.tables WHERE database = "
                                                      f"'{self.sink.db}' AND name IN ('{RUNS}', '{DAYS}', '{LOCKS}')"))
@@ -123,8 +132,7 @@ class JournalStore:
 
     def insert_lock(self, values: dict) -> None:
         """A lock row, acknowledged by every node before this returns (on a cluster)."""
-        settings = ({"insert_quorum": len(self.sink.nodes()), "insert_quorum_timeout": 60_000}
-                    if self.replicated else None)
+        settings = self.sink.all_nodes_settings() if self.replicated else None
         self.sink.insert_rows(self.locks, [tuple(values.get(c, "") for c in LOCK_COLUMNS)], settings)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -137,7 +145,9 @@ class JournalStore:
 
     def runs_of(self, sink_table: str, kind: str | None = None) -> list[tuple]:
         """(run, state, from, to, strategy, started, customer, days checked) newest first."""
-        kind_filter = f" AND kind = {literal(kind)}" if kind is not None else ""
+        # runs written before `kind` existed were backfills (their kind reads as '')
+        kinds = [literal(kind), "''"] if kind == "backfill" else [literal(kind)]
+        kind_filter = f" AND kind IN ({', '.join(kinds)})" if kind is not None else ""
         done = dict(self.sink.rows(
             f"SELECT run, countIf(state = 'checked') FROM (SELECT run, day, argMax(state, at) AS state "
             f"FROM {self.days} GROUP BY run, day) GROUP BY run"))

@@ -36,8 +36,10 @@ logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
 
 RETRY_SECONDS = 60
 # KEEPER_EXCEPTION (Session expired, Connection loss), TABLE_IS_READ_ONLY: ZooKeeper is coming back;
-# TOO_FEW_LIVE_REPLICAS: a node that was away is re-joining (the lock's quorum writes wait for it).
-_TRANSIENT_CODES = {999, 242, 285}
+# TOO_FEW_LIVE_REPLICAS, UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE, UNKNOWN_STATUS_OF_INSERT (the quorum timed out):
+# a node that was away is re-joining (the lock's quorum writes wait for it).
+QUORUM_CODES = {285, 286, 319}
+_TRANSIENT_CODES = {999, 242} | QUORUM_CODES
 # ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer;
 # TIMEOUT_EXCEEDED: an ON CLUSTER statement waited for a host that is down.
 CONNECTION_CODES = {279, 210, 209, 159}
@@ -53,7 +55,9 @@ def has(version: str, feature: str) -> bool:
 
 
 class _Transient(Exception):
-    pass
+    def __init__(self, code: int, message: str):
+        super().__init__(f"code {code}: {message}")
+        self.code = code
 
 
 class ServerSink(ClickHouseSink):
@@ -112,6 +116,7 @@ class ServerSink(ClickHouseSink):
             try:
                 return self._call_once(fn, where)
             except _Transient as e:
+                self.on_transient(e.code)
                 if time.monotonic() > deadline:
                     raise RuntimeFailure(f"ClickHouse{where} kept failing for {RETRY_SECONDS}s: {e}") from None
                 log.info(f"ClickHouse{where}: {e}; retrying")
@@ -124,7 +129,7 @@ class ServerSink(ClickHouseSink):
             return fn()
         except errors.ServerException as e:
             if e.code in _TRANSIENT_CODES:
-                raise _Transient(f"code {e.code}: {_server_reason(e.message)[:200]}") from None
+                raise _Transient(e.code, _server_reason(e.message)[:200]) from None
             self.on_server_error(e.code, where)
             raise RuntimeFailure(f"ClickHouse{where} rejected a query (code {e.code}): "
                                  f"{_server_reason(e.message)[:300]}") from None
@@ -143,6 +148,9 @@ class ServerSink(ClickHouseSink):
 
     def on_timeout(self) -> None:
         """A cluster names the shard that does not answer when the node chsync talks to went silent."""
+
+    def on_transient(self, code: int) -> None:
+        """Before a retry: a cluster stops retrying a quorum write when one of its nodes does not answer."""
 
     def probe(self, node: tuple[str, int]) -> str | None:
         """None when `node` answers a trivial query within the connect timeout, else why not."""

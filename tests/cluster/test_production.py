@@ -170,7 +170,9 @@ def test_the_connected_node_dies_mid_backfill_another_shows_the_run_refuses_a_wr
     paused.go()
     assert paused.wait().returncode == 4
     via_node_2 = {"CHSYNC_SINK": drifted.sink_url.replace(f":{cluster.tcp_ports[0]}/", f":{cluster.tcp_ports[1]}/")}
-    listed = json.loads(drifted.cli("runs", "--json", env=via_node_2).stdout)
+    shown = drifted.cli("runs", "--json", env=via_node_2)
+    assert shown.returncode == 0, shown.stderr
+    listed = json.loads(shown.stdout)
     assert listed[0]["state"] == "running" and listed[0]["to"] == "2026-01-23"
     second = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes", env=via_node_2)
     assert second.returncode == 3 and f"locked by run {listed[0]['run']} (pid {paused.pid} on " in second.stderr

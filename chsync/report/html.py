@@ -1,7 +1,7 @@
 """The seed's report as one self-contained HTML file: tables plus inline SVG charts, nothing to fetch.
 
-`scope_html(doc)` renders a scope/verify document (DESIGN §7), `demo_html(doc)` the demo document (before,
-after, sync, timeline). Sections follow the seed: Data Volume Summary, ClickHouse vs Postgres, Daily
+`scope_html(doc)` renders a scope/verify document (`chsync scope --json`), `demo_html(doc)` the demo
+document (before, after, sync, timeline). Sections follow the seed: Data Volume Summary, ClickHouse vs Postgres, Daily
 Volume, Usecase Distribution, then — only when the document has them — Duplicate impact, Backfill
 timeline, Results and Comparison with Postgres. Every piece of text from the document is escaped; a
 Content-Security-Policy forbids scripts and any network access, so the page opens the same offline.

@@ -11,6 +11,7 @@ from .partition import Unit, month_of, swap_unit
 
 class Swap(Strategy):
     name = "swap"
+    rank = 0
     states = ["planned", "staged", "verified", "swapped", "checked"]
     read_window = "none: each day is staged, checked, and swapped in as one partition"
     pulls = True

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import datetime as dt
+import os
 
 import pytest
 from builders import World

@@ -61,8 +61,11 @@ class Puller:
 
     def _run(self, fn, *args):
         """A statement in which the sink reads Postgres: postgresql() has no read timeout of its own."""
+        # An in-process sink's connections to Postgres are this process's: past the timeout they are shut
+        # and the statement fails; a server's are not, so the watchdog ends the process instead.
+        peer = (self.link.host, self.link.port) if self.sink.capabilities.in_process else None
         try:
-            with guard(self.source.read_timeout, f"Postgres at {self.source.endpoint} (read by the sink)"):
+            with guard(self.source.read_timeout, f"Postgres at {self.source.endpoint} (read by the sink)", peer):
                 return fn(*args)
         except RuntimeFailure as e:
             raise RuntimeFailure(self.link.scrub(str(e))) from None

@@ -15,6 +15,7 @@ import os
 import threading
 
 from ..errors import RuntimeFailure
+from ..faults import fault_point
 from ..sink.canonical import ch_type
 from ..watchdog import guard
 from .transpile import PgLink, PulledSource
@@ -174,6 +175,7 @@ class Puller:
         lo, hi = self.window_of(day)
         with self._lock:
             if (lo, hi) not in self._loaded:
+                fault_point("pull", lo)
                 table = f"{self.sink.db}.{WINDOW_PREFIX}{lo:%Y%m%d}_{hi:%Y%m%d}"
                 self.sink.execute(f"DROP TABLE IF EXISTS {table}")
                 self.sink.execute(f"CREATE TABLE {table} AS {self.sink.table}")

@@ -53,6 +53,9 @@ class Run(Writer, Protocol):
 
     def read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], tuple[int, int]]: ...
 
+    def proved(self, unit: Unit, expected: tuple[int, int]) -> None:
+        """The unit's live rows were found equal to Postgres's fingerprint `expected` (rows, hash sum)."""
+
 
 REGISTERED: list[type[Strategy]] = []
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from .. import log
@@ -140,7 +142,9 @@ def embedded_up(ctx: Context, as_json: bool, workdir):
     if as_json:
         emit(urls)
     else:
-        click.echo(f"export CHSYNC_SOURCE={urls['source']}\nexport CHSYNC_SINK={urls['sink']}")
+        # quoted for the shell that evals them (a workdir may hold a space, a URL a & or ?)
+        click.echo(f"export CHSYNC_SOURCE={shlex.quote(urls['source'])}\n"
+                   f"export CHSYNC_SINK={shlex.quote(urls['sink'])}")
 
 
 @embedded.command("down")

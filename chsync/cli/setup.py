@@ -23,10 +23,12 @@ from .main import command, config_option, emit, fan_out, main
 @command
 def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
-    sync every day, verify, and write WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
-    report.json. With --config FILE, the same story on generated data of that spec's table (its filter
-    must be simple comparisons, as for `chsync generate`): report.md and report.json, and the scope
-    reports before and after in WORKDIR/before/ and WORKDIR/after/.
+    sync every day, verify; then act 2, a week of the daily job (each day new rows arrive and Postgres
+    changes rows of earlier days; `sync --day D --lookback 14` heals exactly the days that changed), and a
+    verify of the whole range. Writes WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
+    report.json. With --config FILE, the same story (without act 2) on generated data of that spec's table
+    (its filter must be simple comparisons, as for `chsync generate`): report.md and report.json, and the
+    scope reports before and after in WORKDIR/before/ and WORKDIR/after/.
 
     Writes only inside WORKDIR: its own Postgres and chDB live there (`chsync embedded down` stops the
     Postgres); --source and --sink are ignored, so no other database is touched.
@@ -42,14 +44,18 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
         doc = run_table_demo(workdir, ctx.spec, ctx.config, scale=scale, seed=seed)
         if not as_json:
             click.echo(f"report: {doc['report']}")
+        ok = doc["after"]["in_sync"]
     else:
+        from ..demo.daily import summary_lines
         from ..demo.story import run_demo
         doc = run_demo(workdir, scale=scale, seed=seed, customer=ctx.customer or "alaska-air")
         if not as_json:
+            click.echo("\n".join(summary_lines(doc["act2"])))
             click.echo(f"report: {doc['report']} and {doc['report_html']}")
+        ok = doc["after"]["in_sync"] and doc["act2"]["verify"]["in_sync"] and doc["act2"]["as_expected"]
     if as_json:
         emit(doc)
-    return 0 if doc["after"]["in_sync"] else EXIT_CHECKS_FAILED
+    return 0 if ok else EXIT_CHECKS_FAILED
 
 
 @main.command()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from mdtables import missing_images
 from report_expect import demo_tables, mismatches
@@ -58,7 +60,7 @@ def chsync(*args: str, **kwargs) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """`chsync demo` as a newcomer runs it (no --json): its printed output and the report.json it wrote."""
-    workdir = tmp_path_factory.mktemp("act2") / "demo dir"    # a space, as a newcomer's may have
+    workdir = tmp_path_factory.mktemp("act2") / "demo dir"    # a space: the printed commands must quote it
     done = chsync("demo", "--scale", "0.02", "--workdir", str(workdir), timeout=600)
     try:
         assert done.returncode == 0, done.stderr
@@ -109,3 +111,25 @@ def test_act2_each_night_heals_exactly_the_days_postgres_changed(demo_run):
     assert "**Verify 2026-01-01 – 2026-02-25: in sync" in report
     page = (workdir / "report.html").read_text()
     assert 'id="daily-job"' in page and "Each run of the daily job" in page and "<script" not in page
+
+
+def test_the_demo_ends_saying_how_to_explore_and_stop_its_postgres_and_the_stop_command_stops_it(demo_run):
+    workdir, out, doc = demo_run
+    tail = out[out.index("The demo's Postgres is still running"):].splitlines()
+    psql, explore, stop = tail[1].strip(), tail[2].strip(), tail[4].strip()
+    assert tail[3] == "Stop it:" and stop == f"chsync embedded down --workdir {shlex.quote(str(workdir))}"
+    url = doc["source"]
+    assert psql == f"psql {url}" and ":" not in url.split("//", 1)[1].split("@")[0]   # no password shown
+    psycopg.connect(url, connect_timeout=5).close()                                 # running, as it says
+
+    # the explore line, as a shell runs it (`chsync` being this checkout's)
+    shell = f'chsync() {{ "{sys.executable}" -m chsync "$@"; }}\n{explore}'
+    explored = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=300)
+    assert explored.returncode == 0, explored.stderr
+    assert explored.stdout.startswith("in sync: 56 day(s)")
+
+    stopped = chsync(*shlex.split(stop)[1:], timeout=120)
+    assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped", stopped.stderr
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=5).close()
+    assert chsync("embedded", "status", "--workdir", str(workdir), timeout=60).stdout.strip() == "not running"

@@ -30,8 +30,9 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     (its filter must be simple comparisons, as for `chsync generate`): report.md and report.json, and the
     scope reports before and after in WORKDIR/before/ and WORKDIR/after/.
 
-    Writes only inside WORKDIR: its own Postgres and chDB live there (`chsync embedded down` stops the
-    Postgres); --source and --sink are ignored, so no other database is touched.
+    Writes only inside WORKDIR: its own Postgres and chDB live there; --source and --sink are ignored, so
+    no other database is touched. The Postgres keeps running after the demo, to explore: the last lines
+    say how to reach it and how to stop it (`chsync embedded down --workdir WORKDIR`).
 
     \b
     Examples:
@@ -39,6 +40,7 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
       chsync demo --config examples/shop_orders.toml --workdir /tmp/shop-demo
     """
     from ..demo.any_table import is_seed
+    from ..demo.story import still_running_lines
     if ctx.config and not is_seed(ctx.spec):
         from ..demo.story import run_table_demo
         doc = run_table_demo(workdir, ctx.spec, ctx.config, scale=scale, seed=seed)
@@ -55,6 +57,8 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
         ok = doc["after"]["in_sync"] and doc["act2"]["verify"]["in_sync"] and doc["act2"]["as_expected"]
     if as_json:
         emit(doc)
+    else:
+        click.echo("\n" + "\n".join(still_running_lines(doc["embedded"])))
     return 0 if ok else EXIT_CHECKS_FAILED
 
 

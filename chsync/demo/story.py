@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import shlex
 from pathlib import Path
 
 from .. import embedded, log
@@ -18,6 +19,7 @@ from ..report.html import SEED_BACKFILL as SEED
 from ..report.html import demo_html
 from ..report.words import words
 from ..scope import build_scope
+from ..secrets import redact_url
 from ..sink import open_sink
 from ..source import open_source
 from ..spec import load_specs
@@ -75,7 +77,8 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
     doc = {"workdir": str(workdir_path), "scale": scale, "seed": seed, "source": urls["source"],
            "sink": urls["sink"], "before": before, "after": after, "sync": synced.to_json(),
            "timeline": timeline.as_list(), "act2": act2, "report": str(workdir_path / "report.md"),
-           "report_html": str(workdir_path / "report.html")}
+           "report_html": str(workdir_path / "report.html"),
+           "embedded": still_running(workdir_path, urls["source"], FIRST, dt.date.fromisoformat(act2["to"]))}
     job = daily.daily_job(act2)
     images = write_charts(workdir_path, demo_charts(before, after, doc["timeline"])
                           | daily_job_charts(job, words(before)))
@@ -84,6 +87,25 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
     (workdir_path / "report.json").write_text(json.dumps(doc, indent=2, default=str))
     log.info(f"act 2: verify in sync = {act2['verify']['in_sync']}; report: {doc['report']}")
     return doc
+
+
+def still_running(workdir: Path, source: str, first: dt.date, last: dt.date, config: str | None = None) -> dict:
+    """The demo leaves its Postgres running (the data stays there to explore): how to reach it, how to stop
+    it. Commands as a shell takes them (the workdir quoted); the URL without a password."""
+    where = shlex.quote(str(workdir))
+    spec = f" --config {shlex.quote(config)}" if config else ""
+    return {"running": True, "source": redact_url(source),
+            "explore": [f"psql {shlex.quote(redact_url(source))}",
+                        f'eval "$(chsync embedded up --workdir {where})" && chsync{spec} verify --from {first} '
+                        f"--to {last}"],
+            "stop": f"chsync embedded down --workdir {where}"}
+
+
+def still_running_lines(embedded: dict) -> list[str]:
+    """The end of the demo's output: the Postgres it leaves running, to explore and to stop."""
+    return ["The demo's Postgres is still running in the background, with the story's data. Explore it:",
+            *(f"  {command}" for command in embedded["explore"]),
+            "Stop it:", f"  {embedded['stop']}"]
 
 
 def run_table_demo(workdir: str, spec: TableSpec, config: str, *, scale: float | None = None,
@@ -122,7 +144,8 @@ def run_table_demo(workdir: str, spec: TableSpec, config: str, *, scale: float |
         sink.close()
     doc = {"workdir": str(workdir_path), "config": config, "table": spec.name, "scale": scale, "seed": seed,
            "source": urls["source"], "sink": urls["sink"], "truth": truth, "before": before, "after": after,
-           "sync": synced.to_json(), "timeline": timeline.as_list(), "report": str(workdir_path / "report.md")}
+           "sync": synced.to_json(), "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
+           "embedded": still_running(workdir_path, urls["source"], first, last, config)}
     for name, scope in (("before", before), ("after", after)):
         write_scope_report(workdir_path / name, scope)
     (workdir_path / "report.md").write_text(render(doc))

@@ -14,8 +14,8 @@ from .main import command, config_option, emit, fan_out, main
 
 @main.command()
 @click.option("--scale", default=None, type=float, help="Data size; 1.0 ≈ the seed (1.51M conversations). "
-              "Default: 1.0, the seed's full size (about a minute here); with --config another table, 0.2 "
-              "(28,000 rows).")
+              "Default: 1.0, the seed's full size (about a minute here, and act 2 about another); with --config "
+              "another table, 0.2 (28,000 rows).")
 @click.option("--workdir", default="chsync-demo", show_default=True, type=click.Path(file_okay=False),
               help="Where the throwaway Postgres, the chDB data and the reports go.")
 @click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")

@@ -14,7 +14,8 @@ from html import escape
 
 from . import charts
 from . import markdown as md
-from .words import words
+from .daily import DailyJob
+from .words import Words, words
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # The seed's full backfill (bulk DELETE + 49 cron runs), the baseline the demo is compared with.
@@ -339,7 +340,26 @@ def _comparison(before: dict, after: dict) -> str:
                     _p(escape_html(note)))
 
 
-def demo_html(doc: dict) -> str:
+def daily_job(job: DailyJob, w: Words | None = None, heading: str = "The daily job, run by run",
+              intro: str = "") -> str:
+    """The runs of the daily job: what each synced, checked, found drifted and healed (charts and a table),
+    then the verify after them. `intro`: a paragraph of the caller's words before them (escaped here)."""
+    w = w or Words()
+    parts = [_p(escape_html(intro))] if intro else []
+    parts.append(_p(escape_html(md.daily_job_summary(job))))
+    parts += [_figure(charts.daily_job_grid(job, w)), _figure(charts.daily_job_days(job)),
+              _figure(charts.daily_job_rows(job, w))]
+    parts.append(table(md.DAILY_JOB_HEADER, [md.daily_job_row(r) for r in job.runs], "llllrlrl",
+                       id="daily-job-table", row_class=lambda k: "drift" if job.runs[k].drifted else "",
+                       compact=True))
+    if job.verified:
+        badge = "ok" if job.verified.in_sync else "bad"
+        parts.append(_p(f'<span class="badge {badge}">{escape_html(md.verdict_text(job.verified, w))}</span>'))
+    return _section("daily-job", heading, *parts)
+
+
+def demo_html(doc: dict, job: DailyJob | None = None, job_intro: str = "") -> str:
+    """`job`: the runs of the daily job after the repair (the demo's act 2), shown after the results."""
     before, after = doc["before"], doc["after"]
     steps = doc.get("timeline") or []
     when = f" · run {steps[0]['start'][:16].replace('T', ' ')} UTC" if steps else ""
@@ -357,4 +377,5 @@ def demo_html(doc: dict) -> str:
         _timeline(steps),
         _results(doc),
         _comparison(before, after),
+        daily_job(job, words(before), "Act 2: the daily job that heals itself", job_intro) if job else "",
     ])

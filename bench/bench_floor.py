@@ -24,7 +24,6 @@ Prints one Markdown table per scale; BENCHMARKS.md quotes it with this command l
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -33,7 +32,7 @@ import time
 from pathlib import Path
 
 from bench_diff import _export
-from bench_sync import FROM, TO, SPEC, measured_chsync, regenerate
+from bench_sync import FROM, SPEC, TO, measured_chsync, regenerate
 
 from chsync import embedded
 from chsync.sink import open_sink

@@ -139,7 +139,8 @@ def test_scope_markdown_keeps_every_value_in_its_cell(n: Names):
     doc = hostile_scope(n)
     page = scope_markdown(doc)
     assert_markdown_is_inert(page)
-    assert heading(page) == f"Scope: {in_markdown(n.customer)} {doc['from']} – {doc['to']}"
+    subject = n.customer or n.table   # a table without customers is named by its table
+    assert heading(page) == f"Scope: {in_markdown(subject)} {doc['from']} – {doc['to']}"
     assert [row[0] for row in table_of(page, "Usecase", "Postgres", "ClickHouse", "Ratio")] == [
         in_cell(label(u)) for u in n.usecases]
     assert_drift_tables(page, doc)
@@ -220,7 +221,7 @@ def assert_only_report_elements(page: str) -> Page:
 def test_scope_html_shows_every_value_as_text(n: Names):
     doc = hostile_scope(n)
     page = assert_only_report_elements(scope_html(doc))
-    title = f"Scope: {n.customer} {doc['from']} – {doc['to']}"
+    title = f"Scope: {n.customer or n.table} {doc['from']} – {doc['to']}"
     assert page.text("title") == page.text("h1") == title
     if n.sink_table:
         assert page.text("code") == n.sink_table

@@ -363,12 +363,12 @@ def demo_html(doc: dict, job: DailyJob | None = None, job_intro: str = "") -> st
     before, after = doc["before"], doc["after"]
     steps = doc.get("timeline") or []
     when = f" · run {steps[0]['start'][:16].replace('T', ' ')} UTC" if steps else ""
-    subtitle = (f"{escape_html(before['customer'])} · {escape_html(before['from'])} – "
+    subtitle = (f"{escape_html(md.subject(before))} · {escape_html(before['from'])} – "
                 f"{escape_html(before['to'])} · "
                 f"<code>chsync demo --scale {escape_html(doc.get('scale'))} --seed {escape_html(doc.get('seed'))}"
                 f"</code> on embedded Postgres + chDB{escape_html(when)} · before {_badge(before['in_sync'])} "
                 f"after {_badge(after['in_sync'])}")
-    return _page(f"chsync demo: {before['customer']} backfill scope and repair", subtitle, [
+    return _page(f"chsync demo: {md.subject(before)} backfill scope and repair", subtitle, [
         volume_summary(before, "Data Volume Summary (before)"),
         clickhouse_vs_postgres(before, "ClickHouse vs Postgres (before)"),
         _daily_before_after(before, after, doc.get("sync") or {}),

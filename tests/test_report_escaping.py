@@ -236,7 +236,7 @@ def test_scope_html_shows_every_value_as_text(n: Names):
 @given(names_of_documents)
 def test_demo_html_shows_every_value_as_text(n: Names):
     page = assert_only_report_elements(demo_html(hostile_demo(n)))
-    assert page.text("title") == page.text("h1") == f"chsync demo: {n.customer} backfill scope and repair"
+    assert page.text("title") == page.text("h1") == f"chsync demo: {n.customer or n.table} backfill scope and repair"
     usecases = page.table("Usecase", "Before", "After", "Postgres", "Ratio before", "Ratio after")
     assert [r[0] for r in usecases] == list(map(label, n.usecases))
     assert [r[0] for r in page.table("Changed column", "Conversations")] == n.columns

@@ -462,8 +462,12 @@ class LocalCluster:
         """SIGSTOP: the server keeps its sockets open and answers nothing (a hung node, not a dead one)."""
         _signal(self.procs[f"shard{i + 1}"].pid, signal.SIGSTOP)
 
-    def wake_shard(self, i: int) -> None:
+    def wake_shard(self, i: int, timeout: float = 60.0) -> None:
+        """SIGCONT, then until the node has its ZooKeeper session back and takes ON CLUSTER DDL again: a
+        node woken after a long stop has lost its session, and DDL sent meanwhile finds it inactive."""
         _signal(self.procs[f"shard{i + 1}"].pid, signal.SIGCONT)
+        self.wait_shard(i, timeout)
+        self.wait_ddl(timeout)
 
     def kill_shard(self, i: int) -> None:
         """SIGKILL, no shutdown: what a crashed or OOM-killed server looks like."""

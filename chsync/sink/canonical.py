@@ -74,7 +74,10 @@ def canonical(col: Column, x: str) -> str:
     if kind == "boolean":
         return f"toString(toUInt8({x}))"
     if kind == "double":
-        return f"lower(hex(reverse(reinterpretAsString(toFloat64({x})))))"
+        # reinterpretAsString drops the zero bytes at the end (the high bytes of 0.0 and of tiny numbers):
+        # padded back to the 16 digits of Postgres's float8send
+        digits = f"lower(hex(reverse(reinterpretAsString(toFloat64({x})))))"
+        return f"substring(concat('{'0' * 16}', {digits}), length({digits}) + 1, 16)"
     if kind == "numeric" and col.type.scale:
         s = f"toString({x})"
         return f"if(position({s}, '.') > 0, replaceRegexpOne({s}, '\\\\.?0+$', ''), {s})"

@@ -162,7 +162,8 @@ class PulledSource:
             if col.name == self.spec.key and text_key:
                 out.append(f"toString({expr}) AS {col.name}")
             elif col.type.is_array:
-                out.append(f"arraySort(arrayMap(x -> toString(x), ifNull({expr}, []))) AS {col.name}")
+                # a NULL element reads as '' (the sink's Array(String) has no NULL), as in Postgres's read
+                out.append(f"arraySort(arrayMap(x -> ifNull(toString(x), ''), ifNull({expr}, []))) AS {col.name}")
             else:
                 out.append(f"{self.value(col, expr)} AS {col.name}")
         out.append(f"{self.day_of(self.day_sql)} AS day")

@@ -80,11 +80,12 @@ class SourceSQL:
     def value(self, col: Column) -> str:
         if col.child is not None:
             ch = col.child
-            return (f"ARRAY(SELECT chsync_ch.{ch.value}::text FROM {ch.table} chsync_ch "
-                    f"WHERE chsync_ch.{ch.key} = {self.key_expr} ORDER BY chsync_ch.{ch.value}::text COLLATE \"C\")")
+            e = element(f"chsync_ch.{ch.value}")
+            return (f"ARRAY(SELECT {e} FROM {ch.table} chsync_ch "
+                    f"WHERE chsync_ch.{ch.key} = {self.key_expr} ORDER BY {e} COLLATE \"C\")")
         if col.type.is_array:
-            return (f"ARRAY(SELECT chsync_e::text FROM unnest({self.expr(col)}) AS chsync_e "
-                    f"ORDER BY chsync_e::text COLLATE \"C\")")
+            e = element("chsync_e")
+            return f"ARRAY(SELECT {e} FROM unnest({self.expr(col)}) AS chsync_e ORDER BY {e} COLLATE \"C\")"
         return C.value(col, self.expr(col), self.precision)
 
     def scalar_hash(self) -> str:
@@ -97,8 +98,8 @@ class SourceSQL:
         if col.child is not None:
             ch = col.child
             return (f"JOIN {ch.table} chsync_ch ON chsync_ch.{ch.key} = {self.key_expr}",
-                    f"chsync_ch.{ch.value}::text")
-        return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", "chsync_e::text"
+                    element(f"chsync_ch.{ch.value}"))
+        return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", element("chsync_e")
 
     def element_hash(self, col: Column, element: str) -> str:
         return C.element_hash(self.key_text, col.name, element)
@@ -113,10 +114,10 @@ class SourceSQL:
         for col in self.arrays:
             if col.child is not None:
                 ch = col.child
-                terms.append(f"coalesce((SELECT sum({self.element_hash(col, f'chsync_ch.{ch.value}::text')}) "
+                terms.append(f"coalesce((SELECT sum({self.element_hash(col, element(f'chsync_ch.{ch.value}'))}) "
                              f"FROM {ch.table} chsync_ch WHERE chsync_ch.{ch.key} = {self.key_expr})::bigint, 0)")
             else:
-                terms.append(f"coalesce((SELECT sum({self.element_hash(col, 'chsync_e::text')}) "
+                terms.append(f"coalesce((SELECT sum({self.element_hash(col, element('chsync_e'))}) "
                              f"FROM unnest({self.expr(col)}) AS chsync_e)::bigint, 0)")
         return " + ".join(terms)
 
@@ -192,6 +193,12 @@ class SourceSQL:
         """Postgres's own estimate of a day's base rows (EXPLAIN, no scan)."""
         return (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {self.spec.sql(self.spec.source_from)} "
                 f"WHERE {self.day_range(day, day)}")
+
+
+def element(expr: str) -> str:
+    """An array element as text: a NULL element reads as '' (the sink's Array(String) has no NULL), as
+    the pull path reads it (pull/transpile.py, pull/reader.py)."""
+    return f"coalesce({expr}::text, '')"
 
 
 def base_table(source_from: str) -> tuple[str, str]:

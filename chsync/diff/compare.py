@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import struct
 from collections import Counter, defaultdict
 
 import pyarrow as pa
@@ -39,7 +40,8 @@ def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
 
 def normal(column: Column, value):
     """A value as both sides can be compared: arrays as sorted multisets, times as naive UTC, booleans as
-    0/1, numbers as Decimals (ClickHouse hands Decimal and Float back as Python numbers of its own)."""
+    0/1, numbers as Decimals (ClickHouse hands Decimal and Float back as Python numbers of its own), doubles
+    by their bits, as the fingerprint sees them (-0.0 is not 0.0 there)."""
     kind = column.type.kind
     if value is None:
         return None
@@ -53,6 +55,8 @@ def normal(column: Column, value):
         return decimal.Decimal(str(value)).normalize()
     if kind in ("uuid", "text"):
         return str(value)
+    if kind == "double":
+        return struct.pack(">d", value)
     return value
 
 

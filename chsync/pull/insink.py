@@ -144,9 +144,12 @@ class SinkSideDiff:
 def _same(col: Column) -> str:
     if col.type.is_array:
         return f"s.{col.name}_h = {array_hash_sql(f'k.{col.name}')}"
+    s, k = f"s.{col.name}", f"k.{col.name}"
+    if col.type.kind == "double":   # by their bits, as the row hash sees them (-0.0 = 0.0 in SQL)
+        s, k = f"reinterpretAsUInt64({s})", f"reinterpretAsUInt64({k})"
     if col.nullable:
-        return f"ifNull(s.{col.name} = k.{col.name}, isNull(s.{col.name}) AND isNull(k.{col.name}))"
-    return f"s.{col.name} = k.{col.name}"
+        return f"ifNull({s} = {k}, isNull(s.{col.name}) AND isNull(k.{col.name}))"
+    return f"{s} = {k}"
 
 
 def _as_date(value) -> dt.date:

@@ -124,8 +124,17 @@ def on_cluster(env: Env, local_cluster, tmp_path: Path, *, layout: str = "replic
     cfg.write_text(f"[sink]\nsharding_key = '{key}'\n")
     env.config, env.cluster, env.backend, env.layout = str(cfg), local_cluster, "cluster", layout
     env.cluster_name = cluster
+    seed_source(env)
     env.cli("init", check=True)
     return env
+
+
+def seed_source(env: Env) -> None:
+    """The seed's source tables with its customers (no conversations): what `init` checks the spec
+    against. A test that builds its own World replaces them."""
+    from builders import World
+    with env.pg() as conn:
+        World(conn)
 
 
 def cluster_spec(env: Env) -> TableSpec:
@@ -150,6 +159,7 @@ def drop_cluster_database(env: Env) -> None:
 def backend(request, env, tmp_path):
     """The same test body on chDB and on the 3-shard cluster."""
     if request.param == "chdb":
+        seed_source(env)
         env.cli("init", check=True)
         yield env
         return

@@ -175,6 +175,7 @@ def migrate(ctx: Context, as_json: bool, dry_run):
       chsync --config shop.toml migrate --dry-run
     """
     ctx.writable()
+    ctx.checked_source()   # a column Postgres does not have is never added
     sink = ctx.sink
     sink.require_table_exists()
     change = sink.schema_change()

@@ -115,11 +115,16 @@ class ChdbSink(ClickHouseSink):
 
     @classmethod
     def from_url(cls, url: str, spec: TableSpec) -> ChdbSink:
+        return cls(cls.path_of(url), spec)
+
+    @staticmethod
+    def path_of(url: str) -> str:
+        """The directory a chdb:// URL names (nothing is opened)."""
         parts = urlsplit(url)
         raw = (parts.netloc + parts.path) if parts.netloc in ("", ".", "..", "~") else None
         if not raw:
             raise BadInput(f"sink {url!r} is not a chDB URL: use chdb:///absolute/dir or chdb://./relative/dir")
-        return cls(os.path.abspath(os.path.expanduser(raw)), spec)
+        return os.path.abspath(os.path.expanduser(raw))
 
     def clone(self) -> ChdbSink:
         """The same sink for another thread: chDB sessions take queries from several threads."""

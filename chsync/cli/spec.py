@@ -139,6 +139,11 @@ def spec_check(ctx: Context, as_json: bool):
                 click.echo(f"  {f.level}: {f.message}")
     if as_json:
         emit(reports if len(reports) > 1 else reports[0])
+    errors = [f"{r['table']}: {f['message']}" for r in reports for f in r["findings"] if f["level"] == "error"]
+    if errors:   # the report says everything; stderr says what must be fixed first, in one line
+        from .. import log
+        more = len(errors) - 1
+        log.error(errors[0] + (f" ({more} more in the report)" if more else ""))
     return 2 if failed else 0
 
 
@@ -147,6 +152,12 @@ def _sink_findings(ctx: Context, spec: TableSpec) -> list:
     from ..source.catalog import Finding
     if not ctx.sink_url:
         return [Finding("warning", "no sink given (--sink or CHSYNC_SINK): the sink table was not checked")]
+    if ctx.sink_url.startswith("chdb:"):
+        import os
+
+        from ..sink.chdb import ChdbSink
+        if not os.path.exists(ChdbSink.path_of(ctx.sink_url)):   # opening it would create it: a check writes nothing
+            return [Finding("warning", f"sink {ctx.sink_url} does not exist yet: `chsync init` creates it")]
     with open_sink(ctx.sink_url, spec) as sink:
         if not sink.table_exists():
             return [Finding("warning", f"sink table {sink.table} does not exist yet: `chsync init` creates it")]

@@ -296,8 +296,10 @@ class ClickHouseSink(ABC):
         if not keys:
             return pa.table({c: [] for c in self.spec.names})
         cols = ", ".join(f"{self.key_text} AS {c}" if c == self.spec.key else c for c in self.spec.names)
-        return self.arrow(f"SELECT {cols} FROM {self.read_table} WHERE {self.range_condition(day, day)} "
-                          f"AND {self.spec.key} IN ({self.key_literals(keys)})")
+        # filtered in a subquery: in the outer WHERE the key would be the text alias (an error on ClickHouse
+        # 18.16 for a numeric key: "Type mismatch in IN section")
+        return self.arrow(f"SELECT {cols} FROM (SELECT * FROM {self.read_table} WHERE {self.range_condition(day, day)} "
+                          f"AND {self.spec.key} IN ({self.key_literals(keys)}))")
 
     # -- writes --------------------------------------------------------------------------------
     def partition_literal(self, day: dt.date) -> str:

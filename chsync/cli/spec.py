@@ -119,6 +119,7 @@ def spec_check(ctx: Context, as_json: bool):
     from ..source import open_source
     from ..source.catalog import Finding, check
     reports, failed = [], False
+    errors: list[str] = []
     for one in ctx.specs:
         findings: list[Finding] = []
         if one.unsafe_for_swaps:
@@ -130,6 +131,7 @@ def spec_check(ctx: Context, as_json: bool):
             source.close()
         findings += _sink_findings(ctx, one)
         failed = failed or any(f.level == "error" for f in findings)
+        errors += [f"{one.name}: {f.message}" for f in findings if f.level == "error"]
         reports.append({"table": one.name, "hash": one.fingerprint,
                         "findings": [{"level": f.level, "message": f.message} for f in findings],
                         "ok": not any(f.level == "error" for f in findings)})
@@ -139,7 +141,6 @@ def spec_check(ctx: Context, as_json: bool):
                 click.echo(f"  {f.level}: {f.message}")
     if as_json:
         emit(reports if len(reports) > 1 else reports[0])
-    errors = [f"{r['table']}: {f['message']}" for r in reports for f in r["findings"] if f["level"] == "error"]
     if errors:   # the report says everything; stderr says what must be fixed first, in one line
         from .. import log
         more = len(errors) - 1

@@ -3,6 +3,7 @@ databases) and `migrate` (add to the sink the columns the spec gained)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import click
@@ -163,8 +164,9 @@ def _sink_findings(ctx: Context, spec: TableSpec) -> list:
         if not sink.table_exists():
             return [Finding("warning", f"sink table {sink.table} does not exist yet: `chsync init` creates it")]
         change = sink.schema_change()
-        found = [Finding("warning" if not (change.dropped or change.retyped) else "error", line)
-                 for line in change.describe()]
+        # what migrate adds is a warning; what it refuses (a column dropped, renamed or retyped) an error
+        found = [Finding("warning", line) for line in dataclasses.replace(change, dropped=[], retyped=[]).describe()]
+        found += [Finding("error", line) for line in dataclasses.replace(change, added=[]).describe()]
         caps = sink.capabilities
         if caps.partition_grain != spec.sink.partition:
             found.append(Finding("warning", f"sink table {sink.table} is partitioned by {caps.partition_key}, the "

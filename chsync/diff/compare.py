@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..source.sql import HASH
 from ..spec.model import Column
 from .result import DayDiff
 
@@ -19,15 +20,15 @@ KEY = "chsync_key"
 
 def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
     """`source`: one row per key; `sink`: one row per sink row (keys repeat for duplicates). Columns:
-    chsync_key, h.
+    chsync_key, chsync_h (HASH).
     - missing: in the source set, not in the sink
     - stale: in the sink, not in the source set
     - changed: in both, and no sink row of the key carries the source's row hash
     - duplicates: more than one sink row for the key"""
-    src = dict(zip(source.column(KEY).to_pylist(), source.column("h").to_pylist()))
+    src = dict(zip(source.column(KEY).to_pylist(), source.column(HASH).to_pylist()))
     sink_keys = sink.column(KEY).to_pylist()
     sink_hashes: dict[str, set[int]] = defaultdict(set)
-    for key, h in zip(sink_keys, sink.column("h").to_pylist()):
+    for key, h in zip(sink_keys, sink.column(HASH).to_pylist()):
         sink_hashes[key].add(h)
     row_counts = Counter(sink_keys)
     return DayDiff(

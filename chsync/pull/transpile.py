@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from ..secrets import scrub
 from ..spec.model import Column, TableSpec
 
+DAY = "chsync_day"   # the pulled row's day: chsync's own names never meet a spec column's (load.py keeps chsync_)
+
 
 class NotPullable(Exception):
     """The spec's SQL cannot be carried into ClickHouse faithfully; str() says which part and why."""
@@ -166,7 +168,7 @@ class PulledSource:
                 out.append(f"arraySort(arrayMap(x -> ifNull(toString(x), ''), ifNull({expr}, []))) AS {col.name}")
             else:
                 out.append(f"{self.value(col, expr)} AS {col.name}")
-        out.append(f"{self.day_of(self.day_sql)} AS day")
+        out.append(f"{self.day_of(self.day_sql)} AS {DAY}")
         return out
 
     @property

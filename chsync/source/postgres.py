@@ -15,7 +15,7 @@ from ..secrets import redact_url
 from ..spec.model import TableSpec
 from ..watchdog import guard
 from .canonical import arrow_types
-from .sql import DAY, KEY, SourceSQL
+from .sql import DAY, HASH, KEY, SourceSQL
 
 # Settings every chsync session runs with: the canonical texts (canonical.py) rely on the first two.
 SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "extra_float_digits": "3"}
@@ -215,11 +215,11 @@ class PostgresSource:
         return dict(self.query(f"SELECT {names.key}::text, {names.value}::text FROM {names.table}"))
 
     def day_hashes(self, day: dt.date, precision: int) -> pa.Table:
-        """(key text, h) of the day's source set."""
-        return self.arrow(self.sql(precision).day_hashes(day)).rename_columns([KEY, "h"])
+        """(key text, HASH) of the day's source set."""
+        return self.arrow(self.sql(precision).day_hashes(day)).rename_columns([KEY, HASH])
 
     def read_day(self, day: dt.date, precision: int = 3) -> pa.Table:
-        """The day's source set as sink rows plus `h`, the row fingerprint read in the same snapshot."""
+        """The day's source set as sink rows plus HASH, the row fingerprint read in the same snapshot."""
         return self.read_range(day, day, precision)
 
     def read_range(self, first: dt.date, last: dt.date, precision: int = 3) -> pa.Table:
@@ -254,4 +254,4 @@ class PostgresSource:
                                      "fix the row")
 
 
-__all__ = ["PostgresSource", "open_source", "DAY", "KEY"]
+__all__ = ["PostgresSource", "open_source", "DAY", "HASH", "KEY"]

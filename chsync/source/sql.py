@@ -17,6 +17,7 @@ from . import canonical as C
 
 DAY = "chsync_day"
 KEY = "chsync_key"
+HASH = "chsync_h"     # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
 
 
 class SourceSQL:
@@ -125,13 +126,13 @@ class SourceSQL:
     def day_fingerprints(self, first: dt.date, last: dt.date) -> str:
         """(day, rows, hash sum mod 2^64 as text) per day: the rows' and the arrays' hashes summed apart
         (one pass over each child table instead of a lookup per row)."""
-        parts = [f"SELECT {self.day_of_row()} AS {DAY}, 1 AS n, {self.scalar_hash()} AS h "
+        parts = [f"SELECT {self.day_of_row()} AS {DAY}, 1 AS chsync_n, {self.scalar_hash()} AS {HASH} "
                  f"{self.source_set(first, last)}"]
         for col in self.arrays:
             join, element = self.elements(col)
             parts.append(f"SELECT {self.day_of_row()}, 0, {self.element_hash(col, element)} "
                          f"{self.source_set(first, last, join)}")
-        return (f"SELECT {DAY}, sum(n)::bigint, (sum(h) % 18446744073709551616)::text FROM ("
+        return (f"SELECT {DAY}, sum(chsync_n)::bigint, (sum({HASH}) % 18446744073709551616)::text FROM ("
                 + " UNION ALL ".join(parts) + f") AS chsync_rows GROUP BY {DAY}")
 
     def day_counts(self, first: dt.date, last: dt.date) -> str:
@@ -140,13 +141,13 @@ class SourceSQL:
 
     def day_hashes(self, day: dt.date) -> str:
         """(key as text, h) of the day's source set."""
-        return f"SELECT {self.key_text} AS {KEY}, {self.row_hash()} AS h {self.source_set(day, day)}"
+        return f"SELECT {self.key_text} AS {KEY}, {self.row_hash()} AS {HASH} {self.source_set(day, day)}"
 
     def read(self, first: dt.date, last: dt.date, *, keys: list[str] | None = None, with_hash: bool = True) -> str:
-        """The source set of [first, last] as sink rows (+ `h`); only these keys when given."""
+        """The source set of [first, last] as sink rows (+ HASH); only these keys when given."""
         cols = [f"{self.value(c)} AS {c.name}" for c in self.spec.columns]
         if with_hash:
-            cols.append(f"{self.row_hash()} AS h")
+            cols.append(f"{self.row_hash()} AS {HASH}")
         where = self.source_set(first, last)
         if keys is not None:
             where += f" AND {self.key_expr} = ANY({self.key_array(keys)})"
@@ -166,15 +167,15 @@ class SourceSQL:
         for p in self.spec.predicates:
             checks.append(f"WHEN NOT coalesce(({self.spec.sql(p.sql or 'true')}), false) "
                           f"THEN {literal(p.reason, 'reason')}")
-        checks.append(f"WHEN {self.day_of_row()} IS DISTINCT FROM k.day THEN 'day_moved'")
+        checks.append(f"WHEN {self.day_of_row()} IS DISTINCT FROM chsync_k.chsync_day THEN 'day_moved'")
         key_array = self.key_array(keys)
         days_array = (f"ARRAY(SELECT jsonb_array_elements_text({literal(json.dumps(days), 'days')}::jsonb)"
                       f"::date)")
-        return (f"SELECT k.day, CASE {' '.join(checks)} ELSE 'unknown' END AS reason, "
-                f"json_agg(k.id::text)::text "
-                f"FROM unnest({key_array}, {days_array}) AS k(id, day) "
+        return (f"SELECT chsync_k.chsync_day, CASE {' '.join(checks)} ELSE 'unknown' END AS reason, "
+                f"json_agg(chsync_k.chsync_id::text)::text "
+                f"FROM unnest({key_array}, {days_array}) AS chsync_k(chsync_id, chsync_day) "
                 f"LEFT JOIN (SELECT {alias}.* FROM {self.spec.sql(self.spec.source_from)} "
-                f"WHERE {self.key_expr} = ANY({key_array})) AS {alias} ON {self.key_expr} = k.id "
+                f"WHERE {self.key_expr} = ANY({key_array})) AS {alias} ON {self.key_expr} = chsync_k.chsync_id "
                 f"{self.joins()} GROUP BY 1, 2")
 
     def breakdown(self, first: dt.date, last: dt.date) -> str:

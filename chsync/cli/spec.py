@@ -178,8 +178,8 @@ def _sink_findings(ctx: Context, spec: TableSpec) -> list:
 @click.option("--dry-run", is_flag=True, help="Print the statements without running them.")
 @command
 def migrate(ctx: Context, as_json: bool, dry_run):
-    """Add to the sink table the columns the spec gained (ON CLUSTER on a cluster: the local table and the
-    Distributed table). Every day then differs from Postgres until it is backfilled (`chsync plan` shows
+    """Add to the sink table the columns the spec gained (on a cluster: the local table ON CLUSTER, the
+    Distributed table on each node). Every day then differs from Postgres until it is backfilled (`chsync plan` shows
     it). A column dropped, renamed or retyped in the spec is refused, with the steps to do by hand.
 
     Writes: ALTER TABLE ... ADD COLUMN only; nothing is dropped or rewritten.
@@ -198,17 +198,18 @@ def migrate(ctx: Context, as_json: bool, dry_run):
         raise BadInput(f"migrate only adds columns: {steps}. By hand: rename or drop the column in the sink "
                        f"(ALTER TABLE {sink.table} RENAME/DROP/MODIFY COLUMN ...), or put the spec back as the "
                        "table is, then backfill the range")
-    statements = sink.migrate_statements()
+    planned = sink.migrate_statements()
+    statements = [str(s) for s in planned]
     if not dry_run:
-        for sql in statements:
-            sink.execute(sql)
+        sink.run(planned)
     if as_json:
         emit({"table": sink.table, "added": [c.name for c in change.added], "statements": statements,
               "dry_run": dry_run})
     elif not statements:
         click.echo(f"{sink.table} has every column of the spec: nothing to add")
     else:
-        click.echo(("would run" if dry_run else "ran") + ":\n  " + "\n  ".join(statements))
+        click.echo(("would run" if dry_run else "ran") + ":\n  " + "\n  ".join(s.replace("\n", "\n  ")
+                                                                           for s in statements))
         if not dry_run:
             click.echo("every day of the table now differs from Postgres in the new column(s) until it is "
                        "backfilled: see `chsync plan`")

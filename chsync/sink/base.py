@@ -199,11 +199,11 @@ class ClickHouseSink(ABC):
         """The tables that carry the sink table's columns (a cluster adds its Distributed table)."""
         return [self.table]
 
-    def migrate_statements(self) -> list[str]:
+    def migrate_statements(self) -> list[Statement]:
         """ADD COLUMN for what the spec gained (refuse dropped, renamed or retyped columns before)."""
         change = self.schema_change()
-        return ddl.add_columns(self.spec, self.tables_of_the_table(), change.added, self.capabilities,
-                               self.on_cluster)
+        return [Statement(sql) for sql in ddl.add_columns(self.spec, self.tables_of_the_table(), change.added,
+                                                          self.capabilities, self.on_cluster)]
 
     def columns_found(self) -> dict[str, str]:
         return dict(self.rows(f"SELECT name, type FROM system.columns "

@@ -249,9 +249,18 @@ class PostgresSource:
             if column.null_count:
                 import pyarrow.compute as pc
                 key = data.column(self.spec.key).filter(pc.is_null(column))[0].as_py()
-                raise RuntimeFailure(f"{day}: {self.spec.key} {key} has no {col.name} (NULL) in Postgres, and "
-                                     f"the sink column is not nullable: mark it nullable = true in the spec, or "
-                                     "fix the row")
+                raise self._null_error(day, key, col.name)
+
+    def refuse_nulls(self, first: dt.date, last: dt.date) -> None:
+        """`_refuse_nulls` asked of Postgres (the sink read the rows itself): the first such row, if any."""
+        found = self.query(self.sql(3).null_without_zero(first, last))
+        if found:
+            day, key, column = found[0]
+            raise self._null_error(day, key, column)
+
+    def _null_error(self, day: dt.date, key, column: str) -> RuntimeFailure:
+        return RuntimeFailure(f"{day}: {self.spec.key} {key} has no {column} (NULL) in Postgres, and the sink "
+                              f"column is not nullable: mark it nullable = true in the spec, or fix the row")
 
 
 __all__ = ["PostgresSource", "open_source", "DAY", "HASH", "KEY"]

@@ -135,6 +135,17 @@ class SourceSQL:
         return (f"SELECT {DAY}, sum(chsync_n)::bigint, (sum({HASH}) % 18446744073709551616)::text FROM ("
                 + " UNION ALL ".join(parts) + f") AS chsync_rows GROUP BY {DAY}")
 
+    def null_without_zero(self, first: dt.date, last: dt.date) -> str:
+        """(day, key, column) of a row of the source set with a NULL in a non-nullable column whose type has
+        no zero (the sink cannot hold it); no row when there is none."""
+        cols = [c for c in self.spec.columns if not c.nullable and not c.type.has_zero and c.sql is not None]
+        if not cols:
+            return "SELECT NULL::date, NULL::text, NULL::text WHERE false"
+        which = " ".join(f"WHEN ({self.expr(c)}) IS NULL THEN {literal(c.name, 'column')}" for c in cols)
+        any_null = " OR ".join(f"({self.expr(c)}) IS NULL" for c in cols)
+        return (f"SELECT {self.day_of_row()}, {self.key_text}, CASE {which} END "
+                f"{self.source_set(first, last)} AND ({any_null}) LIMIT 1")
+
     def day_counts(self, first: dt.date, last: dt.date) -> str:
         """(day, rows) of the source set: no hashing, for a cheap check of a pulled reading."""
         return f"SELECT {self.day_of_row()} AS {DAY}, count(*) {self.source_set(first, last)} GROUP BY 1"

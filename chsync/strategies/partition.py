@@ -110,6 +110,8 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
         try:
             rows, distinct, staged = sink.table_fingerprint(stage, first, last)
             if (rows, staged) != expected or distinct != rows:
+                if puller is not None:   # a NULL the sink cannot hold is named, as a push read names it
+                    source.refuse_nulls(first, last)
                 what = "day" if unit.first == unit.last else "month"
                 why = ("the sink's own reading of Postgres does not match Postgres's fingerprint: the Postgres "
                        "session time zone of the sink's client is not UTC, a row changed while it was copied, or "

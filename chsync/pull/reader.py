@@ -3,7 +3,8 @@ the source set there (transpile.py writes that SQL from the spec).
 
 Two traps handled here:
 - timestamptz arrives as a naive DateTime64(6) in the Postgres session's zone: the session zone is UTC
-  (PGTZ for an in-process chDB) and ClickHouse reads the naive value as UTC (session_timezone);
+  (PGTZ for an in-process chDB; PGDATESTYLE keeps its text ISO) and ClickHouse reads the naive value as
+  UTC (session_timezone);
 - the password is part of the SQL text: statements built here are never logged, and errors from them
   pass through `scrub` before anyone sees them.
 """

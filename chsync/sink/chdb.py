@@ -171,8 +171,11 @@ class ChdbSink(ClickHouseSink):
             raise RuntimeFailure(f"chDB insert into {table} failed: {_first_line(e)}") from None
 
     def prepare_pull(self) -> None:
-        # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives.
+        # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives, and
+        # its DateStyle how dates and times are written (a database set to 'SQL, DMY' gave rows ClickHouse
+        # could not read: every pulled day came back empty).
         os.environ["PGTZ"] = "UTC"
+        os.environ["PGDATESTYLE"] = "ISO, YMD"
 
     def detect_capabilities(self) -> Capabilities:
         version = self.rows("SELECT version()")[0][0]

@@ -171,11 +171,15 @@ class ChdbSink(ClickHouseSink):
             raise RuntimeFailure(f"chDB insert into {table} failed: {_first_line(e)}") from None
 
     def prepare_pull(self) -> None:
-        # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives, and
-        # its DateStyle how dates and times are written (a database set to 'SQL, DMY' gave rows ClickHouse
-        # could not read: every pulled day came back empty).
+        # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives, its
+        # DateStyle how dates and times are written (a database set to 'SQL, DMY' gave rows ClickHouse could
+        # not read: every pulled day came back empty), and extra_float_digits whether a double arrives whole
+        # (a database set to 0 sends 15 digits: 0.30000000000000004 arrived as 0.3).
         os.environ["PGTZ"] = "UTC"
         os.environ["PGDATESTYLE"] = "ISO, YMD"
+        options = os.environ.get("PGOPTIONS", "")
+        if "extra_float_digits" not in options:
+            os.environ["PGOPTIONS"] = f"{options} -c extra_float_digits=3".strip()
 
     def detect_capabilities(self) -> Capabilities:
         version = self.rows("SELECT version()")[0][0]

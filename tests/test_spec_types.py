@@ -1,7 +1,8 @@
 """Every column type, for random specs and hostile rows, reads the same in Postgres and in chDB: after a
 push sync and after a pull sync the per-day fingerprints of both sides are equal and the sink holds the
 rows' values; one value changed in Postgres is then reported as exactly that key and that column, by the
-push diff and by the pull diff. (tests/cluster/test_spec_types_cluster.py: the same on the cluster.)"""
+push diff and by the pull diff. The source database's sessions default to another DateStyle, time zone and
+float precision. (tests/cluster/test_spec_types_cluster.py: the same on the cluster.)"""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ _db = itertools.count()
 
 def test_random_specs_round_trip_through_push_and_pull(env):
     checked = []
+    with env.pg() as conn:   # sessions that do not start as chsync needs them: it must set its own
+        for setting in ("DateStyle = 'SQL, DMY'", "TimeZone = 'Asia/Kathmandu'", "extra_float_digits = 0"):
+            conn.execute(f"ALTER DATABASE {env.db} SET {setting}")
 
     @settings(max_examples=EXAMPLES, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

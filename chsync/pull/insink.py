@@ -100,7 +100,7 @@ class SinkSideDiff:
         """Per (day, key) where the two sides disagree, sorted by day and key, the facts the classes are
         decided on: in_source, in_sink, hash_found (a sink row carries the source hash), several (more
         than one sink row). Booleans, so Python needs no scalars (pyarrow would import pandas for them).
-        The columns: day, id and those facts (KEYS_COLUMNS, each prefixed chsync_)."""
+        Columns KEYS_COLUMNS (chsync_* inside the sink, where a spec column may be called day or id)."""
         key = self.spec.key
         key_type = ch_type(self.spec.key_column, self.puller.precision, False)
         listed = ", ".join(f"'{d.isoformat()}'" for d in days)

@@ -1,6 +1,7 @@
 """Fault injection for crash-safety tests: CHSYNC_FAULT="fail|kill|pause:<point>[:<day>]" (several, comma
 separated) acts right after the journal records the state <point> (for <day>, or the first that comes),
 or at one of the named points that are not journal states ("read": just before a day's source read;
+"pull": just before the sink reads a window of days from Postgres, named by its first day (pull mode);
 "lock": just before a writer takes the table's lock). The actions:
 
 - fail: raise a RuntimeFailure (exit 4), as a failed query would;

@@ -26,4 +26,7 @@ if [ -f .ci/install-cluster.sh ]; then
   bash .ci/install-cluster.sh || echo "scripts/test.sh: cluster packages not installed: cluster tests will skip" >&2
 fi
 
+# The house rules a reviewer would otherwise check by hand: lint and types, then the suite.
+python3 -m ruff check chsync tests bench
+python3 -m mypy chsync
 exec python3 -m pytest -q "$@"

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 from chsync.apply.journal import Journal
 from chsync.demo import schema
@@ -219,6 +220,37 @@ def kill_backend_mid_read(conn, paused: Paused, timeout: float = 60.0) -> int:
             time.sleep(0.02)
         assert conn.execute("SELECT pg_terminate_backend(%s)", row).fetchone()[0]
     return row[0]
+
+
+def tcp_ports_of(pid: int, peer_port: int) -> set[int]:
+    """The local ports of the TCP connections process `pid` holds to `peer_port` (from /proc: its socket
+    descriptors, matched by inode against the kernel's connection tables)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if inode in inodes and int(remote.rsplit(":", 1)[1], 16) == peer_port:
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def backends_of(conn, pid: int, pg_port: int) -> list[tuple[int, str]]:
+    """(backend pid, application_name) of the Postgres backends serving process `pid`'s connections (chsync's
+    own drivers and, in the same process, chDB's postgresql())."""
+    ports = sorted(tcp_ports_of(pid, pg_port))
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT pid, application_name FROM pg_stat_activity WHERE client_port = ANY(%s) "
+        "AND client_addr IN ('127.0.0.1', '::1') ORDER BY pid", (ports,)).fetchall()]
 
 
 def with_password(dsn: str, password: str) -> str:

@@ -93,7 +93,27 @@ def demo_tables(doc: dict, seed: dict) -> dict:
                 ["Window with an empty or partial table", seed["window"], "none (each day swapped as one partition)"],
                 ["Duplicates after", seed["duplicates_after"], [after["sink"]["duplicate_conversations"]]],
                 ["ClickHouse vs Postgres after", seed["vs_postgres_after"],
-                 [after["sink"]["distinct"] - after["source"]["conversations"]]]]}
+                 [after["sink"]["distinct"] - after["source"]["conversations"]]]],
+            **(act2_table(doc["act2"]) if doc.get("act2") else {})}
+
+
+def act2_table(act2: dict) -> dict:
+    """{header: rows} of the daily job's table in report.md, from the act's runs as the JSON has them."""
+    rows = []
+    for r in act2["runs"]:
+        sync = r["sync"]
+        fixed = {k: sum(h[k] for h in sync["healed"]) for k in ("stale", "changed", "missing", "duplicates")}
+        notes = {r["day"]: [f"{r['arrived']:,} conversation{'s' * (r['arrived'] != 1)} arrived ({r['new_agent']} "
+                            f"started: {r['new_agent_rows']:,} of them)"]}
+        for c in r["changes"]:
+            notes.setdefault(c["day"], []).append(c["what"])
+        ordered = [r["day"]] + sorted(d for d in notes if d != r["day"])
+        rows.append([r["day"], f"{len(sync['checked'])} ({sync['checked'][0]} – {sync['checked'][-1]})",
+                     ", ".join(sync["drifted"]) or "none", [len(sync["healed"])], [sync["rows_written"]],
+                     ", ".join(f"{n:,} {k}" for k, n in fixed.items() if n) or "—", _seconds(r["seconds"]),
+                     "; ".join(f"{d}: {'; '.join(notes[d])}" for d in ordered)])
+    return {("Run (day synced)", "Days checked", "Drifted days", "Healed", "Rows written", "Drift fixed (rows)", "Time",
+             "Changed in Postgres before the run"): rows}
 
 
 def mismatches(markdown: str, expected: dict) -> list[str]:

@@ -53,6 +53,20 @@ def test_plan_is_plain_data_with_sql_and_read_window(drifted, tmp_path):
     assert applied["verify"]["in_sync"] is True
 
 
+def test_the_final_proof_reads_postgres_again_for_the_days_the_run_skipped(drifted, tmp_path):
+    """The swapped days were checked against Postgres right after their swap; a day skipped as in sync
+    when planned is compared with Postgres again at the end, so a change meanwhile is caught."""
+    out = tmp_path / "plan.json"
+    drifted.cli_json("plan", *RANGE, "--strategy", "swap", "--out", str(out))
+    with drifted.pg() as conn:   # the skipped day (2026-01-19) loses a row after planning
+        conn.execute("UPDATE conversations SET ended_at = NULL WHERE id = (SELECT id FROM conversations "
+                     "WHERE ended_at >= '2026-01-19' AND ended_at < '2026-01-20' LIMIT 1)")
+    done = drifted.cli("backfill", "--plan", str(out), "--yes", "--json")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["verify"]["days_out_of_sync"] == ["2026-01-19"]
+    assert drifted.cli("verify", *RANGE).returncode == 1
+
+
 def test_without_yes_and_without_a_terminal_nothing_happens(drifted):
     done = drifted.cli("backfill", *RANGE)
     assert done.returncode == 3 and "pass --yes" in done.stderr

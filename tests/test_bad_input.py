@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 from builders import World
@@ -95,11 +96,12 @@ def test_config_file_missing(synced, tmp_path):
     assert done.returncode == 2 and "not found: check --config" in _one_error_line(done)
 
 
-def test_locked_chdb_directory_is_a_clear_runtime_error(synced):
+def test_a_chdb_directory_held_by_another_process_is_refused_naming_it(synced):
     with synced.sink() as held:
         done = synced.cli("sync", "--day", "2026-01-20")
-        assert done.returncode == 4
-        assert "is in use by another process" in _one_error_line(done)
+        assert done.returncode == 3
+        line = _one_error_line(done)
+        assert f"pid {os.getpid()}" in line and "one process at a time" in line
         assert held.rows(f"SELECT count() FROM {held.table}")[0][0] == 6
 
 

@@ -7,6 +7,7 @@ No databases: the documents come from the pure-Python factory of test_report_htm
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -18,9 +19,10 @@ from test_report_html import demo_doc, scope_doc
 
 from chsync.demo.story import render_report
 from chsync.report import charts, svg
+from chsync.report.daily import DailyJob, DailyRun, RangeVerdict
 from chsync.report.files import write_scope_report
-from chsync.report.html import demo_html, scope_html
-from chsync.report.markdown import scope_markdown
+from chsync.report.html import daily_job, demo_html, scope_html
+from chsync.report.markdown import daily_job_markdown, scope_markdown
 
 SVG = "{http://www.w3.org/2000/svg}"
 MEASURED = ["care | vip", "<img src=x onerror=alert(1)>"]
@@ -137,7 +139,8 @@ def test_scope_markdown_keeps_every_value_in_its_cell(n: Names):
     doc = hostile_scope(n)
     page = scope_markdown(doc)
     assert_markdown_is_inert(page)
-    assert heading(page) == f"Scope: {in_markdown(n.customer)} {doc['from']} – {doc['to']}"
+    subject = n.customer or n.table   # a table without customers is named by its table
+    assert heading(page) == f"Scope: {in_markdown(subject)} {doc['from']} – {doc['to']}"
     assert [row[0] for row in table_of(page, "Usecase", "Postgres", "ClickHouse", "Ratio")] == [
         in_cell(label(u)) for u in n.usecases]
     assert_drift_tables(page, doc)
@@ -218,7 +221,7 @@ def assert_only_report_elements(page: str) -> Page:
 def test_scope_html_shows_every_value_as_text(n: Names):
     doc = hostile_scope(n)
     page = assert_only_report_elements(scope_html(doc))
-    title = f"Scope: {n.customer} {doc['from']} – {doc['to']}"
+    title = f"Scope: {n.customer or n.table} {doc['from']} – {doc['to']}"
     assert page.text("title") == page.text("h1") == title
     if n.sink_table:
         assert page.text("code") == n.sink_table
@@ -233,7 +236,7 @@ def test_scope_html_shows_every_value_as_text(n: Names):
 @given(names_of_documents)
 def test_demo_html_shows_every_value_as_text(n: Names):
     page = assert_only_report_elements(demo_html(hostile_demo(n)))
-    assert page.text("title") == page.text("h1") == f"chsync demo: {n.customer} backfill scope and repair"
+    assert page.text("title") == page.text("h1") == f"chsync demo: {n.customer or n.table} backfill scope and repair"
     usecases = page.table("Usecase", "Before", "After", "Postgres", "Ratio before", "Ratio after")
     assert [r[0] for r in usecases] == list(map(label, n.usecases))
     assert [r[0] for r in page.table("Changed column", "Conversations")] == n.columns
@@ -335,3 +338,39 @@ def test_measured_values_stay_in_their_cells_of_scope_md(tmp_path):
                for u, name in zip(doc["usecases"], MEASURED))
     for chart in written:
         ET.parse(chart)
+
+
+# -- the daily job's runs: the notes of whoever made them are text too ---------------------------------------
+
+def job_with_notes(notes: list[str]) -> DailyJob:
+    """One run per note; the note is said of a drifted (and healed) day of its lookback."""
+    runs = []
+    for i, note in enumerate(notes):
+        day = dt.date(2026, 2, 19) + dt.timedelta(days=i)
+        checked = tuple(day - dt.timedelta(days=n) for n in range(3, 0, -1))
+        runs.append(DailyRun(day, checked, (checked[0],), (checked[0],), 1_000 + i,
+                             {checked[0]: {"stale": 2, "changed": 1}}, 1.5, {checked[0]: note}))
+    return DailyJob(3, tuple(runs), RangeVerdict(dt.date(2026, 1, 1), runs[-1].day, 50, 1234, True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(names)
+def test_daily_job_notes_stay_text_in_every_format(notes: list[str]):
+    job = job_with_notes(notes)
+    header = ("Run (day synced)", "Days checked", "Drifted days", "Healed", "Rows written", "Drift fixed (rows)",
+              "Time", "Changed in Postgres before the run")
+    page = daily_job_markdown(job)
+    assert_markdown_is_inert(page)
+    rows = table_of(page, *header)
+    assert [r[-1] for r in rows] == [in_cell(f"{r.checked[0]}: {note}") for r, note in zip(job.runs, notes)]
+    assert [r[5] for r in rows] == ["2 stale, 1 changed"] * len(notes)
+    html = Page(daily_job(job))
+    assert html.elements <= ELEMENTS_OF_A_REPORT, html.elements - ELEMENTS_OF_A_REPORT
+    assert [r[-1] for r in html.table(*header)] == [f"{r.checked[0]}: {note}" for r, note in zip(job.runs, notes)]
+    for chart in charts.daily_job_charts(job).values():
+        ET.fromstring(chart[1])
+    _, tips = chart_texts(ET.fromstring(charts.daily_job_grid(job)))
+    for run, note in zip(job.runs, notes):
+        day = run.checked[0]
+        assert in_xml(f"run of {run.day} · {day:%m-%d}\n{day}: drifted, healed: 2 stale, 1 changed conversations"
+                      + (f"\n{note}" if note else "")) in tips

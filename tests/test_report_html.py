@@ -37,7 +37,7 @@ NASTY = '<script>alert("x")</script> & Air'
 
 def scope_doc(*, days: int = 10, customer: str = "alaska-air", drifted: bool = True,
               first: dt.date = dt.date(2026, 1, 15)) -> dict:
-    """A scope/verify document shaped like `chsync scope --json` (DESIGN §7), consistent in its totals."""
+    """A scope/verify document shaped like `chsync scope --json`, consistent in its totals."""
     rnd = random.Random(49)
     rows = []
     for i in range(days):

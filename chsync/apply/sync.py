@@ -22,7 +22,7 @@ from .. import __version__, log, policy
 from ..diff.result import DayDiff
 from ..diff.run import diff_range
 from ..diff.transport import not_pullable
-from ..errors import Refused, RuntimeFailure
+from ..errors import ChsyncError, Refused, RuntimeFailure
 from ..plan.model import Plan
 from ..progress import StepProgress
 from ..sink.base import ClickHouseSink
@@ -239,6 +239,14 @@ def _check(source, sink, request: SyncRequest, result: SyncResult) -> None:
                 if drifted else ""))
 
 
+def _failed(journal: Journal, run: str, day: dt.date, error: ChsyncError) -> None:
+    """Record the day a sync failed on, as far as the sink lets us: the error is what the user must see."""
+    try:
+        journal.day_state(run, day, "failed", detail=str(error))
+    except ChsyncError as e:
+        log.info(f"the journal could not record that {day} failed: {e}")
+
+
 def _write(source, sink, request: SyncRequest, days: list[dt.date], result: SyncResult, mode: str, swaps: bool,
            journal: Journal, healing: bool = False) -> None:
     if not days:
@@ -262,6 +270,9 @@ def _write(source, sink, request: SyncRequest, days: list[dt.date], result: Sync
                                  done.seconds)
             except Refused as e:
                 return e
+            except ChsyncError as e:     # the run stops here: the journal says which day it stopped on
+                _failed(journal, result.run, day, e)
+                raise
 
         def done(day: dt.date, outcome: SyncedDay | Refused) -> None:
             if isinstance(outcome, Refused):

@@ -35,6 +35,7 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
     from ..scope import build_scope
     first, last = parse_range(from_, to)
     doc = build_scope(ctx.checked_source(), ctx.sink, first, last, samples=samples, mode=mode).to_json()
+    log.info(f"mode {doc['mode']['mode']}: {doc['mode']['why']}")
     ctx.results = [(ctx.spec, doc, 0)]
     if out:
         from ..report.files import write_scope_report

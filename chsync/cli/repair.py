@@ -116,7 +116,8 @@ def _plan_for(ctx: Context, source, sink, from_, to, strategy: str, mode: str):
 
 def _print_plan(plan: dict) -> None:
     from ..report.markdown import duration, table
-    click.echo(f"Plan: {plan['strategy']} for {plan['customer']} {plan['from']} – {plan['to']} on {plan['sink_table']}")
+    customer = f" for {plan['customer']}" if plan["customer"] else ""
+    click.echo(f"Plan: {plan['strategy']}{customer} {plan['from']} – {plan['to']} on {plan['sink_table']}")
     click.echo(f"Why: {plan['why']}")
     click.echo(f"Mode: {plan.get('mode', 'push')}: {plan.get('mode_why', 'requested')}")
     click.echo(f"Read window: {plan['read_window']}")

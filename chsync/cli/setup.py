@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from .. import log
@@ -12,8 +14,8 @@ from .main import command, config_option, emit, fan_out, main
 
 @main.command()
 @click.option("--scale", default=None, type=float, help="Data size; 1.0 ≈ the seed (1.51M conversations). "
-              "Default: 1.0, the seed's full size (about a minute here); with --config another table, 0.2 "
-              "(28,000 rows).")
+              "Default: 1.0, the seed's full size (about a minute here, and act 2 about another); with --config "
+              "another table, 0.2 (28,000 rows).")
 @click.option("--workdir", default="chsync-demo", show_default=True, type=click.Path(file_okay=False),
               help="Where the throwaway Postgres, the chDB data and the reports go.")
 @click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
@@ -21,13 +23,16 @@ from .main import command, config_option, emit, fan_out, main
 @command
 def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
-    sync every day, verify, and write WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
-    report.json. With --config FILE, the same story on generated data of that spec's table (its filter
-    must be simple comparisons, as for `chsync generate`): report.md and report.json, and the scope
-    reports before and after in WORKDIR/before/ and WORKDIR/after/.
+    sync every day, verify; then act 2, a week of the daily job (each day new rows arrive and Postgres
+    changes rows of earlier days; `sync --day D --lookback 14` heals exactly the days that changed), and a
+    verify of the whole range. Writes WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
+    report.json. With --config FILE, the same story (without act 2) on generated data of that spec's table
+    (its filter must be simple comparisons, as for `chsync generate`): report.md and report.json, and the
+    scope reports before and after in WORKDIR/before/ and WORKDIR/after/.
 
-    Writes only inside WORKDIR: its own Postgres and chDB live there (`chsync embedded down` stops the
-    Postgres); --source and --sink are ignored, so no other database is touched.
+    Writes only inside WORKDIR: its own Postgres and chDB live there; --source and --sink are ignored, so
+    no other database is touched. The Postgres keeps running after the demo, to explore: the last lines
+    say how to reach it and how to stop it (`chsync embedded down --workdir WORKDIR`).
 
     \b
     Examples:
@@ -35,19 +40,26 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
       chsync demo --config examples/shop_orders.toml --workdir /tmp/shop-demo
     """
     from ..demo.any_table import is_seed
+    from ..demo.story import still_running_lines
     if ctx.config and not is_seed(ctx.spec):
         from ..demo.story import run_table_demo
         doc = run_table_demo(workdir, ctx.spec, ctx.config, scale=scale, seed=seed)
         if not as_json:
             click.echo(f"report: {doc['report']}")
+        ok = doc["after"]["in_sync"]
     else:
+        from ..demo.daily import summary_lines
         from ..demo.story import run_demo
         doc = run_demo(workdir, scale=scale, seed=seed, customer=ctx.customer or "alaska-air")
         if not as_json:
+            click.echo("\n".join(summary_lines(doc["act2"])))
             click.echo(f"report: {doc['report']} and {doc['report_html']}")
+        ok = doc["after"]["in_sync"] and doc["act2"]["verify"]["in_sync"] and doc["act2"]["as_expected"]
     if as_json:
         emit(doc)
-    return 0 if doc["after"]["in_sync"] else EXIT_CHECKS_FAILED
+    else:
+        click.echo("\n" + "\n".join(still_running_lines(doc["embedded"])))
+    return 0 if ok else EXIT_CHECKS_FAILED
 
 
 @main.command()
@@ -140,7 +152,9 @@ def embedded_up(ctx: Context, as_json: bool, workdir):
     if as_json:
         emit(urls)
     else:
-        click.echo(f"export CHSYNC_SOURCE={urls['source']}\nexport CHSYNC_SINK={urls['sink']}")
+        # quoted for the shell that evals them (a workdir may hold a space, a URL a & or ?)
+        click.echo(f"export CHSYNC_SOURCE={shlex.quote(urls['source'])}\n"
+                   f"export CHSYNC_SINK={shlex.quote(urls['sink'])}")
 
 
 @embedded.command("down")

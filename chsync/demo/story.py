@@ -6,26 +6,39 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import shlex
 from pathlib import Path
 
 from .. import embedded, log
 from ..apply.sync import SyncRequest, run_sync
 from ..dates import day_range
 from ..report import markdown as md
-from ..report.charts import demo_charts
+from ..report.charts import daily_job_charts, demo_charts
 from ..report.files import write_charts, write_scope_report
 from ..report.html import SEED_BACKFILL as SEED
 from ..report.html import demo_html
+from ..report.words import words
 from ..scope import build_scope
+from ..secrets import redact_url
 from ..sink import open_sink
 from ..source import open_source
 from ..spec import load_specs
 from ..spec.model import TableSpec
 from ..timeline import Timeline
+from . import daily
 
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 2, 18)
 DEFAULT_SCALE = 1.0
 DEFAULT_TABLE_SCALE = 0.2      # 28,000 rows: the generator of any table makes its rows in Python
+
+
+ACT2_INTRO = (
+    "After the repair a week passes. Every day new conversations arrive, and Postgres keeps changing a few "
+    "of earlier days, the ways the drift began: an agent who started that week is flagged as a dev user, "
+    "conversations are re-opened (ended_at back to NULL), get a label without their updated_at moving, or "
+    f"are deleted. Every night the daily job runs, `chsync sync --day D --lookback {daily.LOOKBACK}`: it "
+    f"syncs the day and compares the {daily.LOOKBACK} days before it with Postgres, each database "
+    "fingerprinting its own rows, and replaces exactly the days that differ.")
 
 
 def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, customer: str = "alaska-air") -> dict:
@@ -53,20 +66,46 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
             step.rows = sum(d.rows_written for d in synced.days)
         with timeline.step("Verify (= scope after)"):
             after = build_scope(source, sink, FIRST, LAST).to_json()
+        log.info(f"after: in sync = {after['in_sync']}")
+        log.info(f"act 2: a week of the daily job, each night syncing its day and checking the "
+                 f"{daily.LOOKBACK} days before it")
+        act2 = daily.run_week(urls["source"], source, sink, scale=scale, seed=seed, customer=customer, first=FIRST)
     finally:
         source.close()
         sink.close()
 
     doc = {"workdir": str(workdir_path), "scale": scale, "seed": seed, "source": urls["source"],
            "sink": urls["sink"], "before": before, "after": after, "sync": synced.to_json(),
-           "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
-           "report_html": str(workdir_path / "report.html")}
-    images = write_charts(workdir_path, demo_charts(before, after, doc["timeline"]))
+           "timeline": timeline.as_list(), "act2": act2, "report": str(workdir_path / "report.md"),
+           "report_html": str(workdir_path / "report.html"),
+           "embedded": still_running(workdir_path, urls["source"], FIRST, dt.date.fromisoformat(act2["to"]))}
+    job = daily.daily_job(act2)
+    images = write_charts(workdir_path, demo_charts(before, after, doc["timeline"])
+                          | daily_job_charts(job, words(before)))
     (workdir_path / "report.md").write_text(render_report(doc, images))
-    (workdir_path / "report.html").write_text(demo_html(doc))
+    (workdir_path / "report.html").write_text(demo_html(doc, job, ACT2_INTRO.replace("`", "")))
     (workdir_path / "report.json").write_text(json.dumps(doc, indent=2, default=str))
-    log.info(f"after: in sync = {after['in_sync']}; report: {doc['report']}")
+    log.info(f"act 2: verify in sync = {act2['verify']['in_sync']}; report: {doc['report']}")
     return doc
+
+
+def still_running(workdir: Path, source: str, first: dt.date, last: dt.date, config: str | None = None) -> dict:
+    """The demo leaves its Postgres running (the data stays there to explore): how to reach it, how to stop
+    it. Commands as a shell takes them (the workdir quoted); the URL without a password."""
+    where = shlex.quote(str(workdir))
+    spec = f" --config {shlex.quote(config)}" if config else ""
+    return {"running": True, "source": redact_url(source),
+            "explore": [f"psql {shlex.quote(redact_url(source))}",
+                        f'eval "$(chsync embedded up --workdir {where})" && chsync{spec} verify --from {first} '
+                        f"--to {last}"],
+            "stop": f"chsync embedded down --workdir {where}"}
+
+
+def still_running_lines(embedded: dict) -> list[str]:
+    """The end of the demo's output: the Postgres it leaves running, to explore and to stop."""
+    return ["The demo's Postgres is still running in the background, with the story's data. Explore it:",
+            *(f"  {command}" for command in embedded["explore"]),
+            "Stop it:", f"  {embedded['stop']}"]
 
 
 def run_table_demo(workdir: str, spec: TableSpec, config: str, *, scale: float | None = None,
@@ -105,7 +144,8 @@ def run_table_demo(workdir: str, spec: TableSpec, config: str, *, scale: float |
         sink.close()
     doc = {"workdir": str(workdir_path), "config": config, "table": spec.name, "scale": scale, "seed": seed,
            "source": urls["source"], "sink": urls["sink"], "truth": truth, "before": before, "after": after,
-           "sync": synced.to_json(), "timeline": timeline.as_list(), "report": str(workdir_path / "report.md")}
+           "sync": synced.to_json(), "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
+           "embedded": still_running(workdir_path, urls["source"], first, last, config)}
     for name, scope in (("before", before), ("after", after)):
         write_scope_report(workdir_path / name, scope)
     (workdir_path / "report.md").write_text(render(doc))
@@ -141,4 +181,6 @@ def render_report(doc: dict, images: dict[str, str] | None = None) -> str:
              f"{after['sink']['distinct'] - after['source']['conversations']:+,}"],
         ]),
         f"**Verify: {'in sync — every day equals Postgres' if after['in_sync'] else 'NOT in sync'}.**",
+        *(["## Act 2: the daily job that heals itself", ACT2_INTRO,
+           md.daily_job_markdown(daily.daily_job(doc["act2"]), words(before), images)] if doc.get("act2") else []),
     )

@@ -16,6 +16,7 @@ import os
 import threading
 
 from ..errors import RuntimeFailure
+from ..faults import fault_point
 from ..sink.canonical import ch_type
 from ..watchdog import guard
 from .transpile import DAY, PgLink, PulledSource
@@ -62,8 +63,11 @@ class Puller:
 
     def _run(self, fn, *args):
         """A statement in which the sink reads Postgres: postgresql() has no read timeout of its own."""
+        # An in-process sink's connections to Postgres are this process's: past the timeout they are shut
+        # and the statement fails; a server's are not, so the watchdog ends the process instead.
+        peer = (self.link.host, self.link.port) if self.sink.capabilities.in_process else None
         try:
-            with guard(self.source.read_timeout, f"Postgres at {self.source.endpoint} (read by the sink)"):
+            with guard(self.source.read_timeout, f"Postgres at {self.source.endpoint} (read by the sink)", peer):
                 return fn(*args)
         except RuntimeFailure as e:
             raise RuntimeFailure(self.link.scrub(str(e))) from None
@@ -172,6 +176,7 @@ class Puller:
         lo, hi = self.window_of(day)
         with self._lock:
             if (lo, hi) not in self._loaded:
+                fault_point("pull", lo)
                 table = f"{self.sink.db}.{WINDOW_PREFIX}{lo:%Y%m%d}_{hi:%Y%m%d}"
                 self.sink.execute(f"DROP TABLE IF EXISTS {table}")
                 self.sink.execute(f"CREATE TABLE {table} AS {self.sink.table}")

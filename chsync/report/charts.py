@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 from . import svg
+from .daily import DailyJob, DailyRun
 from .markdown import duration
-from .words import words
+from .words import Words, words
 
 POSTGRES, BEFORE, AFTER, DUPLICATES = "#4e79a7", "#f28e2b", "#59a14f", "#e15759"
+IN_SYNC = "#d0d7de"
 STALE_REASONS = {
     "deleted": "no Postgres row any more",
     "ended_at_reset": "ended_at set back to NULL in Postgres",
@@ -129,3 +131,73 @@ def demo_charts(before: dict, after: dict, steps: list[dict]) -> dict[str, tuple
     if steps:
         charts["timeline"] = ("Timeline of the demo's steps", timeline(steps))
     return charts
+
+
+# -- the daily job, run by run -------------------------------------------------------------------------------
+
+def _fixed_text(kinds: dict[str, int], w: Words) -> str:
+    parts = [f"{n:,} {kind}" for kind, n in kinds.items() if n]
+    return f"{', '.join(parts)} {w.many}" if parts else f"no {w.many} differed"
+
+
+def _cell(run: DailyRun, day: dt.date, w: Words) -> svg.Cell | None:
+    note = run.notes.get(day)
+    extra = f"\n{note}" if note else ""
+    if day == run.day:
+        return svg.Cell(POSTGRES, f"{day}: synced (the run's day){extra}")
+    if day not in run.checked:
+        return None
+    if day in run.healed:
+        return svg.Cell(BEFORE, f"{day}: drifted, healed: {_fixed_text(dict(run.fixed.get(day, {})), w)}{extra}")
+    if day in run.drifted:
+        return svg.Cell(DUPLICATES, f"{day}: drifted, left for a later run{extra}")
+    return svg.Cell(IN_SYNC, f"{day}: checked, in sync{extra}")
+
+
+def daily_job_grid(job: DailyJob, w: Words | None = None) -> str:
+    """One row per run, one column per day: the day it synced, the days of its lookback in sync, and the
+    ones it found drifted and healed (or left)."""
+    w = w or Words()
+    days = job.calendar
+    legend = [("synced (the run's day)", POSTGRES), ("checked: in sync", IN_SYNC),
+              ("checked: drifted, healed", BEFORE)]
+    if any(r.left for r in job.runs):
+        legend.append(("drifted, left", DUPLICATES))
+    cells = [[_cell(r, d, w) for d in days] for r in job.runs]
+    return svg.grid_chart(f"Each run of the daily job: its day and the {job.lookback} days it checked",
+                          [f"run of {r.day}" for r in job.runs], [f"{d:%m-%d}" for d in days], cells,
+                          legend=legend, x_label=w.day_axis, y_label="run")
+
+
+def daily_job_days(job: DailyJob) -> str:
+    """Days checked, drifted and healed per run."""
+    runs = job.runs
+    return svg.grouped_bar_chart(
+        "Days checked, drifted and healed per run", [str(r.day) for r in runs],
+        [svg.Series("days checked", [len(r.checked) for r in runs], IN_SYNC),
+         svg.Series("days drifted", [len(r.drifted) for r in runs], BEFORE),
+         svg.Series("days healed", [len(r.healed) for r in runs], AFTER)],
+        x_label="run (the day it synced)", y_label="days", height=260,
+        tooltips=[", ".join(str(d) for d in r.drifted) or "nothing drifted" for r in runs])
+
+
+def daily_job_rows(job: DailyJob, w: Words | None = None) -> str:
+    """Rows of drift each run fixed, by kind (stale, changed, missing, duplicates: the kinds found)."""
+    w = w or Words()
+    runs = job.runs
+    by_kind = [r.fixed_by_kind() for r in runs]
+    colors = {"stale": BEFORE, "changed": POSTGRES, "missing": AFTER, "duplicates": DUPLICATES}
+    series = [svg.Series(kind, [k[kind] for k in by_kind], colors[kind]) for kind in colors
+              if any(k[kind] for k in by_kind)] or [svg.Series("stale", [0] * len(runs), BEFORE)]
+    return svg.grouped_bar_chart(
+        f"Drift fixed per run ({w.many})", [str(r.day) for r in runs], series,
+        x_label="run (the day it synced)", y_label=w.many, height=260,
+        tooltips=[f"{r.rows_written:,} rows written" for r in runs], empty_text="no drift found")
+
+
+def daily_job_charts(job: DailyJob, w: Words | None = None) -> dict[str, tuple[str, str]]:
+    """{file stem: (alt text, svg)} of the daily job's runs."""
+    return {"daily-job-runs": ("Each run's day and the days it checked, drifted and healed",
+                               daily_job_grid(job, w)),
+            "daily-job-days": ("Days checked, drifted and healed per run", daily_job_days(job)),
+            "daily-job-fixed": ("Drift fixed per run", daily_job_rows(job, w))}

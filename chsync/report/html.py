@@ -1,7 +1,7 @@
 """The seed's report as one self-contained HTML file: tables plus inline SVG charts, nothing to fetch.
 
-`scope_html(doc)` renders a scope/verify document (DESIGN §7), `demo_html(doc)` the demo document (before,
-after, sync, timeline). Sections follow the seed: Data Volume Summary, ClickHouse vs Postgres, Daily
+`scope_html(doc)` renders a scope/verify document (`chsync scope --json`), `demo_html(doc)` the demo
+document (before, after, sync, timeline). Sections follow the seed: Data Volume Summary, ClickHouse vs Postgres, Daily
 Volume, Usecase Distribution, then — only when the document has them — Duplicate impact, Backfill
 timeline, Results and Comparison with Postgres. Every piece of text from the document is escaped; a
 Content-Security-Policy forbids scripts and any network access, so the page opens the same offline.
@@ -14,7 +14,8 @@ from html import escape
 
 from . import charts
 from . import markdown as md
-from .words import words
+from .daily import DailyJob
+from .words import Words, words
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # The seed's full backfill (bulk DELETE + 49 cron runs), the baseline the demo is compared with.
@@ -339,16 +340,35 @@ def _comparison(before: dict, after: dict) -> str:
                     _p(escape_html(note)))
 
 
-def demo_html(doc: dict) -> str:
+def daily_job(job: DailyJob, w: Words | None = None, heading: str = "The daily job, run by run",
+              intro: str = "") -> str:
+    """The runs of the daily job: what each synced, checked, found drifted and healed (charts and a table),
+    then the verify after them. `intro`: a paragraph of the caller's words before them (escaped here)."""
+    w = w or Words()
+    parts = [_p(escape_html(intro))] if intro else []
+    parts.append(_p(escape_html(md.daily_job_summary(job))))
+    parts += [_figure(charts.daily_job_grid(job, w)), _figure(charts.daily_job_days(job)),
+              _figure(charts.daily_job_rows(job, w))]
+    parts.append(table(md.DAILY_JOB_HEADER, [md.daily_job_row(r) for r in job.runs], "llllrlrl",
+                       id="daily-job-table", row_class=lambda k: "drift" if job.runs[k].drifted else "",
+                       compact=True))
+    if job.verified:
+        badge = "ok" if job.verified.in_sync else "bad"
+        parts.append(_p(f'<span class="badge {badge}">{escape_html(md.verdict_text(job.verified, w))}</span>'))
+    return _section("daily-job", heading, *parts)
+
+
+def demo_html(doc: dict, job: DailyJob | None = None, job_intro: str = "") -> str:
+    """`job`: the runs of the daily job after the repair (the demo's act 2), shown after the results."""
     before, after = doc["before"], doc["after"]
     steps = doc.get("timeline") or []
     when = f" · run {steps[0]['start'][:16].replace('T', ' ')} UTC" if steps else ""
-    subtitle = (f"{escape_html(before['customer'])} · {escape_html(before['from'])} – "
+    subtitle = (f"{escape_html(md.subject(before))} · {escape_html(before['from'])} – "
                 f"{escape_html(before['to'])} · "
                 f"<code>chsync demo --scale {escape_html(doc.get('scale'))} --seed {escape_html(doc.get('seed'))}"
                 f"</code> on embedded Postgres + chDB{escape_html(when)} · before {_badge(before['in_sync'])} "
                 f"after {_badge(after['in_sync'])}")
-    return _page(f"chsync demo: {before['customer']} backfill scope and repair", subtitle, [
+    return _page(f"chsync demo: {md.subject(before)} backfill scope and repair", subtitle, [
         volume_summary(before, "Data Volume Summary (before)"),
         clickhouse_vs_postgres(before, "ClickHouse vs Postgres (before)"),
         _daily_before_after(before, after, doc.get("sync") or {}),
@@ -357,4 +377,5 @@ def demo_html(doc: dict) -> str:
         _timeline(steps),
         _results(doc),
         _comparison(before, after),
+        daily_job(job, words(before), "Act 2: the daily job that heals itself", job_intro) if job else "",
     ])

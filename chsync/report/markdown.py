@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from .words import words
+from .daily import DailyJob, DailyRun, RangeVerdict
+from .words import Words, words
 
 # Backslash-escaped: what opens inline syntax (code spans, emphasis, links) or ends a table cell. An
 # underscore between two letters or digits cannot open or close emphasis, so `dev_user` stays as it is.
@@ -151,3 +152,53 @@ def usecases_before_after(before: dict, after: dict) -> str:
     rows = [[u["usecase"] or "(none)", u["sink"], a.get(u["usecase"], {}).get("sink", 0), u["source"]]
             for u in before["usecases"]]
     return table([words(before).breakdown, "Before", "After", "Postgres"], rows)
+
+
+# -- the daily job, run by run -------------------------------------------------------------------------------
+
+DAILY_JOB_HEADER = ["Run (day synced)", "Days checked", "Drifted days", "Healed", "Rows written",
+                    "Drift fixed (rows)", "Time", "Changed in Postgres before the run"]
+
+
+def daily_job_row(run: DailyRun) -> list:
+    """A run's cells (text and numbers, unescaped): the same in Markdown and HTML. Its notes: the run's own
+    day first, then the days before it."""
+    checked = f"{len(run.checked)} ({run.checked[0]} – {run.checked[-1]})" if run.checked else "0"
+    healed = f"{len(run.healed)}" + (f" ({len(run.left)} left)" if run.left else "")
+    fixed = ", ".join(f"{n:,} {kind}" for kind, n in run.fixed_by_kind().items() if n)
+    notes = "; ".join(f"{day}: {note}" for day, note in sorted(run.notes.items(),
+                                                                key=lambda kv: (kv[0] != run.day, kv[0])))
+    return [str(run.day), checked, ", ".join(map(str, run.drifted)) or "none", healed, run.rows_written,
+            fixed or "—", duration(run.seconds), notes or "nothing"]
+
+
+def daily_job_table(job: DailyJob) -> str:
+    return table(DAILY_JOB_HEADER, [daily_job_row(r) for r in job.runs])
+
+
+def verdict_text(v: RangeVerdict, w: Words | None = None) -> str:
+    """The verify of a range after the runs, in words (unescaped)."""
+    w = w or Words()
+    if v.in_sync:
+        return (f"Verify {v.first} – {v.last}: in sync — every day equals Postgres ({v.days} days, "
+                f"{v.rows:,} {w.many}).")
+    return f"Verify {v.first} – {v.last}: NOT in sync — {v.days_out_of_sync} of {v.days} days differ."
+
+
+def daily_job_summary(job: DailyJob) -> str:
+    """One sentence on all the runs (unescaped)."""
+    drifted = sum(len(r.drifted) for r in job.runs)
+    healed = sum(len(r.healed) for r in job.runs)
+    left = sum(len(r.left) for r in job.runs)
+    return (f"{len(job.runs)} runs, each syncing its day and checking the {job.lookback} days before it: "
+            f"{drifted} drifted days found, {healed} healed" + (f", {left} left." if left else ", none left."))
+
+
+def daily_job_markdown(job: DailyJob, w: Words | None = None, images: dict[str, str] | None = None) -> str:
+    """The runs' charts (when written), table and the verify after them."""
+    return sections(
+        escape_markdown(daily_job_summary(job)),
+        images_of(images, "daily-job-runs", "daily-job-days", "daily-job-fixed"),
+        daily_job_table(job),
+        _bold(verdict_text(job.verified, w)) if job.verified else "",
+    ).rstrip("\n")

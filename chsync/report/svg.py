@@ -42,6 +42,13 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One cell of a grid chart: its colour and tooltip (None in the grid: nothing drawn there)."""
+    color: str
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
 class Span:
     """One step of a Gantt chart: `start` and `seconds` relative to the first step's start."""
     label: str
@@ -274,5 +281,49 @@ def gantt(title: str, spans: Sequence[Span], *, x_label: str = "time since the f
             after = x + w + 6 + _text_width(s.text, 11) <= left + pw
             d.text(x + w + 6 if after else x - 6, y + row / 2 + 4, s.text, anchor="start" if after else "end")
     if not spans:
+        d.empty(left + pw / 2, top_m + ph / 2, empty_text)
+    return d.done()
+
+
+def grid_chart(title: str, row_labels: Sequence[str], column_labels: Sequence[str],
+               cells: Sequence[Sequence[Cell | None]], *, legend: Sequence[tuple[str, str]], x_label: str,
+               y_label: str, width: float = 960, row_height: float = 24,
+               empty_text: str = EMPTY_TEXT) -> str:
+    """A row of cells per label (e.g. per run of a job) on shared columns (e.g. calendar days): each cell
+    coloured by its state, with a tooltip; `legend`: (name, colour) of each state."""
+    rows, columns = list(row_labels), list(column_labels)
+    label_room = min(220.0, max((_text_width(lab, 12) for lab in rows), default=40) + 8)
+    top_m, bottom = (56 if legend else 40), 52
+    left, right = 34 + label_room, 8 + max((_text_width(c, 11) for c in columns[-1:]), default=0) / 2
+    ph = max(row_height, row_height * len(rows))
+    height = top_m + ph + bottom
+    pw = width - left - right
+    slot = pw / max(1, len(columns))
+
+    d = _Doc(width, height, title)
+    if legend:
+        d.legend([Series(name, (), color) for name, color in legend], left, 40)
+    d.text(14, top_m + ph / 2, y_label, anchor="middle", size=12,
+           extra=f' transform="rotate(-90 14 {top_m + ph / 2:.1f})"')
+    d.text(left + pw / 2, height - 8, x_label, anchor="middle", size=12)
+    d.line(left, top_m + ph, left + pw, top_m + ph, AXIS)
+    every = max(1, math.ceil(max((_text_width(c, 11) + 10 for c in columns), default=0) / slot))
+    for j, col in enumerate(columns):
+        if j % every == 0:
+            x = left + j * slot + slot / 2
+            d.line(x, top_m + ph, x, top_m + ph + 4, AXIS)
+            d.text(x, top_m + ph + 17, col, anchor="middle")
+    drawn = 0
+    for i, lab in enumerate(rows):
+        y = top_m + i * row_height
+        d.text(left - 8, y + row_height / 2 + 4, _clip(lab, 12, label_room), anchor="end", size=12, color=INK)
+        d.line(left, y + row_height / 2, left + pw, y + row_height / 2)
+        for j, cell in enumerate(cells[i] if i < len(cells) else ()):
+            if cell is None or j >= len(columns):
+                continue
+            d.bar(left + j * slot + 1, y + 3, max(1.0, slot - 2), row_height - 6, cell.color,
+                  f"{lab} · {columns[j]}" + (f"\n{cell.tooltip}" if cell.tooltip else ""))
+            drawn += 1
+    if not drawn:
         d.empty(left + pw / 2, top_m + ph / 2, empty_text)
     return d.done()

@@ -37,7 +37,7 @@ class ClusterSink(ServerSink):
         if self._shards is None:
             rows = self.rows(f"SELECT shard_num, host_address, port FROM system.clusters "
                              f"WHERE cluster = '{self.cluster}' AND replica_num = 1 ORDER BY shard_num")
-            self._shards = [(host, int(port)) for _, host, port in rows]
+            self._shards = self._reachable_as_listed([(host, int(port)) for _, host, port in rows])
         return self._shards
 
     _shards: list[tuple[str, int]] | None = None
@@ -48,8 +48,22 @@ class ClusterSink(ServerSink):
         if self._nodes is None:
             rows = self.rows(f"SELECT host_address, port FROM system.clusters WHERE cluster = '{self.cluster}' "
                              "ORDER BY shard_num, replica_num")
-            self._nodes = [(host, int(port)) for host, port in rows]
+            self._nodes = self._reachable_as_listed([(host, int(port)) for host, port in rows])
         return self._nodes
+
+    def _reachable_as_listed(self, nodes: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """With TLS a node is reached on the URL's port unless tls_ports= maps its listed native port: that
+        is right when every node has its own host, and would send two nodes' statements to one when
+        several share a host, so that case must name its ports."""
+        if self.url.secure:
+            unmapped = [n for n in nodes if n[1] not in dict(self.url.tls_ports)]
+            hosts = [host for host, _ in unmapped]
+            shared = sorted({h for h in hosts if hosts.count(h) > 1})
+            if shared:
+                listed = ",".join(f"{port}:TLS_PORT" for host, port in unmapped if host == shared[0])
+                raise BadInput(f"cluster {self.cluster} has several nodes on {shared[0]}: with TLS, name each "
+                               f"node's secure port in the sink URL, tls_ports={listed}")
+        return nodes
 
     def all_nodes_settings(self) -> dict | None:
         # The server gives up waiting for the quorum before our socket does; the retry of the same block (a

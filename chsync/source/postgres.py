@@ -65,7 +65,8 @@ class PostgresSource:
         self.dsn = dsn
         self.libpq_dsn, self.connect_timeout, self.read_timeout = split_dsn(dsn)
         parts = urlsplit(dsn)
-        self.endpoint = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+        self.host, self.port = parts.hostname or "localhost", parts.port or 5432
+        self.endpoint = f"{self.host}:{self.port}"
         self.spec = spec
         self._pg: Any = None
         self._adbc: Any = None
@@ -77,6 +78,11 @@ class PostgresSource:
         return self._sql[precision]
 
     # -- connections ---------------------------------------------------------------------------
+    def _guard(self, seconds: float):
+        """A call that must answer within `seconds` (libpq has no read timeout): past it, this process's
+        connections to Postgres are shut and the call fails naming host:port (watchdog.py)."""
+        return guard(seconds, f"Postgres at {self.endpoint}", peer=(self.host, self.port))
+
     def _fail(self, e: Exception) -> RuntimeFailure:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return RuntimeFailure(f"Postgres at {redact_url(self.dsn)} failed: {reason}")
@@ -87,7 +93,7 @@ class PostgresSource:
             import psycopg
             options = " ".join(f"-c {k}={v.replace(' ', '')}" for k, v in self.session().items())
             try:
-                with guard(self.connect_timeout + 5, f"Postgres at {self.endpoint}"):
+                with self._guard(self.connect_timeout + 5):
                     self._pg = psycopg.connect(self.libpq_dsn, autocommit=True, options=options)
             except psycopg.Error as e:
                 raise RuntimeFailure(f"cannot connect to Postgres at {redact_url(self.dsn)}: "
@@ -102,11 +108,13 @@ class PostgresSource:
             try:
                 # autocommit: else every read leaves the connection idle in a transaction that holds its
                 # table locks for the whole run, blocking DDL (and whatever queues behind it) on the source
-                with guard(self.connect_timeout + 5, f"Postgres at {self.endpoint}"):
+                with self._guard(self.connect_timeout + 5):
                     self._adbc = adbc.connect(self.libpq_dsn, autocommit=True)
                     with self._adbc.cursor() as cur:
                         for name, value in self.session().items():
                             cur.execute(f"SET {name} = '{value}'")
+            except RuntimeFailure:
+                raise
             except Exception as e:  # ADBC raises driver-specific classes
                 raise self._fail(e) from None
         return self._adbc
@@ -133,7 +141,7 @@ class PostgresSource:
         """Control queries. `params` only with chsync's own SQL: the spec's may hold a literal `%`."""
         import psycopg
         try:
-            with guard(self.read_timeout, f"Postgres at {self.endpoint}"), self.pg.cursor() as cur:
+            with self._guard(self.read_timeout), self.pg.cursor() as cur:
                 cur.execute(sql, params)
                 return cur.fetchall()
         except psycopg.Error as e:
@@ -141,7 +149,7 @@ class PostgresSource:
 
     def arrow(self, sql: str) -> pa.Table:
         try:
-            with self.adbc.cursor() as cur, guard(self.read_timeout, f"Postgres at {self.endpoint}"):
+            with self._guard(self.read_timeout), self.adbc.cursor() as cur:
                 cur.execute(sql)
                 return cur.fetch_arrow_table()
         except RuntimeFailure:

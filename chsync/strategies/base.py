@@ -2,8 +2,8 @@
 per day), the SQL a plan shows for a day, the journal states a day goes through, the read window it
 implies for readers, and how it runs a day. plan/ and apply/ ask it; nothing switches on its name.
 
-Adding a strategy: a subclass in its own module, registered in strategies/__init__.py, plus its tests
-(docs/ARCHITECTURE.md walks through one).
+Adding a strategy: a subclass with a `name` in a new module of this package (it registers itself), plus
+its tests (docs/ARCHITECTURE.md walks through one).
 """
 
 from __future__ import annotations
@@ -53,15 +53,27 @@ class Run(Writer, Protocol):
 
     def read(self, day: dt.date) -> tuple[pa.Table, tuple[int, int], tuple[int, int]]: ...
 
+    def proved(self, unit: Unit, expected: tuple[int, int]) -> None:
+        """The unit's live rows were found equal to Postgres's fingerprint `expected` (rows, hash sum)."""
+
+
+REGISTERED: list[type[Strategy]] = []
+
 
 class Strategy:
     name: ClassVar[str]
+    rank: ClassVar[int] = 100            # where --help lists it (lower first)
     states: ClassVar[list[str]]          # journal states of a day, in order
     read_window: ClassVar[str]           # what readers may see while it runs
     pulls: ClassVar[bool] = False        # the sink may read the rows from Postgres itself (pull mode)
     parallel: ClassVar[bool] = False     # days may run at once (--workers)
     grains: ClassVar[tuple[str, ...] | None] = None   # the partition grains it needs, None for any
     mutations_per_day: ClassVar[int] = 0
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            REGISTERED.append(cls)
 
     # -- planning ------------------------------------------------------------------------------
     def action(self, day: DayRow, grain: str | None) -> str:

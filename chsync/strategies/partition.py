@@ -49,6 +49,7 @@ class Swapped:
     rows_written: int = 0
     seconds: float = 0.0
     action: str = "swapped"          # swapped | dropped | unchanged-empty
+    expected: tuple[int, int] = (0, 0)   # Postgres's (rows, hash sum) of the unit, which the live unit equals
 
 
 def fingerprint_of(data: pa.Table) -> tuple[int, int]:
@@ -130,6 +131,7 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
         result.rows_written = source_rows
 
     check_live(sink, unit, expected)
+    result.expected = expected
     result.seconds = time.monotonic() - started
     return result
 

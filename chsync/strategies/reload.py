@@ -11,6 +11,7 @@ from .partition import Unit, check_guards
 
 class PerDay(Strategy):
     name = "per-day"
+    rank = 3
     states = ["planned", "deleted", "inserted", "checked"]
     read_window = "one day at a time: each day is empty while it reloads (seed option B)"
     mutations_per_day = 1
@@ -42,6 +43,7 @@ class PerDay(Strategy):
 
 class Bulk(PerDay):
     name = "bulk"
+    rank = 2
     read_window = "the whole range: empty from the range DELETE until each day is re-inserted (seed option A)"
     mutations_per_day = 0
 

@@ -13,6 +13,7 @@ from .partition import Unit
 
 class Repair(Strategy):
     name = "repair"
+    rank = 1
     states = ["planned", "deleted", "inserted", "checked"]
     read_window = ("differing rows: stale/duplicate rows stay visible until their delete mutation finishes; "
                    "changed rows are absent between their delete and re-insert")

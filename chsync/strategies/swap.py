@@ -11,6 +11,7 @@ from .partition import Unit, month_of, swap_unit
 
 class Swap(Strategy):
     name = "swap"
+    rank = 0
     states = ["planned", "staged", "verified", "swapped", "checked"]
     read_window = "none: each day is staged, checked, and swapped in as one partition"
     pulls = True
@@ -44,4 +45,5 @@ class Swap(Strategy):
     def run_unit(self, run: Run, unit: Unit, action: str, source, sink):
         done = swap_unit(source, sink, unit, allow_shrink=run.allow_shrink, puller=run.puller,
                          on_state=lambda state, n, detail="": run.state(unit, state, n, detail=detail))
+        run.proved(unit, done.expected)
         return done.rows_written, done.action

@@ -530,7 +530,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sink URL: clickhouse://{USER}:$(cat {workdir}/password)@{HOST}:{cluster.tcp_ports[0]}/DATABASE"
                   f"?cluster={cluster.cluster_replicated}&http_port={cluster.http_ports[0]}  (TLS: clickhouses://"
                   f"...@{HOST}:{cluster.tcp_secure_ports[0]}/DATABASE?cluster={cluster.cluster_replicated}"
-                  f"&ca_certs={cluster.ca})", file=sys.stderr)
+                  f"&ca_certs={cluster.ca}&http_port={cluster.https_ports[0]}&tls_ports="
+                  + ",".join(f"{p}:{t}" for p, t in zip(cluster.tcp_ports, cluster.tcp_secure_ports)) + ")",
+                  file=sys.stderr)
             cluster.procs.clear()  # leave them running; `down` stops them by pid
         elif args.action == "down":
             if not down(workdir):

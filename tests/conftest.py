@@ -124,8 +124,22 @@ def on_cluster(env: Env, local_cluster, tmp_path: Path, *, layout: str = "replic
     cfg.write_text(f"[sink]\nsharding_key = '{key}'\n")
     env.config, env.cluster, env.backend, env.layout = str(cfg), local_cluster, "cluster", layout
     env.cluster_name = cluster
-    env.cli("init", check=True)
+    init_seed_sink(env)
     return env
+
+
+def init_seed_sink(env: Env) -> None:
+    """`chsync init` of the seed's table. init checks the spec against Postgres, so the seed's source
+    tables are there while it runs; dropped after, the source is as empty as a test expects it (its own
+    World, or `generate`, which only replaces tables it made)."""
+    from builders import World
+
+    from chsync.demo import schema
+    with env.pg() as conn:
+        World(conn)
+    env.cli("init", check=True)
+    with env.pg() as conn:
+        conn.execute(schema.DROP)
 
 
 def cluster_spec(env: Env) -> TableSpec:
@@ -150,7 +164,7 @@ def drop_cluster_database(env: Env) -> None:
 def backend(request, env, tmp_path):
     """The same test body on chDB and on the 3-shard cluster."""
     if request.param == "chdb":
-        env.cli("init", check=True)
+        init_seed_sink(env)
         yield env
         return
     local_cluster = request.getfixturevalue("local_cluster")

@@ -22,6 +22,7 @@ from ..faults import fault_point
 from ..plan.model import Plan
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
+from ..source.sql import HASH
 from ..strategies import get as get_strategy
 from ..strategies.partition import Unit, check_guards, check_live, fingerprint_of
 from ..timeline import Timeline
@@ -218,7 +219,7 @@ class Backfill:
         wait_for_mutations(self.sink, self.barrier_timeout)
 
     def insert(self, day: dt.date, data: pa.Table) -> None:
-        self.sink.insert_day(day, data.drop_columns(["h"]), token=f"{self.run_id}-{day}")
+        self.sink.insert_day(day, data.drop_columns([HASH]), token=f"{self.run_id}-{day}")
 
     def check_live(self, day: dt.date, expected: tuple[int, int]) -> None:
         check_live(self.sink, Unit(day, day), expected)

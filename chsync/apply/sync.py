@@ -27,6 +27,7 @@ from ..plan.model import Plan
 from ..progress import StepProgress
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
+from ..source.sql import HASH
 from ..strategies.partition import Unit, check_guards, check_live, fingerprint_of, swap_unit
 from ..strategies.repair import repair_day
 from .backfill import new_run_id
@@ -116,7 +117,7 @@ class _DayRepair:
         wait_for_mutations(self.sink)
 
     def insert(self, day: dt.date, data: pa.Table) -> None:
-        self.sink.insert_day(day, data.drop_columns(["h"]), token=f"{self.run_id}-{day}")
+        self.sink.insert_day(day, data.drop_columns([HASH]), token=f"{self.run_id}-{day}")
 
     def check_live(self, day: dt.date, expected: tuple[int, int]) -> None:
         check_live(self.sink, Unit(day, day), expected)

@@ -196,7 +196,8 @@ def embedded_status(ctx: Context, as_json: bool, workdir):
 @command
 def init(ctx: Context, as_json: bool):
     """Create the sink database, the table and (on a cluster) the Distributed table when missing,
-    ON CLUSTER when --sink names a cluster, with the columns the spec declares.
+    ON CLUSTER when --sink names a cluster, with the columns the spec declares. The spec is checked against
+    Postgres first (as `chsync spec check` does): a spec that does not match it creates nothing.
 
     Writes: CREATE ... IF NOT EXISTS only; an existing table is used as it is, never dropped or altered.
 
@@ -204,8 +205,17 @@ def init(ctx: Context, as_json: bool):
     Example:
       chsync --sink 'clickhouse://chsync@host:9000/alaska_air_us_east_1?cluster=replicated' init
     """
+    from ..sink import check_url
+    from ..source.catalog import require
+    check_url(ctx.sink_url)  # a mistyped sink is bad input, whatever the source says
+    ctx.writable()
     if ctx.many():
-        return fan_out(ctx, as_json, "init", lambda source, sink: ({"table": sink.table, "statements": sink.init()}, 0))
+        def one(source, sink):
+            source.check_customer()
+            require(source, source.spec)
+            return {"table": sink.table, "statements": sink.init()}, 0
+        return fan_out(ctx, as_json, "init", one)
+    ctx.checked_source()
     statements = ctx.sink.init()
     if as_json:
         emit({"table": ctx.sink.table, "statements": statements})

@@ -3,6 +3,7 @@ databases) and `migrate` (add to the sink the columns the spec gained)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import click
@@ -119,6 +120,7 @@ def spec_check(ctx: Context, as_json: bool):
     from ..source import open_source
     from ..source.catalog import Finding, check
     reports, failed = [], False
+    errors: list[str] = []
     for one in ctx.specs:
         findings: list[Finding] = []
         if one.unsafe_for_swaps:
@@ -130,6 +132,7 @@ def spec_check(ctx: Context, as_json: bool):
             source.close()
         findings += _sink_findings(ctx, one)
         failed = failed or any(f.level == "error" for f in findings)
+        errors += [f"{one.name}: {f.message}" for f in findings if f.level == "error"]
         reports.append({"table": one.name, "hash": one.fingerprint,
                         "findings": [{"level": f.level, "message": f.message} for f in findings],
                         "ok": not any(f.level == "error" for f in findings)})
@@ -139,6 +142,10 @@ def spec_check(ctx: Context, as_json: bool):
                 click.echo(f"  {f.level}: {f.message}")
     if as_json:
         emit(reports if len(reports) > 1 else reports[0])
+    if errors:   # the report says everything; stderr says what must be fixed first, in one line
+        from .. import log
+        more = len(errors) - 1
+        log.error(errors[0] + (f" ({more} more in the report)" if more else ""))
     return 2 if failed else 0
 
 
@@ -147,12 +154,19 @@ def _sink_findings(ctx: Context, spec: TableSpec) -> list:
     from ..source.catalog import Finding
     if not ctx.sink_url:
         return [Finding("warning", "no sink given (--sink or CHSYNC_SINK): the sink table was not checked")]
+    if ctx.sink_url.startswith("chdb:"):
+        import os
+
+        from ..sink.chdb import ChdbSink
+        if not os.path.exists(ChdbSink.path_of(ctx.sink_url)):   # opening it would create it: a check writes nothing
+            return [Finding("warning", f"sink {ctx.sink_url} does not exist yet: `chsync init` creates it")]
     with open_sink(ctx.sink_url, spec) as sink:
         if not sink.table_exists():
             return [Finding("warning", f"sink table {sink.table} does not exist yet: `chsync init` creates it")]
         change = sink.schema_change()
-        found = [Finding("warning" if not (change.dropped or change.retyped) else "error", line)
-                 for line in change.describe()]
+        # what migrate adds is a warning; what it refuses (a column dropped, renamed or retyped) an error
+        found = [Finding("warning", line) for line in dataclasses.replace(change, dropped=[], retyped=[]).describe()]
+        found += [Finding("error", line) for line in dataclasses.replace(change, added=[]).describe()]
         caps = sink.capabilities
         if caps.partition_grain != spec.sink.partition:
             found.append(Finding("warning", f"sink table {sink.table} is partitioned by {caps.partition_key}, the "
@@ -164,8 +178,8 @@ def _sink_findings(ctx: Context, spec: TableSpec) -> list:
 @click.option("--dry-run", is_flag=True, help="Print the statements without running them.")
 @command
 def migrate(ctx: Context, as_json: bool, dry_run):
-    """Add to the sink table the columns the spec gained (ON CLUSTER on a cluster: the local table and the
-    Distributed table). Every day then differs from Postgres until it is backfilled (`chsync plan` shows
+    """Add to the sink table the columns the spec gained (on a cluster: the local table ON CLUSTER, the
+    Distributed table on each node). Every day then differs from Postgres until it is backfilled (`chsync plan` shows
     it). A column dropped, renamed or retyped in the spec is refused, with the steps to do by hand.
 
     Writes: ALTER TABLE ... ADD COLUMN only; nothing is dropped or rewritten.
@@ -175,6 +189,7 @@ def migrate(ctx: Context, as_json: bool, dry_run):
       chsync --config shop.toml migrate --dry-run
     """
     ctx.writable()
+    ctx.checked_source()   # a column Postgres does not have is never added
     sink = ctx.sink
     sink.require_table_exists()
     change = sink.schema_change()
@@ -183,17 +198,18 @@ def migrate(ctx: Context, as_json: bool, dry_run):
         raise BadInput(f"migrate only adds columns: {steps}. By hand: rename or drop the column in the sink "
                        f"(ALTER TABLE {sink.table} RENAME/DROP/MODIFY COLUMN ...), or put the spec back as the "
                        "table is, then backfill the range")
-    statements = sink.migrate_statements()
+    planned = sink.migrate_statements()
+    statements = [str(s) for s in planned]
     if not dry_run:
-        for sql in statements:
-            sink.execute(sql)
+        sink.run(planned)
     if as_json:
         emit({"table": sink.table, "added": [c.name for c in change.added], "statements": statements,
               "dry_run": dry_run})
     elif not statements:
         click.echo(f"{sink.table} has every column of the spec: nothing to add")
     else:
-        click.echo(("would run" if dry_run else "ran") + ":\n  " + "\n  ".join(statements))
+        click.echo(("would run" if dry_run else "ran") + ":\n  " + "\n  ".join(s.replace("\n", "\n  ")
+                                                                           for s in statements))
         if not dry_run:
             click.echo("every day of the table now differs from Postgres in the new column(s) until it is "
                        "backfilled: see `chsync plan`")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import struct
 from collections import Counter, defaultdict
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..source.sql import HASH
 from ..spec.model import Column
 from .result import DayDiff
 
@@ -18,15 +20,15 @@ KEY = "chsync_key"
 
 def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
     """`source`: one row per key; `sink`: one row per sink row (keys repeat for duplicates). Columns:
-    chsync_key, h.
+    chsync_key, chsync_h (HASH).
     - missing: in the source set, not in the sink
     - stale: in the sink, not in the source set
     - changed: in both, and no sink row of the key carries the source's row hash
     - duplicates: more than one sink row for the key"""
-    src = dict(zip(source.column(KEY).to_pylist(), source.column("h").to_pylist()))
+    src = dict(zip(source.column(KEY).to_pylist(), source.column(HASH).to_pylist()))
     sink_keys = sink.column(KEY).to_pylist()
     sink_hashes: dict[str, set[int]] = defaultdict(set)
-    for key, h in zip(sink_keys, sink.column("h").to_pylist()):
+    for key, h in zip(sink_keys, sink.column(HASH).to_pylist()):
         sink_hashes[key].add(h)
     row_counts = Counter(sink_keys)
     return DayDiff(
@@ -39,7 +41,8 @@ def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
 
 def normal(column: Column, value):
     """A value as both sides can be compared: arrays as sorted multisets, times as naive UTC, booleans as
-    0/1, numbers as Decimals (ClickHouse hands Decimal and Float back as Python numbers of its own)."""
+    0/1, numbers as Decimals (ClickHouse hands Decimal and Float back as Python numbers of its own), doubles
+    by their bits, as the fingerprint sees them (-0.0 is not 0.0 there)."""
     kind = column.type.kind
     if value is None:
         return None
@@ -53,6 +56,8 @@ def normal(column: Column, value):
         return decimal.Decimal(str(value)).normalize()
     if kind in ("uuid", "text"):
         return str(value)
+    if kind == "double":
+        return struct.pack(">d", value)
     return value
 
 

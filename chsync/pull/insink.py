@@ -22,6 +22,8 @@ from .reader import SETTINGS, Puller, array_hash_sql
 
 SCRATCH = {"source": "chsync_diff_source", "sink": "chsync_diff_sink", "keys": "chsync_diff_keys"}
 KEY = "chsync_key"
+DAY = "chsync_day"   # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
+KEYS_COLUMNS = ("day", "id", "in_source", "in_sink", "hash_found", "several")   # differing_keys, in Python
 
 
 def _hashed(col: Column, prefix: str, source: bool) -> str:
@@ -58,8 +60,8 @@ class SinkSideDiff:
 
     def load(self, first: dt.date, last: dt.date, *, once: bool = False) -> None:
         key_type = ch_type(self.spec.key_column, self.puller.precision, False)
-        self._create("source", f"day Date, {self._typed()}, h UInt64")
-        self._create("sink", f"day Date, {self.spec.key} {key_type}, hs Array(UInt64), n UInt64")
+        self._create("source", f"{DAY} Date, {self._typed()}, chsync_h UInt64")
+        self._create("sink", f"{DAY} Date, {self.spec.key} {key_type}, chsync_hs Array(UInt64), chsync_n UInt64")
         self.load_sink(first, last)
         self.load_source(first, last, once=once)
 
@@ -67,54 +69,58 @@ class SinkSideDiff:
         """The source set of the range, whole rows (to explain changes) with their hashes. `once`: the
         only window of the diff, so child tables are read straight from Postgres instead of a snapshot."""
         source = self.puller.source_sql(first, last, once=once, text_key=False, hashed_arrays=True)
-        self.puller.run_sql(f"INSERT INTO {self.t['source']} SELECT day, {', '.join(self._source_columns())}, "
+        self.puller.run_sql(f"INSERT INTO {self.t['source']} SELECT {DAY}, {', '.join(self._source_columns())}, "
                             f"{self.row_hash(source=True)} FROM ({source}) {SETTINGS}")
 
     def load_sink(self, first: dt.date, last: dt.date) -> None:
         """The sink's raw rows of the range (no FINAL, so duplicates count) grouped per (day, key)."""
         key = self.spec.key
         self.sink.execute(f"""INSERT INTO {self.t['sink']}
-            SELECT {self.sink.day_expr} AS day, {key}, groupArray({self.row_hash(source=False)}), count()
+            SELECT {self.sink.day_expr} AS {DAY}, {key}, groupArray({self.row_hash(source=False)}), count()
             FROM {self.sink.read_table} WHERE {self.sink.range_condition(first, last)}
-            GROUP BY day, {key}""")
+            GROUP BY {DAY}, {key}""")
 
     def source_counts(self) -> dict[dt.date, int]:
         return {_as_date(d): int(n) for d, n in self.sink.rows(
-            f"SELECT day, count() FROM {self.t['source']} GROUP BY day")}
+            f"SELECT {DAY}, count() FROM {self.t['source']} GROUP BY {DAY}")}
 
     def day_fingerprints(self) -> dict[dt.date, tuple[int, int]]:
         """{day: (rows, hash sum mod 2^64)} of the source set."""
-        rows = self.sink.rows(f"SELECT day, count(), sum(h) FROM {self.t['source']} GROUP BY day")
+        rows = self.sink.rows(f"SELECT {DAY}, count(), sum(chsync_h) FROM {self.t['source']} GROUP BY {DAY}")
         return {_as_date(d): (int(n), int(s) % MOD64) for d, n, s in rows}
 
     def sink_day_stats(self) -> dict[dt.date, dict]:
         """`ClickHouseSink.day_stats` of the range, from the grouped sink rows (with this module's hash)."""
-        rows = self.sink.rows(f"SELECT day, sum(n), count(), countIf(n > 1), sum(arraySum(hs)) "
-                              f"FROM {self.t['sink']} GROUP BY day")
+        rows = self.sink.rows(f"SELECT {DAY}, sum(chsync_n), count(), countIf(chsync_n > 1), sum(arraySum(chsync_hs)) "
+                              f"FROM {self.t['sink']} GROUP BY {DAY}")
         return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
                 for d, r, u, dup, s in rows}
 
     def differing_keys(self, days: list[dt.date]) -> pa.Table:
         """Per (day, key) where the two sides disagree, sorted by day and key, the facts the classes are
         decided on: in_source, in_sink, hash_found (a sink row carries the source hash), several (more
-        than one sink row). Booleans, so Python needs no scalars (pyarrow would import pandas for them)."""
+        than one sink row). Booleans, so Python needs no scalars (pyarrow would import pandas for them).
+        Columns KEYS_COLUMNS (chsync_* inside the sink, where a spec column may be called day or id)."""
         key = self.spec.key
         key_type = ch_type(self.spec.key_column, self.puller.precision, False)
         listed = ", ".join(f"'{d.isoformat()}'" for d in days)
-        self._create("keys", f"day Date, {key} {key_type}, source_h Nullable(UInt64), hash_found UInt8, "
-                             "sink_rows UInt64")
+        self._create("keys", f"{DAY} Date, {key} {key_type}, chsync_source_h Nullable(UInt64), "
+                             "chsync_hash_found UInt8, chsync_sink_rows UInt64")
         self.sink.execute(f"""INSERT INTO {self.t['keys']}
-            SELECT day, {key}, s.h, has(k.hs, s.h), ifNull(k.n, 0)
-            FROM (SELECT day, {key}, h FROM {self.t['source']} WHERE day IN ({listed})) AS s
-            FULL OUTER JOIN (SELECT * FROM {self.t['sink']} WHERE day IN ({listed})) AS k
-            USING (day, {key})
-            WHERE s.h IS NULL OR k.n IS NULL OR k.n > 1 OR NOT has(k.hs, s.h)
+            SELECT {DAY}, {key}, chsync_s.chsync_h, has(chsync_k.chsync_hs, chsync_s.chsync_h),
+                   ifNull(chsync_k.chsync_n, 0)
+            FROM (SELECT {DAY}, {key}, chsync_h FROM {self.t['source']} WHERE {DAY} IN ({listed})) AS chsync_s
+            FULL OUTER JOIN (SELECT * FROM {self.t['sink']} WHERE {DAY} IN ({listed})) AS chsync_k
+            USING ({DAY}, {key})
+            WHERE chsync_s.chsync_h IS NULL OR chsync_k.chsync_n IS NULL OR chsync_k.chsync_n > 1
+               OR NOT has(chsync_k.chsync_hs, chsync_s.chsync_h)
             SETTINGS join_use_nulls = 1""")
-        return self.sink.arrow(f"""
-            SELECT day, toString({key}) AS id, toBool(source_h IS NOT NULL) AS in_source,
-                   toBool(sink_rows > 0) AS in_sink, toBool(hash_found) AS hash_found,
-                   toBool(sink_rows > 1) AS several
-            FROM {self.t['keys']} ORDER BY day, id""")
+        found = self.sink.arrow(f"""
+            SELECT {DAY}, toString({key}) AS chsync_id, toBool(chsync_source_h IS NOT NULL) AS chsync_in_source,
+                   toBool(chsync_sink_rows > 0) AS chsync_in_sink, toBool(chsync_hash_found) AS chsync_found,
+                   toBool(chsync_sink_rows > 1) AS chsync_several
+            FROM {self.t['keys']} ORDER BY {DAY}, chsync_id""")
+        return found.rename_columns(list(KEYS_COLUMNS)) if found.num_columns else found   # (none: no columns)
 
     def changed_columns(self) -> list[tuple[dt.date, list[str], list[str]]]:
         """(day, columns, keys): the keys of `day` whose sink row closest to the source row differs in
@@ -122,18 +128,19 @@ class SinkSideDiff:
         build, compare and ship than a list of names per row."""
         key = self.spec.key
         mask = " + ".join(f"toUInt64(NOT ({_same(c)})) * {1 << i}" for i, c in enumerate(self.compared))
-        changed = f"SELECT {key} FROM {self.t['keys']} WHERE source_h IS NOT NULL AND sink_rows > 0 AND hash_found = 0"
+        changed = (f"SELECT {key} FROM {self.t['keys']} WHERE chsync_source_h IS NOT NULL AND chsync_sink_rows > 0 "
+                   "AND chsync_hash_found = 0")
         names = ", ".join(c.name for c in self.compared)
         rows = self.sink.rows(f"""
-            SELECT day, m, groupArray(toString({key})) FROM (
-                SELECT day, {key}, argMin(m, bitCount(m)) AS m FROM (
-                    SELECT day, {key}, {mask} AS m
-                    FROM (SELECT * FROM {self.t['source']} WHERE {key} IN ({changed})) AS s
-                    INNER JOIN (SELECT {self.sink.day_expr} AS day, {key}, {names}
-                                FROM {self.sink.read_table} WHERE {key} IN ({changed})) AS k
-                    USING (day, {key}))
-                GROUP BY day, {key})
-            GROUP BY day, m""")
+            SELECT {DAY}, chsync_m, groupArray(toString({key})) FROM (
+                SELECT {DAY}, {key}, argMin(chsync_m, bitCount(chsync_m)) AS chsync_m FROM (
+                    SELECT {DAY}, {key}, {mask} AS chsync_m
+                    FROM (SELECT * FROM {self.t['source']} WHERE {key} IN ({changed})) AS chsync_s
+                    INNER JOIN (SELECT {self.sink.day_expr} AS {DAY}, {key}, {names}
+                                FROM {self.sink.read_table} WHERE {key} IN ({changed})) AS chsync_k
+                    USING ({DAY}, {key}))
+                GROUP BY {DAY}, {key})
+            GROUP BY {DAY}, chsync_m""")
         return [(_as_date(d), [c.name for i, c in enumerate(self.compared) if m >> i & 1], ids) for d, m, ids in rows]
 
     def close(self) -> None:
@@ -142,11 +149,16 @@ class SinkSideDiff:
 
 
 def _same(col: Column) -> str:
+    s, k = f"chsync_s.{col.name}", f"chsync_k.{col.name}"
     if col.type.is_array:
-        return f"s.{col.name}_h = {array_hash_sql(f'k.{col.name}')}"
-    if col.nullable:
-        return f"ifNull(s.{col.name} = k.{col.name}, isNull(s.{col.name}) AND isNull(k.{col.name}))"
-    return f"s.{col.name} = k.{col.name}"
+        return f"{s}_h = {array_hash_sql(k)}"
+    if col.type.kind == "double":   # by their bits, as the row hash sees them (-0.0 = 0.0 in SQL)
+        return _nullable_same(col, f"reinterpretAsUInt64({s})", f"reinterpretAsUInt64({k})", s, k)
+    return _nullable_same(col, s, k, s, k)
+
+
+def _nullable_same(col: Column, a: str, b: str, s: str, k: str) -> str:
+    return f"ifNull({a} = {b}, isNull({s}) AND isNull({k}))" if col.nullable else f"{a} = {b}"
 
 
 def _as_date(value) -> dt.date:

@@ -3,7 +3,8 @@ the source set there (transpile.py writes that SQL from the spec).
 
 Two traps handled here:
 - timestamptz arrives as a naive DateTime64(6) in the Postgres session's zone: the session zone is UTC
-  (PGTZ for an in-process chDB) and ClickHouse reads the naive value as UTC (session_timezone);
+  (PGTZ for an in-process chDB; PGDATESTYLE keeps its text ISO) and ClickHouse reads the naive value as
+  UTC (session_timezone);
 - the password is part of the SQL text: statements built here are never logged, and errors from them
   pass through `scrub` before anyone sees them.
 """
@@ -18,7 +19,7 @@ from ..errors import RuntimeFailure
 from ..faults import fault_point
 from ..sink.canonical import ch_type
 from ..watchdog import guard
-from .transpile import PgLink, PulledSource
+from .transpile import DAY, PgLink, PulledSource
 
 # Child tables (array columns) are copied once per run into snapshots: postgresql() cannot push a join
 # or an IN (subquery) down, so reading them per window would scan the whole child table every time.
@@ -91,8 +92,8 @@ class Puller:
 
     def source_sql(self, first: dt.date, last: dt.date, *, once: bool = False, text_key: bool = True,
                    hashed_arrays: bool = False) -> str:
-        """The source set of [first, last] as sink rows plus `day`. `once`: the range is read a single
-        time, so child tables are read straight from Postgres; else the range's base rows are copied into a
+        """The source set of [first, last] as sink rows plus DAY (the row's day). `once`: the range is read
+        a single time, so child tables are read straight from Postgres; else the range's base rows are copied into a
         scratch table first and the child snapshots are narrowed to their keys (one window at a time).
         `hashed_arrays`: `<name>_h` (array_hash_sql of the array) instead of each child array, for a
         comparison inside the sink (a hash per key is cheaper to build and join than an array)."""
@@ -124,7 +125,7 @@ class Puller:
                          f"ON {alias}.k = r.{key}")
             columns.append(f"ifNull({alias}.g, 0) AS {col.name}_h" if hashed_arrays
                            else f"arraySort({alias}.g) AS {col.name}")
-        return f"SELECT {', '.join(columns)}, r.day AS day FROM ({rows}) AS r {' '.join(joins)}"
+        return f"SELECT {', '.join(columns)}, r.{DAY} AS {DAY} FROM ({rows}) AS r {' '.join(joins)}"
 
     def preflight(self, day: dt.date) -> str | None:
         """None when ClickHouse accepts the pulled SQL (names, functions, types), else why not."""

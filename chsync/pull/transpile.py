@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from ..secrets import scrub
 from ..spec.model import Column, TableSpec
 
+DAY = "chsync_day"   # the pulled row's day: chsync's own names never meet a spec column's (load.py keeps chsync_)
+
 
 class NotPullable(Exception):
     """The spec's SQL cannot be carried into ClickHouse faithfully; str() says which part and why."""
@@ -162,10 +164,11 @@ class PulledSource:
             if col.name == self.spec.key and text_key:
                 out.append(f"toString({expr}) AS {col.name}")
             elif col.type.is_array:
-                out.append(f"arraySort(arrayMap(x -> toString(x), ifNull({expr}, []))) AS {col.name}")
+                # a NULL element reads as '' (the sink's Array(String) has no NULL), as in Postgres's read
+                out.append(f"arraySort(arrayMap(x -> ifNull(toString(x), ''), ifNull({expr}, []))) AS {col.name}")
             else:
                 out.append(f"{self.value(col, expr)} AS {col.name}")
-        out.append(f"{self.day_of(self.day_sql)} AS day")
+        out.append(f"{self.day_of(self.day_sql)} AS {DAY}")
         return out
 
     @property

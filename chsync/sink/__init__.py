@@ -13,17 +13,33 @@ from .capabilities import Capabilities
 
 
 def open_sink(url: str | None, spec: TableSpec) -> ClickHouseSink:
+    url = _scheme_checked(url)
+    if urlsplit(url).scheme == "chdb":
+        from .chdb import ChdbSink
+        return ChdbSink.from_url(url, spec)
+    return open_server(url, spec)
+
+
+def check_url(url: str | None) -> None:
+    """The mistakes of a sink URL (bad input), found without opening or creating anything."""
+    url = _scheme_checked(url)
+    if urlsplit(url).scheme == "chdb":
+        from .chdb import ChdbSink
+        ChdbSink.path_of(url)
+    else:
+        from .url import parse_url
+        parse_url(url)
+
+
+def _scheme_checked(url: str | None) -> str:
     if not url:
         raise BadInput("no sink given: pass --sink chdb:///path/to/dir or clickhouse://user@host:9000/db, "
                        "or set CHSYNC_SINK")
     scheme = urlsplit(url).scheme
-    if scheme == "chdb":
-        from .chdb import ChdbSink
-        return ChdbSink.from_url(url, spec)
-    if scheme in ("clickhouse", "clickhouses"):
-        return open_server(url, spec)
-    raise BadInput(f"sink {redact_url(url)!r} has unknown scheme {scheme!r}: use chdb:///dir or "
-                   "clickhouse://user:password@host:9000/db?cluster=NAME")
+    if scheme not in ("chdb", "clickhouse", "clickhouses"):
+        raise BadInput(f"sink {redact_url(url)!r} has unknown scheme {scheme!r}: use chdb:///dir or "
+                       "clickhouse://user:password@host:9000/db?cluster=NAME")
+    return url
 
 
 def open_server(url: str, spec: TableSpec):
@@ -45,4 +61,4 @@ def sink_spec(url: str, spec: TableSpec) -> TableSpec:
     return spec
 
 
-__all__ = ["open_sink", "sink_spec", "ClickHouseSink", "Capabilities", "Statement"]
+__all__ = ["open_sink", "check_url", "sink_spec", "ClickHouseSink", "Capabilities", "Statement"]

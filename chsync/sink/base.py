@@ -22,6 +22,7 @@ from .capabilities import Capabilities, partition_grain
 
 MOD64 = 1 << 64
 KEY = "chsync_key"
+HASH = "chsync_h"   # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,11 +199,11 @@ class ClickHouseSink(ABC):
         """The tables that carry the sink table's columns (a cluster adds its Distributed table)."""
         return [self.table]
 
-    def migrate_statements(self) -> list[str]:
+    def migrate_statements(self) -> list[Statement]:
         """ADD COLUMN for what the spec gained (refuse dropped, renamed or retyped columns before)."""
         change = self.schema_change()
-        return ddl.add_columns(self.spec, self.tables_of_the_table(), change.added, self.capabilities,
-                               self.on_cluster)
+        return [Statement(sql) for sql in ddl.add_columns(self.spec, self.tables_of_the_table(), change.added,
+                                                          self.capabilities, self.on_cluster)]
 
     def columns_found(self) -> dict[str, str]:
         return dict(self.rows(f"SELECT name, type FROM system.columns "
@@ -245,23 +246,25 @@ class ClickHouseSink(ABC):
     def day_stats(self, first: dt.date, last: dt.date, table: str | None = None) -> dict[dt.date, dict]:
         """{day: rows, distinct, duplicates (keys with >1 row), hash_sum (mod 2^64)} for days with rows."""
         key = self.spec.key
-        sql = f"""SELECT day, sum(n), count(), countIf(n > 1), sum(hs) FROM (
-                    SELECT {self.day_expr} AS day, {key}, count() AS n, sum({self.hash.sql()}) AS hs
-                    FROM {table or self.read_table} WHERE {self.range_condition(first, last)} GROUP BY day, {key})
-                  GROUP BY day"""
+        sql = f"""SELECT chsync_day, sum(chsync_n), count(), countIf(chsync_n > 1), sum(chsync_hs) FROM (
+                    SELECT {self.day_expr} AS chsync_day, {key}, count() AS chsync_n,
+                           sum({self.hash.sql()}) AS chsync_hs
+                    FROM {table or self.read_table} WHERE {self.range_condition(first, last)}
+                    GROUP BY chsync_day, {key})
+                  GROUP BY chsync_day"""
         return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
                 for d, r, u, dup, s in self.rows(sql)}
 
     def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
         """{day: raw rows} (cheap: no hashing, no grouping by key)."""
         return {_as_date(d): int(n) for d, n in self.rows(
-            f"SELECT {self.day_expr} AS day, count() FROM {self.read_table} "
-            f"WHERE {self.range_condition(first, last)} GROUP BY day")}
+            f"SELECT {self.day_expr} AS chsync_day, count() FROM {self.read_table} "
+            f"WHERE {self.range_condition(first, last)} GROUP BY chsync_day")}
 
     def range_totals(self, first: dt.date, last: dt.date) -> dict:
         key = self.spec.key
-        sql = f"""SELECT sum(n), count(), countIf(n > 1) FROM (
-                    SELECT {key}, count() AS n FROM {self.read_table}
+        sql = f"""SELECT sum(chsync_n), count(), countIf(chsync_n > 1) FROM (
+                    SELECT {key}, count() AS chsync_n FROM {self.read_table}
                     WHERE {self.range_condition(first, last)} GROUP BY {key})"""
         rows, distinct, dups = self.rows(sql)[0]
         return {"rows": int(rows or 0), "distinct": int(distinct or 0), "duplicate_conversations": int(dups or 0)}
@@ -287,8 +290,8 @@ class ClickHouseSink(ABC):
             f"WHERE {self.range_condition(first, last)} GROUP BY {value}")}
 
     def day_hashes(self, day: dt.date) -> pa.Table:
-        """(key text, h) for every raw row of the day — duplicates appear as repeated keys."""
-        return self.arrow(f"SELECT {self.key_text} AS {KEY}, toInt64({self.hash.sql()}) AS h "
+        """(key text, HASH) for every raw row of the day — duplicates appear as repeated keys."""
+        return self.arrow(f"SELECT {self.key_text} AS {KEY}, toInt64({self.hash.sql()}) AS {HASH} "
                           f"FROM {self.read_table} WHERE {self.range_condition(day, day)}")
 
     def read_keys(self, day: dt.date, keys: list[str]) -> pa.Table:
@@ -296,8 +299,10 @@ class ClickHouseSink(ABC):
         if not keys:
             return pa.table({c: [] for c in self.spec.names})
         cols = ", ".join(f"{self.key_text} AS {c}" if c == self.spec.key else c for c in self.spec.names)
-        return self.arrow(f"SELECT {cols} FROM {self.read_table} WHERE {self.range_condition(day, day)} "
-                          f"AND {self.spec.key} IN ({self.key_literals(keys)})")
+        # filtered in a subquery: in the outer WHERE the key would be the text alias (an error on ClickHouse
+        # 18.16 for a numeric key: "Type mismatch in IN section")
+        return self.arrow(f"SELECT {cols} FROM (SELECT * FROM {self.read_table} WHERE {self.range_condition(day, day)} "
+                          f"AND {self.spec.key} IN ({self.key_literals(keys)}))")
 
     # -- writes --------------------------------------------------------------------------------
     def partition_literal(self, day: dt.date) -> str:

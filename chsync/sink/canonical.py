@@ -74,11 +74,35 @@ def canonical(col: Column, x: str) -> str:
     if kind == "boolean":
         return f"toString(toUInt8({x}))"
     if kind == "double":
-        return f"lower(hex(reverse(reinterpretAsString(toFloat64({x})))))"
-    if kind == "numeric" and col.type.scale:
-        s = f"toString({x})"
+        # reinterpretAsString drops the zero bytes at the end (the high bytes of 0.0 and of tiny numbers):
+        # padded back to the 16 digits of Postgres's float8send
+        digits = f"lower(hex(reverse(reinterpretAsString(toFloat64({x})))))"
+        return f"substring(concat('{'0' * 16}', {digits}), length({digits}) + 1, 16)"
+    if kind == "numeric":
+        s = _decimal128_text(col, x) if col.type.precision - col.type.scale >= 20 else f"toString({x})"
+        if not col.type.scale:
+            return s
         return f"if(position({s}, '.') > 0, replaceRegexpOne({s}, '\\\\.?0+$', ''), {s})"
+    if kind in ("date", "timestamptz"):  # ClickHouse 18.16 prints the epoch as the zero date
+        return f"replaceOne(toString({x}), '0000-00-00', '1970-01-01')"
     return f"toString({x})"
+
+
+def _decimal128_text(col: Column, x: str) -> str:
+    """toString of a Decimal128, with its whole part written from two UInt64 halves: ClickHouse 18.16
+    prints a whole part of 2^64 or more wrongly (NUL bytes in place of its high digits). The fraction is
+    printed as it is, from a value below 1."""
+    a = f"abs(assumeNotNull({x}))" if col.nullable else f"abs({x})"
+    e19 = "toDecimal128('10000000000000000000', 0)"
+    whole = f"CAST({a} AS Decimal(38, 0))"
+    high = f"toUInt64({whole} / {e19})"
+    low = f"toString(toUInt64({whole} - toDecimal128({high}, 0) * {e19}))"
+    padded = f"substring(concat('{'0' * 19}', {low}), length({low}) + 1)"
+    digits = f"if({high} > 0, concat(toString({high}), {padded}), {low})"
+    fraction = f"substring(toString({a} - CAST({whole} AS Decimal(38, {col.type.scale}))), 2)" if col.type.scale \
+        else "''"
+    text = f"concat(if({x} < 0, '-', ''), {digits}, {fraction})"
+    return f"if(isNull({x}), NULL, {text})" if col.nullable else text
 
 
 def _literal(text: str) -> str:

@@ -115,11 +115,16 @@ class ChdbSink(ClickHouseSink):
 
     @classmethod
     def from_url(cls, url: str, spec: TableSpec) -> ChdbSink:
+        return cls(cls.path_of(url), spec)
+
+    @staticmethod
+    def path_of(url: str) -> str:
+        """The directory a chdb:// URL names (nothing is opened)."""
         parts = urlsplit(url)
         raw = (parts.netloc + parts.path) if parts.netloc in ("", ".", "..", "~") else None
         if not raw:
             raise BadInput(f"sink {url!r} is not a chDB URL: use chdb:///absolute/dir or chdb://./relative/dir")
-        return cls(os.path.abspath(os.path.expanduser(raw)), spec)
+        return os.path.abspath(os.path.expanduser(raw))
 
     def clone(self) -> ChdbSink:
         """The same sink for another thread: chDB sessions take queries from several threads."""
@@ -166,8 +171,15 @@ class ChdbSink(ClickHouseSink):
             raise RuntimeFailure(f"chDB insert into {table} failed: {_first_line(e)}") from None
 
     def prepare_pull(self) -> None:
-        # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives.
+        # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives, its
+        # DateStyle how dates and times are written (a database set to 'SQL, DMY' gave rows ClickHouse could
+        # not read: every pulled day came back empty), and extra_float_digits whether a double arrives whole
+        # (a database set to 0 sends 15 digits: 0.30000000000000004 arrived as 0.3).
         os.environ["PGTZ"] = "UTC"
+        os.environ["PGDATESTYLE"] = "ISO, YMD"
+        options = os.environ.get("PGOPTIONS", "")
+        if "extra_float_digits" not in options:
+            os.environ["PGOPTIONS"] = f"{options} -c extra_float_digits=3".strip()
 
     def detect_capabilities(self) -> Capabilities:
         version = self.rows("SELECT version()")[0][0]

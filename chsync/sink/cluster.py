@@ -143,6 +143,17 @@ class ClusterSink(ServerSink):
     def tables_of_the_table(self) -> list[str]:
         return [self.table, self.read_table]
 
+    def migrate_statements(self) -> list[Statement]:
+        """The local table ON CLUSTER; the Distributed table on each node by itself: 18.16 refuses an ALTER
+        ON CLUSTER of a table that is not replicated on a cluster whose shards replicate internally (code
+        371), and a Distributed table's columns are each node's own metadata anyway."""
+        added = self.schema_change().added
+        caps = self.capabilities
+        local = ddl.add_columns(self.spec, [self.table], added, caps, self.on_cluster)
+        distributed = ddl.add_columns(self.spec, [self.read_table], added, caps)
+        return [Statement(sql) for sql in local] + [Statement(sql, node=node) for node in self.nodes()
+                                                   for sql in distributed]
+
     def init_statements(self) -> list[str]:
         caps = self.capabilities
         return [f"CREATE DATABASE IF NOT EXISTS {self.db}{self.on_cluster}",

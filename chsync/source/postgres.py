@@ -15,7 +15,7 @@ from ..secrets import redact_url
 from ..spec.model import TableSpec
 from ..watchdog import guard
 from .canonical import arrow_types
-from .sql import DAY, KEY, SourceSQL
+from .sql import DAY, HASH, KEY, SourceSQL
 
 # Settings every chsync session runs with: the canonical texts (canonical.py) rely on the first two.
 SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "extra_float_digits": "3"}
@@ -223,11 +223,11 @@ class PostgresSource:
         return dict(self.query(f"SELECT {names.key}::text, {names.value}::text FROM {names.table}"))
 
     def day_hashes(self, day: dt.date, precision: int) -> pa.Table:
-        """(key text, h) of the day's source set."""
-        return self.arrow(self.sql(precision).day_hashes(day)).rename_columns([KEY, "h"])
+        """(key text, HASH) of the day's source set."""
+        return self.arrow(self.sql(precision).day_hashes(day)).rename_columns([KEY, HASH])
 
     def read_day(self, day: dt.date, precision: int = 3) -> pa.Table:
-        """The day's source set as sink rows plus `h`, the row fingerprint read in the same snapshot."""
+        """The day's source set as sink rows plus HASH, the row fingerprint read in the same snapshot."""
         return self.read_range(day, day, precision)
 
     def read_range(self, first: dt.date, last: dt.date, precision: int = 3) -> pa.Table:
@@ -257,9 +257,18 @@ class PostgresSource:
             if column.null_count:
                 import pyarrow.compute as pc
                 key = data.column(self.spec.key).filter(pc.is_null(column))[0].as_py()
-                raise RuntimeFailure(f"{day}: {self.spec.key} {key} has no {col.name} (NULL) in Postgres, and "
-                                     f"the sink column is not nullable: mark it nullable = true in the spec, or "
-                                     "fix the row")
+                raise self._null_error(day, key, col.name)
+
+    def refuse_nulls(self, first: dt.date, last: dt.date) -> None:
+        """`_refuse_nulls` asked of Postgres (the sink read the rows itself): the first such row, if any."""
+        found = self.query(self.sql(3).null_without_zero(first, last))
+        if found:
+            day, key, column = found[0]
+            raise self._null_error(day, key, column)
+
+    def _null_error(self, day: dt.date, key, column: str) -> RuntimeFailure:
+        return RuntimeFailure(f"{day}: {self.spec.key} {key} has no {column} (NULL) in Postgres, and the sink "
+                              f"column is not nullable: mark it nullable = true in the spec, or fix the row")
 
 
-__all__ = ["PostgresSource", "open_source", "DAY", "KEY"]
+__all__ = ["PostgresSource", "open_source", "DAY", "HASH", "KEY"]

@@ -16,6 +16,7 @@ from . import canonical as C
 
 DAY = "chsync_day"
 KEY = "chsync_key"
+HASH = "chsync_h"     # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
 
 
 class SourceSQL:
@@ -79,11 +80,12 @@ class SourceSQL:
     def value(self, col: Column) -> str:
         if col.child is not None:
             ch = col.child
-            return (f"ARRAY(SELECT chsync_ch.{ch.value}::text FROM {ch.table} chsync_ch "
-                    f"WHERE chsync_ch.{ch.key} = {self.key_expr} ORDER BY chsync_ch.{ch.value}::text COLLATE \"C\")")
+            e = element(f"chsync_ch.{ch.value}")
+            return (f"ARRAY(SELECT {e} FROM {ch.table} chsync_ch "
+                    f"WHERE chsync_ch.{ch.key} = {self.key_expr} ORDER BY {e} COLLATE \"C\")")
         if col.type.is_array:
-            return (f"ARRAY(SELECT chsync_e::text FROM unnest({self.expr(col)}) AS chsync_e "
-                    f"ORDER BY chsync_e::text COLLATE \"C\")")
+            e = element("chsync_e")
+            return f"ARRAY(SELECT {e} FROM unnest({self.expr(col)}) AS chsync_e ORDER BY {e} COLLATE \"C\")"
         return C.value(col, self.expr(col), self.precision)
 
     def scalar_hash(self) -> str:
@@ -96,8 +98,8 @@ class SourceSQL:
         if col.child is not None:
             ch = col.child
             return (f"JOIN {ch.table} chsync_ch ON chsync_ch.{ch.key} = {self.key_expr}",
-                    f"chsync_ch.{ch.value}::text")
-        return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", "chsync_e::text"
+                    element(f"chsync_ch.{ch.value}"))
+        return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", element("chsync_e")
 
     def element_hash(self, col: Column, element: str) -> str:
         return C.element_hash(self.key_text, col.name, element)
@@ -112,10 +114,10 @@ class SourceSQL:
         for col in self.arrays:
             if col.child is not None:
                 ch = col.child
-                terms.append(f"coalesce((SELECT sum({self.element_hash(col, f'chsync_ch.{ch.value}::text')}) "
+                terms.append(f"coalesce((SELECT sum({self.element_hash(col, element(f'chsync_ch.{ch.value}'))}) "
                              f"FROM {ch.table} chsync_ch WHERE chsync_ch.{ch.key} = {self.key_expr})::bigint, 0)")
             else:
-                terms.append(f"coalesce((SELECT sum({self.element_hash(col, 'chsync_e::text')}) "
+                terms.append(f"coalesce((SELECT sum({self.element_hash(col, element('chsync_e'))}) "
                              f"FROM unnest({self.expr(col)}) AS chsync_e)::bigint, 0)")
         return " + ".join(terms)
 
@@ -123,14 +125,25 @@ class SourceSQL:
     def day_fingerprints(self, first: dt.date, last: dt.date) -> str:
         """(day, rows, hash sum mod 2^64 as text) per day: the rows' and the arrays' hashes summed apart
         (one pass over each child table instead of a lookup per row)."""
-        parts = [f"SELECT {self.day_of_row()} AS {DAY}, 1 AS n, {self.scalar_hash()} AS h "
+        parts = [f"SELECT {self.day_of_row()} AS {DAY}, 1 AS chsync_n, {self.scalar_hash()} AS {HASH} "
                  f"{self.source_set(first, last)}"]
         for col in self.arrays:
             join, element = self.elements(col)
             parts.append(f"SELECT {self.day_of_row()}, 0, {self.element_hash(col, element)} "
                          f"{self.source_set(first, last, join)}")
-        return (f"SELECT {DAY}, sum(n)::bigint, (sum(h) % 18446744073709551616)::text FROM ("
+        return (f"SELECT {DAY}, sum(chsync_n)::bigint, (sum({HASH}) % 18446744073709551616)::text FROM ("
                 + " UNION ALL ".join(parts) + f") AS chsync_rows GROUP BY {DAY}")
+
+    def null_without_zero(self, first: dt.date, last: dt.date) -> str:
+        """(day, key, column) of a row of the source set with a NULL in a non-nullable column whose type has
+        no zero (the sink cannot hold it); no row when there is none."""
+        cols = [c for c in self.spec.columns if not c.nullable and not c.type.has_zero and c.sql is not None]
+        if not cols:
+            return "SELECT NULL::date, NULL::text, NULL::text WHERE false"
+        which = " ".join(f"WHEN ({self.expr(c)}) IS NULL THEN {literal(c.name, 'column')}" for c in cols)
+        any_null = " OR ".join(f"({self.expr(c)}) IS NULL" for c in cols)
+        return (f"SELECT {self.day_of_row()}, {self.key_text}, CASE {which} END "
+                f"{self.source_set(first, last)} AND ({any_null}) LIMIT 1")
 
     def day_counts(self, first: dt.date, last: dt.date) -> str:
         """(day, rows) of the source set: no hashing, for a cheap check of a pulled reading."""
@@ -138,13 +151,13 @@ class SourceSQL:
 
     def day_hashes(self, day: dt.date) -> str:
         """(key as text, h) of the day's source set."""
-        return f"SELECT {self.key_text} AS {KEY}, {self.row_hash()} AS h {self.source_set(day, day)}"
+        return f"SELECT {self.key_text} AS {KEY}, {self.row_hash()} AS {HASH} {self.source_set(day, day)}"
 
     def read(self, first: dt.date, last: dt.date, *, keys: list[str] | None = None, with_hash: bool = True) -> str:
-        """The source set of [first, last] as sink rows (+ `h`); only these keys when given."""
+        """The source set of [first, last] as sink rows (+ HASH); only these keys when given."""
         cols = [f"{self.value(c)} AS {c.name}" for c in self.spec.columns]
         if with_hash:
-            cols.append(f"{self.row_hash()} AS h")
+            cols.append(f"{self.row_hash()} AS {HASH}")
         where = self.source_set(first, last)
         if keys is not None:
             where += f" AND {self.key_expr} = ANY({self.key_array(keys)})"
@@ -164,14 +177,14 @@ class SourceSQL:
         for p in self.spec.predicates:
             checks.append(f"WHEN NOT coalesce(({self.spec.sql(p.sql or 'true')}), false) "
                           f"THEN {literal(p.reason, 'reason')}")
-        checks.append(f"WHEN {self.day_of_row()} IS DISTINCT FROM k.day THEN 'day_moved'")
+        checks.append(f"WHEN {self.day_of_row()} IS DISTINCT FROM chsync_k.chsync_day THEN 'day_moved'")
         key_array = self.key_array(keys)
         days_array = array_literal(days, "date", "days")
-        return (f"SELECT k.day, CASE {' '.join(checks)} ELSE 'unknown' END AS reason, "
-                f"json_agg(k.id::text)::text "
-                f"FROM unnest({key_array}, {days_array}) AS k(id, day) "
+        return (f"SELECT chsync_k.chsync_day, CASE {' '.join(checks)} ELSE 'unknown' END AS reason, "
+                f"json_agg(chsync_k.chsync_id::text)::text "
+                f"FROM unnest({key_array}, {days_array}) AS chsync_k(chsync_id, chsync_day) "
                 f"LEFT JOIN (SELECT {alias}.* FROM {self.spec.sql(self.spec.source_from)} "
-                f"WHERE {self.key_expr} = ANY({key_array})) AS {alias} ON {self.key_expr} = k.id "
+                f"WHERE {self.key_expr} = ANY({key_array})) AS {alias} ON {self.key_expr} = chsync_k.chsync_id "
                 f"{self.joins()} GROUP BY 1, 2")
 
     def breakdown(self, first: dt.date, last: dt.date) -> str:
@@ -190,6 +203,12 @@ class SourceSQL:
         """Postgres's own estimate of a day's base rows (EXPLAIN, no scan)."""
         return (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {self.spec.sql(self.spec.source_from)} "
                 f"WHERE {self.day_range(day, day)}")
+
+
+def element(expr: str) -> str:
+    """An array element as text: a NULL element reads as '' (the sink's Array(String) has no NULL), as
+    the pull path reads it (pull/transpile.py, pull/reader.py)."""
+    return f"coalesce({expr}::text, '')"
 
 
 def array_literal(values: list[str], type_: str, name: str) -> str:

@@ -252,6 +252,9 @@ def _columns(body: dict, where: str) -> list[Column]:
     for name, entry in body.items():
         at = f"{where}: columns.{name}"
         _ident(name, at)
+        if name.lower().startswith("chsync_"):
+            raise BadInput(f"{at}: names starting with chsync_ are chsync's own (its SQL's working columns): "
+                           "rename the column")
         entry = _dict(entry, at)
         _known(entry, _KEYS["column"], at, "column")
         ctype = parse_type(entry.get("type"), at)

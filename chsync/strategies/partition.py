@@ -18,6 +18,7 @@ from ..errors import Refused, RuntimeFailure
 from ..faults import fault_point
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
+from ..source.sql import HASH
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +53,8 @@ class Swapped:
 
 
 def fingerprint_of(data: pa.Table) -> tuple[int, int]:
-    """(rows, hash sum mod 2^64) of a source read, from its `h` column."""
-    return data.num_rows, hash_sum(data.column("h"))
+    """(rows, hash sum mod 2^64) of a source read, from its HASH column."""
+    return data.num_rows, hash_sum(data.column(HASH))
 
 
 def check_guards(what: str, source_rows: int, sink_distinct: int, min_ratio: float, allow_shrink: bool,
@@ -105,11 +106,13 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
             result.action = "unchanged-empty"
         on_state("swapped", 0)
     else:
-        stage = sink.stage_day(first, data.drop_columns(["h"])) if puller is None else puller.stage_unit(unit, sink)
+        stage = sink.stage_day(first, data.drop_columns([HASH])) if puller is None else puller.stage_unit(unit, sink)
         on_state("staged", source_rows)
         try:
             rows, distinct, staged = sink.table_fingerprint(stage, first, last)
             if (rows, staged) != expected or distinct != rows:
+                if puller is not None:   # a NULL the sink cannot hold is named, as a push read names it
+                    source.refuse_nulls(first, last)
                 what = "day" if unit.first == unit.last else "month"
                 why = ("the sink's own reading of Postgres does not match Postgres's fingerprint: the Postgres "
                        "session time zone of the sink's client is not UTC, a row changed while it was copied, or "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..diff.compare import KEY, compare_day
+from ..diff.compare import HASH, KEY, compare_day
 from .base import Run, Strategy, Writer
 from .partition import Unit
 
@@ -40,7 +40,7 @@ def repair_day(run: Writer, unit: Unit, data: pa.Table, expected: tuple[int, int
     day = unit.first
     key = run.source.spec.key
     keys = pc.cast(data.column(key), pa.string())
-    diff = compare_day(pa.table({KEY: keys, "h": data.column("h")}), sink.day_hashes(day))
+    diff = compare_day(pa.table({KEY: keys, HASH: data.column(HASH)}), sink.day_hashes(day))
     remove = sorted(set(diff.stale) | set(diff.duplicates) | set(diff.changed))
     add = sorted(set(diff.missing) | set(diff.changed) | (set(diff.duplicates) & set(keys.to_pylist())))
     if remove:

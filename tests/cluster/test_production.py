@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from builders import Paused, journal_of_last_run
+from builders import Paused, World, journal_of_last_run
 from clickhouse_driver import Client
 from conftest import cluster_spec, drop_cluster_database, on_cluster
 
@@ -66,6 +66,8 @@ def test_native_tls_with_a_ca_end_to_end(env, local_cluster, tmp_path):
 def test_a_wrong_ca_is_one_line_naming_the_certificate_problem(env, local_cluster, tmp_path):
     on_cluster(env, local_cluster, tmp_path, tls=True)
     wrong = env.sink_url.replace(str(local_cluster.ca), str(local_cluster.other_ca))
+    with env.pg() as conn:
+        World(conn)                       # init checks the spec against Postgres before it meets the sink
     done = env.cli("init", env={"CHSYNC_SINK": wrong})
     assert done.returncode == 4, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]

@@ -210,10 +210,18 @@ class SourceSQL:
         return (f"SELECT coalesce(chsync_names.{names.value}::text, {v}, ''), count(*) "
                 f"{self.source_set(first, last, join)} GROUP BY 1")
 
-    def estimate(self, day: dt.date) -> str:
-        """Postgres's own estimate of a day's base rows (EXPLAIN, no scan)."""
+    def estimate(self, day: dt.date, last: dt.date | None = None) -> str:
+        """Postgres's own estimate of the base rows of a day (or of the days to `last`): EXPLAIN, no scan."""
         return (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {self.spec.sql(self.spec.source_from)} "
-                f"WHERE {self.day_range(day, day)}")
+                f"WHERE {self.day_range(day, last or day)}")
+
+    def child_rows(self) -> str:
+        """Postgres's estimate of the rows of all child tables together (0 without any)."""
+        tables = [literal(c.child.table, "table") for c in self.arrays if c.child is not None]
+        if not tables:
+            return "SELECT 0"
+        return (f"SELECT coalesce(sum(greatest(reltuples, 0)), 0)::bigint FROM pg_class "
+                f"WHERE oid IN ({', '.join(f'to_regclass({t})' for t in tables)})")
 
 
 def element(expr: str) -> str:

@@ -83,7 +83,9 @@ def canonical(col: Column, x: str) -> str:
         if not col.type.scale:
             return s
         return f"if(position({s}, '.') > 0, replaceRegexpOne({s}, '\\\\.?0+$', ''), {s})"
-    if kind in ("date", "timestamptz"):  # ClickHouse 18.16 prints the epoch as the zero date
+    if kind == "timestamptz":  # epoch milliseconds; a double holds them exactly for any DateTime64(3)
+        return f"toString(toInt64(round(toFloat64({x}) * 1000)))"
+    if kind == "date":  # ClickHouse 18.16 prints the epoch as the zero date
         return f"replaceOne(toString({x}), '0000-00-00', '1970-01-01')"
     return f"toString({x})"
 

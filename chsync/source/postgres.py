@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from typing import Any
@@ -18,6 +19,7 @@ from .canonical import arrow_types
 from .sql import DAY, HASH, KEY, SourceSQL
 
 # Settings every chsync session runs with: the canonical texts (canonical.py) rely on the first two.
+PROBE_COST = 6   # child rows scanned and hashed in the time of one index probe (measured on the seed)
 SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "extra_float_digits": "3"}
 CONNECT_TIMEOUT, READ_TIMEOUT = 10, 300     # seconds; the DSN's connect_timeout= and read_timeout= override
 # TCP keepalives notice a peer that went away without a word (libpq's own parameters; the DSN may override).
@@ -137,11 +139,15 @@ class PostgresSource:
                     pass
         self._pg = self._adbc = None
 
-    def query(self, sql: str, params=None) -> list[tuple]:
-        """Control queries. `params` only with chsync's own SQL: the spec's may hold a literal `%`."""
+    def query(self, sql: str, params=None, *, planner: dict[str, str] | None = None) -> list[tuple]:
+        """Control queries. `params` only with chsync's own SQL: the spec's may hold a literal `%`.
+        `planner`: settings for this statement only (SET LOCAL in its own transaction)."""
         import psycopg
         try:
-            with self._guard(self.read_timeout), self.pg.cursor() as cur:
+            local = self.pg.transaction() if planner else contextlib.nullcontext()
+            with self._guard(self.read_timeout), local, self.pg.cursor() as cur:
+                for name, value in (planner or {}).items():
+                    cur.execute(f"SET LOCAL {name} = {value}")
                 cur.execute(sql, params)
                 return cur.fetchall()
         except psycopg.Error as e:
@@ -197,8 +203,21 @@ class PostgresSource:
     # -- fingerprints and reads ----------------------------------------------------------------
     def day_fingerprints(self, first: dt.date, last: dt.date, precision: int) -> dict[dt.date, tuple[int, int]]:
         """{day: (rows, sum of row hashes mod 2^64)} for the days that have any."""
-        rows = self.query(self.sql(precision).day_fingerprints(first, last))
+        sql = self.sql(precision)
+        rows = self.query(sql.day_fingerprints(first, last), planner=self._fingerprint_planner(sql, first, last))
         return {day: (n, int(s)) for day, n, s in rows}
+
+    def _fingerprint_planner(self, sql: SourceSQL, first: dt.date, last: dt.date) -> dict[str, str]:
+        """Hash joins for the child tables when the range holds many rows. Postgres underestimates a source
+        set filtered over joins by orders of magnitude, so it probes a child table's index once per row:
+        measured on the seed's 1.5M rows, 4.8 s of probes against 1.5 s to scan and hash all 2M labels
+        (14 days: 2.3 s against 1.9 s for the whole fingerprint). A probe costs about what hashing
+        PROBE_COST child rows does, so a short range of a long history keeps its probes."""
+        if not any(c.child is not None for c in sql.arrays):
+            return {}
+        (children,), = self.query(sql.child_rows())
+        rows = int(self.query(sql.estimate(first, last))[0][0][0]["Plan"]["Plan Rows"])
+        return {"enable_nestloop": "off"} if rows * PROBE_COST >= children else {}
 
     def day_counts(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
         """{day: rows of the source set} (no hashing)."""

@@ -39,8 +39,7 @@ class SourceSQL:
 
     @property
     def key_text(self) -> str:
-        return C.canonical(self.spec.key_column, C.value(self.spec.key_column, self.key_expr, self.precision),
-                           self.precision)
+        return C.canonical(self.spec.key_column, C.value(self.spec.key_column, self.key_expr, self.precision))
 
     @property
     def key_type(self) -> str:
@@ -78,18 +77,14 @@ class SourceSQL:
 
     # -- values and hashes ---------------------------------------------------------------------
     def value(self, col: Column) -> str:
-        if col.child is not None:
-            ch = col.child
-            e = element(f"chsync_ch.{ch.value}")
-            return (f"ARRAY(SELECT {e} FROM {ch.table} chsync_ch "
-                    f"WHERE chsync_ch.{ch.key} = {self.key_expr} ORDER BY {e} COLLATE \"C\")")
+        """A scalar column's value as the sink stores it, or an array's when its row is read alone."""
         if col.type.is_array:
-            e = element("chsync_e")
-            return f"ARRAY(SELECT {e} FROM unnest({self.expr(col)}) AS chsync_e ORDER BY {e} COLLATE \"C\")"
+            elements, e = self.array_elements(col)
+            return f"ARRAY(SELECT {e} {elements} ORDER BY {e} COLLATE \"C\")"
         return C.value(col, self.expr(col), self.precision)
 
     def scalar_hash(self) -> str:
-        parts = [C.enc(self.key_text)] + [C.scalar_part(c, C.value(c, self.expr(c), self.precision), self.precision)
+        parts = [C.enc(self.key_text)] + [C.scalar_part(c, C.value(c, self.expr(c), self.precision))
                                           for c in self.spec.compared if not c.type.is_array]
         return C.md5_bits(" || ".join(parts), 60)
 
@@ -108,18 +103,32 @@ class SourceSQL:
     def arrays(self) -> list[Column]:
         return [c for c in self.spec.compared if c.type.is_array]
 
+    def array_elements(self, col: Column) -> tuple[str, str]:
+        """(FROM … WHERE … of one row's elements, element expression) for a subquery of that row."""
+        if col.child is not None:
+            ch = col.child
+            return (f"FROM {ch.table} chsync_ch WHERE chsync_ch.{ch.key} = {self.key_expr}",
+                    element(f"chsync_ch.{ch.value}"))
+        return f"FROM unnest({self.expr(col)}) AS chsync_e", element("chsync_e")
+
     def row_hash(self) -> str:
         """The whole row's hash (scalars + every array's elements), for one row at a time."""
         terms = [self.scalar_hash()]
         for col in self.arrays:
-            if col.child is not None:
-                ch = col.child
-                terms.append(f"coalesce((SELECT sum({self.element_hash(col, element(f'chsync_ch.{ch.value}'))}) "
-                             f"FROM {ch.table} chsync_ch WHERE chsync_ch.{ch.key} = {self.key_expr})::bigint, 0)")
-            else:
-                terms.append(f"coalesce((SELECT sum({self.element_hash(col, element('chsync_e'))}) "
-                             f"FROM unnest({self.expr(col)}) AS chsync_e)::bigint, 0)")
+            elements, e = self.array_elements(col)
+            terms.append(f"coalesce((SELECT sum({self.element_hash(col, e)}) {elements})::bigint, 0)")
         return " + ".join(terms)
+
+    def array_laterals(self, with_hash: bool) -> str:
+        """One lateral subquery per array column giving the row's sorted array (`v`) and, `with_hash`, the
+        sum of its element hashes (`h`): the child table is looked up once per row, not once per use."""
+        joins = []
+        for i, col in enumerate(self.arrays):
+            elements, e = self.array_elements(col)
+            h = f", coalesce(sum({self.element_hash(col, e)})::bigint, 0) AS h" if with_hash else ""
+            joins.append(f"CROSS JOIN LATERAL (SELECT coalesce(array_agg({e} ORDER BY {e} COLLATE \"C\"), "
+                         f"'{{}}') AS v{h} {elements}) AS chsync_a{i}")
+        return " ".join(joins)
 
     # -- statements ----------------------------------------------------------------------------
     def day_fingerprints(self, first: dt.date, last: dt.date) -> str:
@@ -155,10 +164,12 @@ class SourceSQL:
 
     def read(self, first: dt.date, last: dt.date, *, keys: list[str] | None = None, with_hash: bool = True) -> str:
         """The source set of [first, last] as sink rows (+ HASH); only these keys when given."""
-        cols = [f"{self.value(c)} AS {c.name}" for c in self.spec.columns]
+        lateral = {c.name: f"chsync_a{i}" for i, c in enumerate(self.arrays)}
+        cols = [f"{lateral[c.name]}.v AS {c.name}" if c.name in lateral else f"{self.value(c)} AS {c.name}"
+                for c in self.spec.columns]
         if with_hash:
-            cols.append(f"{self.row_hash()} AS {HASH}")
-        where = self.source_set(first, last)
+            cols.append(" + ".join([self.scalar_hash(), *(f"{a}.h" for a in lateral.values())]) + f" AS {HASH}")
+        where = self.source_set(first, last, self.array_laterals(with_hash))
         if keys is not None:
             where += f" AND {self.key_expr} = ANY({self.key_array(keys)})"
         return f"SELECT {', '.join(cols)} {where}"
@@ -199,10 +210,18 @@ class SourceSQL:
         return (f"SELECT coalesce(chsync_names.{names.value}::text, {v}, ''), count(*) "
                 f"{self.source_set(first, last, join)} GROUP BY 1")
 
-    def estimate(self, day: dt.date) -> str:
-        """Postgres's own estimate of a day's base rows (EXPLAIN, no scan)."""
+    def estimate(self, day: dt.date, last: dt.date | None = None) -> str:
+        """Postgres's own estimate of the base rows of a day (or of the days to `last`): EXPLAIN, no scan."""
         return (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {self.spec.sql(self.spec.source_from)} "
-                f"WHERE {self.day_range(day, day)}")
+                f"WHERE {self.day_range(day, last or day)}")
+
+    def child_rows(self) -> str:
+        """Postgres's estimate of the rows of all child tables together (0 without any)."""
+        tables = [literal(c.child.table, "table") for c in self.arrays if c.child is not None]
+        if not tables:
+            return "SELECT 0"
+        return (f"SELECT coalesce(sum(greatest(reltuples, 0)), 0)::bigint FROM pg_class "
+                f"WHERE oid IN ({', '.join(f'to_regclass({t})' for t in tables)})")
 
 
 def element(expr: str) -> str:

@@ -36,6 +36,12 @@ DATABASE = "alaska_air_us_east_1"
 SHARDING_KEY = load_specs(None)[0].sink.sharding_key  # cityHash64(toString(conversation_id)), as tests/cluster use
 
 
+def source_tables_for_init(urls: dict, spec: TableSpec, seed: int) -> None:
+    """`init` checks the spec against Postgres: a small generation into the chDB sink makes the source
+    tables, which each sink's own generation then replaces."""
+    regenerate(urls["source"], urls["sink"], spec, 0.01, seed)
+
+
 def regenerate(source: str, sink_url: str, spec: TableSpec, scale: float, seed: int) -> tuple[float, dict]:
     t0 = time.monotonic()
     with open_sink(sink_url, spec) as sink:
@@ -69,6 +75,7 @@ def main() -> None:
                  "chdb": urls["sink"]}
         print(f"cluster up in {started:.1f} s: tcp ports {cluster.tcp_ports}, zookeeper {cluster.zk_port}",
               file=sys.stderr)
+        source_tables_for_init(urls, spec, args.seed)
         for name in [s for s in args.sinks.split(",") if s]:
             url = sinks[name]
             env = {**os.environ, "CHSYNC_SOURCE": urls["source"], "CHSYNC_SINK": url, "PGTZ": "UTC"}

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bench_cluster import DATABASE, SHARDING_KEY, regenerate
+from bench_cluster import DATABASE, SHARDING_KEY, regenerate, source_tables_for_init
 from bench_sync import FROM, TO, measured_chsync
 from harness.cluster import LocalCluster, find_binaries
 
@@ -98,6 +98,7 @@ def main() -> None:
         sinks = {"cluster": cluster.url(DATABASE, cluster.cluster_replicated, tls=True, extra="replicated=1"),
                  "chdb": urls["sink"]}
         assert sinks["cluster"].startswith("clickhouses://") and "ca_certs=" in sinks["cluster"]
+        source_tables_for_init(urls, spec, args.seed)
         for name, url in sinks.items():
             env = {**os.environ, "CHSYNC_SOURCE": urls["source"], "CHSYNC_SINK": url}
             measured_chsync(env, "--config", str(cfg), "init", "--json")

@@ -211,9 +211,10 @@ def kill_backend_mid_read(conn, paused: Paused, timeout: float = 60.0) -> int:
         deadline = time.monotonic() + timeout
         while True:
             conn.execute("SELECT pg_stat_clear_snapshot()")  # else the view is frozen for the transaction
+            # whichever statement of the day's read waits for the lock (pg_stat_activity shows only the
+            # first 1 KB of a query, so its text is not matched)
             row = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
-                               "AND query LIKE '%conversation_labels%'").fetchone()
+                               "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'").fetchone()
             if row:
                 break
             assert paused.proc.poll() is None and time.monotonic() < deadline, "the read never started"

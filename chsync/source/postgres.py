@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -207,6 +208,12 @@ class PostgresSource:
         rows = self.query(sql.day_fingerprints(first, last), planner=self._fingerprint_planner(sql, first, last))
         return {day: (n, int(s)) for day, n, s in rows}
 
+    @functools.cached_property
+    def _child_rows(self) -> int:
+        """The child tables' rows as Postgres estimates them: read once per source, not once per day."""
+        (rows,), = self.query(self.sql(3).child_rows())
+        return int(rows)
+
     def _fingerprint_planner(self, sql: SourceSQL, first: dt.date, last: dt.date) -> dict[str, str]:
         """Hash joins for the child tables when the range holds many rows. Postgres underestimates a source
         set filtered over joins by orders of magnitude, so it probes a child table's index once per row:
@@ -215,7 +222,7 @@ class PostgresSource:
         PROBE_COST child rows does, so a short range of a long history keeps its probes."""
         if not any(c.child is not None for c in sql.arrays):
             return {}
-        (children,), = self.query(sql.child_rows())
+        children = self._child_rows
         rows = int(self.query(sql.estimate(first, last))[0][0][0]["Plan"]["Plan Rows"])
         return {"enable_nestloop": "off"} if rows * PROBE_COST >= children else {}
 

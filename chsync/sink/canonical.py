@@ -63,6 +63,11 @@ def enc(text: str) -> str:
     return f"concat(toString(length({text})), ':', {text})"
 
 
+def field(t: ColumnType, text: str) -> str:
+    """source/canonical.py `field`: ended by ';' when the type's text never holds one, else length-prefixed."""
+    return f"concat({text}, ';')" if t.terminated else enc(text)
+
+
 def md5_bits(text: str, bits: int) -> str:
     digits = bits // 4
     return (f"reinterpretAsUInt64(reverse(unhex(concat('{'0' * (16 - digits)}', "
@@ -121,17 +126,21 @@ class RowHash:
     def key_text(self) -> str:
         return canonical(self.spec.key_column, f"{self.p}{self.spec.key}")
 
+    def key_field(self) -> str:
+        return field(self.spec.key_column.type, self.key_text())
+
     def scalar(self) -> str:
-        parts = [enc(self.key_text())]
+        parts = [self.key_field()]
         for col in self.spec.compared:
             if col.type.is_array:
                 continue
-            text = enc(canonical(col, f"{self.p}{col.name}"))
-            parts.append(f"ifNull({text}, 'N')" if col.nullable else text)
+            text = field(col.type, canonical(col, f"{self.p}{col.name}"))
+            null = "N;" if col.type.terminated else "N"
+            parts.append(f"ifNull({text}, '{null}')" if col.nullable else text)
         return md5_bits(f"concat({', '.join(parts)})" if len(parts) > 1 else parts[0], 60)
 
     def elements(self, col: Column) -> str:
-        element = md5_bits(f"concat({enc(self.key_text())}, {enc(_literal(col.name))}, {enc('chsync_e')})", 44)
+        element = md5_bits(f"concat({self.key_field()}, {enc(_literal(col.name))}, {enc('chsync_e')})", 44)
         return f"arraySum(arrayMap(chsync_e -> {element}, {self.p}{col.name}))"
 
     def sql(self) -> str:

@@ -2,8 +2,9 @@
 computes for the stored row (sink/canonical.py); tests/test_fingerprint.py checks both for random specs
 and rows. The rules, shared by both sides (docs/ARCHITECTURE.md, "Fingerprints"):
 
-- a row's hash is 60 bits of md5 over the length-prefixed canonical texts of the key and every scalar
-  column, in declared order; a nullable column's NULL is `N` (a canonical text always starts with a digit);
+- a row's hash is 60 bits of md5 over the canonical texts of the key and every scalar column, in declared
+  order, each ended by `;` (a type whose text never holds one, `ColumnType.terminated`) or prefixed by
+  its length (text); a nullable column's NULL is `N` (`N;` when terminated);
 - each element of an array column adds 44 bits of md5 over (key, column name, element): arrays are
   multisets, so order never matters and no collation is involved; up to 2^18 elements per row keep the
   sum inside a bigint;
@@ -28,6 +29,11 @@ MOD64 = 1 << 64
 def enc(text: str) -> str:
     """Length-prefixed, so a concatenation of texts is unambiguous whatever they hold."""
     return f"(octet_length({text})::text || ':' || {text})"
+
+
+def field(t: ColumnType, text: str) -> str:
+    """One canonical text as a part of a concatenation that stays unambiguous."""
+    return f"({text} || ';')" if t.terminated else enc(text)
 
 
 def md5_bits(text: str, bits: int) -> str:
@@ -77,17 +83,17 @@ def canonical(col: Column, v: str) -> str:
         return (f"(CASE WHEN strpos({v}, '.') > 0 THEN regexp_replace({v}, '\\.?0+$', '') ELSE {v} END)"
                 if col.type.scale else v)
     if kind == "timestamptz":  # `v` is already truncated to the sink's precision
-        return f"(extract(epoch from {v}) * 1000)::bigint::text"
+        return f"(date_part('epoch', {v}) * 1000)::bigint::text"   # a double: cheaper than numeric
     raise ValueError(kind)
 
 
 def scalar_part(col: Column, v: str) -> str:
-    text = canonical(col, v)
-    return f"coalesce({enc(text)}, 'N')" if col.nullable else enc(text)
+    text = field(col.type, canonical(col, v))
+    return f"coalesce({text}, '{'N;' if col.type.terminated else 'N'}')" if col.nullable else text
 
 
-def element_hash(key_text: str, name: str, element: str) -> str:
-    return md5_bits(f"{enc(key_text)} || {enc(repr_literal(name))} || {enc(element)}", 44)
+def element_hash(key: Column, key_text: str, name: str, element: str) -> str:
+    return md5_bits(f"{field(key.type, key_text)} || {enc(repr_literal(name))} || {enc(element)}", 44)
 
 
 def repr_literal(text: str) -> str:

@@ -84,8 +84,9 @@ class SourceSQL:
         return C.value(col, self.expr(col), self.precision)
 
     def scalar_hash(self) -> str:
-        parts = [C.enc(self.key_text)] + [C.scalar_part(c, C.value(c, self.expr(c), self.precision))
-                                          for c in self.spec.compared if not c.type.is_array]
+        parts = [C.field(self.spec.key_column.type, self.key_text)]
+        parts += [C.scalar_part(c, C.value(c, self.expr(c), self.precision))
+                  for c in self.spec.compared if not c.type.is_array]
         return C.md5_bits(" || ".join(parts), 60)
 
     def elements(self, col: Column) -> tuple[str, str]:
@@ -97,7 +98,7 @@ class SourceSQL:
         return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", element("chsync_e")
 
     def element_hash(self, col: Column, element: str) -> str:
-        return C.element_hash(self.key_text, col.name, element)
+        return C.element_hash(self.spec.key_column, self.key_text, col.name, element)
 
     @property
     def arrays(self) -> list[Column]:

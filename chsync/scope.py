@@ -117,7 +117,7 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
     source.check_customer()
     sink.require_table()
     units = source.units()
-    diff, mode, why = diff_with_mode(source, sink, first, last, mode, explain=explain)
+    diff, mode, why = diff_with_mode(source, sink, first, last, mode, explain=explain, keep=samples)
     empty = {"rows": 0, "distinct": 0, "duplicates": 0}
     days: list[DayRow] = []
     sample_ids: dict[str, list[str]] = {k: [] for k in CLASSES}
@@ -126,7 +126,8 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         row = DayRow(day, src[0], snk["rows"], snk["distinct"], snk["duplicates"])
         if day in diff.days:
             d = diff.days[day]
-            row.missing, row.stale, row.changed = len(d.missing), len(d.stale), len(d.changed)
+            counts = d.counts()
+            row.missing, row.stale, row.changed = counts["missing"], counts["stale"], counts["changed"]
             row.in_sync = d.in_sync
             for kind in sample_ids:
                 sample_ids[kind].extend(getattr(d, kind)[: max(0, samples - len(sample_ids[kind]))])

@@ -36,6 +36,13 @@ def test_pull_and_push_diffs_find_the_same_rows_for_the_same_reasons(drifted):
         pull = json.loads(done.stdout)
         assert pull["mode"]["mode"] == "pull" and push["mode"]["mode"] == "push"
         assert _without_mode(pull) == _without_mode(push)
+    # a few samples only: each window's keys are dropped once counted, and the counts, reasons, columns
+    # and the first samples stay those of the diff that kept every key
+    done = drifted.cli("diff", *RANGE, "--mode", "pull", "--limit", "3", "--json",
+                       env={"CHSYNC_DIFF_WINDOW_ROWS": "1500"})
+    few = json.loads(done.stdout)
+    assert done.returncode == 1 and few["samples"] == {k: v[:3] for k, v in push["samples"].items()}
+    assert _without_mode(few) | {"samples": None} == _without_mode(push) | {"samples": None}
 
 
 def test_pull_sync_makes_the_sink_equal_postgres_and_rerunning_never_duplicates(drifted):

@@ -65,7 +65,7 @@ def diff(ctx: Context, as_json: bool, from_, to, limit, mode):
     first, last = parse_range(from_, to)
     source = ctx.checked_source()
     ctx.sink.require_table()
-    result, mode, why = diff_with_mode(source, ctx.sink, first, last, mode)
+    result, mode, why = diff_with_mode(source, ctx.sink, first, last, mode, keep=limit)
     log.info(f"mode {mode}: {why}")
     doc = result.to_json(ctx.spec.customer, limit) | {"mode": {"mode": mode, "why": why}}
     if as_json:

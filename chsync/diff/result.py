@@ -19,13 +19,44 @@ class DayDiff:
     duplicates: list[str] = dataclasses.field(default_factory=list)
     stale_reasons: dict[str, str] = dataclasses.field(default_factory=dict)        # key -> reason
     changed_columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # key -> columns
+    # Set by `compact`: the day's totals, once its key lists keep only a few samples.
+    tally: DayTally | None = None
 
     @property
     def in_sync(self) -> bool:
-        return not (self.missing or self.stale or self.changed or self.duplicates)
+        return not any(self.counts().values())
 
     def counts(self) -> dict[str, int]:
+        if self.tally is not None:
+            return dict(self.tally.counts)
         return {k: len(getattr(self, k)) for k in CLASSES}
+
+    def reasons(self) -> Counter:
+        """Stale rows per reason."""
+        return Counter(self.tally.reasons) if self.tally is not None else Counter(self.stale_reasons.values())
+
+    def columns(self) -> Counter:
+        """Changed rows per column."""
+        if self.tally is not None:
+            return Counter(self.tally.columns)
+        return Counter(c for cols in self.changed_columns.values() for c in cols)
+
+    def compact(self, keep: int) -> None:
+        """Keep the counts and only the first `keep` keys of each class: a diff where every row differs
+        then holds a window's keys, not the range's."""
+        if self.tally is None:
+            self.tally = DayTally(self.counts(), self.reasons(), self.columns())
+        for kind in CLASSES:
+            setattr(self, kind, getattr(self, kind)[:keep])
+        self.stale_reasons = {k: self.stale_reasons[k] for k in self.stale if k in self.stale_reasons}
+        self.changed_columns = {k: self.changed_columns[k] for k in self.changed if k in self.changed_columns}
+
+
+@dataclasses.dataclass(frozen=True)
+class DayTally:
+    counts: dict[str, int]
+    reasons: Counter
+    columns: Counter
 
 
 @dataclasses.dataclass
@@ -38,11 +69,11 @@ class RangeDiff:
     days: dict[dt.date, DayDiff] = dataclasses.field(default_factory=dict)   # only days whose fingerprints differ
 
     def reason_counts(self) -> dict[str, int]:
-        counts = Counter(r for d in self.days.values() for r in d.stale_reasons.values())
+        counts = sum((d.reasons() for d in self.days.values()), Counter())
         return {r: counts.get(r, 0) for r in self.reasons} | {r: n for r, n in counts.items() if r not in self.reasons}
 
     def column_counts(self) -> dict[str, int]:
-        counts = Counter(c for d in self.days.values() for cols in d.changed_columns.values() for c in cols)
+        counts = sum((d.columns() for d in self.days.values()), Counter())
         return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
     def to_json(self, customer: str | None, limit: int) -> dict:

@@ -30,14 +30,15 @@ DIFF_WINDOW_ROWS = int(os.environ.get("CHSYNC_DIFF_WINDOW_ROWS", "250000"))
 
 
 def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "auto", *,
-                   explain: bool = True) -> tuple[RangeDiff, str, str]:
+                   explain: bool = True, keep: int | None = None) -> tuple[RangeDiff, str, str]:
     """The diff with the source side hashed by Postgres (push) or inside the sink (pull); returns it
-    with the mode that ran and why."""
+    with the mode that ran and why. `keep`: the caller needs only the counts and that many keys per
+    class and day (the in-sink diff then holds the keys of a window or two, however many rows differ)."""
     from .transport import diff_transport
     transport = diff_transport(source, sink, mode)
     if transport.mode == "pull":
         with transport.open() as (puller, mirror):
-            return (diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror),
+            return (diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror, keep=keep),
                     transport.mode, transport.why)
     return diff_range(source, sink, first, last, explain=explain), transport.mode, transport.why
 
@@ -64,7 +65,7 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
 
 
 def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool = True,
-                 mirror=None) -> RangeDiff:
+                 mirror=None, keep: int | None = None) -> RangeDiff:
     """The same diff with the source side read, hashed and joined inside the sink (pull mode): only the
     differing keys come back. Same classes and reasons as `diff_range`. Window by window (about
     DIFF_WINDOW_ROWS source rows each), so memory is bounded by a window, not the range; Postgres explains
@@ -78,7 +79,7 @@ def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool
     try:
         with StepProgress(len(windows), "compare in the sink") as progress, \
                 concurrent.futures.ThreadPoolExecutor(1) as postgres:
-            explained = []
+            explained: list[tuple[concurrent.futures.Future | None, list[dt.date]]] = []
             for lo, hi in windows:
                 counted = postgres.submit(source.day_counts, lo, hi)
                 if mirror is not None:
@@ -91,19 +92,33 @@ def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool
                              if not agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day))]
                 result.days.update({day: DayDiff() for day in differing})
                 keys = side.differing_keys(differing) if differing else pa.table({})
+                stale = None
                 if keys.num_rows:  # (an empty chDB result has no columns at all)
                     if explain:  # first, so that Postgres works while the sink classifies and compares
-                        explained.append(postgres.submit(_explain_stale, source, result, _stale_pairs(keys)))
+                        stale = postgres.submit(_explain_stale, source, result, _stale_pairs(keys))
                     _classify(result, keys)
                     if explain:
                         for day, columns, ids in side.changed_columns():
                             result.days[day].changed_columns.update(dict.fromkeys(ids, columns))
+                if keep is not None:   # the window before this one is explained by now, or nearly
+                    _compact(result, explained, keep)
+                explained.append((stale, differing))
                 progress.advance(f"{lo} – {hi}: {len(differing)} days differ", 1)
-            for done in explained:
-                done.result()
+            _compact(result, explained, keep)
     finally:
         side.close()
     return result
+
+
+def _compact(result: RangeDiff, explained: list, keep: int | None) -> None:
+    """Wait for the windows' explanations in `explained` (emptying it); with `keep`, compact their days."""
+    while explained:
+        stale, days = explained.pop(0)
+        if stale is not None:
+            stale.result()
+        if keep is not None:
+            for day in days:
+                result.days[day].compact(keep)
 
 
 def _same_source_set(pulled: dict[dt.date, int], counted: dict[dt.date, int], lo: dt.date, hi: dt.date) -> None:

@@ -1,7 +1,8 @@
 """Benchmark: every command a user runs on the seed's 49 days, beside the floor F from the same run, at
 each scale, with a baseline commit run alternately on the same data.
 
-    python bench/bench_floor.py --scales 1,3 [--baseline GIT_REV] [--runs 1] [--demo] [--workdir DIR]
+    python bench/bench_floor.py --scales 1,3 [--baseline GIT_REV] [--runs 1] [--demo] [--workers N]
+        [--workdir DIR]
 
 F, the floor: the cheapest honest copy of the same filtered rows — one ADBC read of the spec's source
 set (arrays aggregated by one GROUP BY join per child table) and one insert of that Arrow table into a
@@ -16,9 +17,11 @@ RSS, VmHWM), on the same data for every version:
 - `sync` of the 49 days (from the drifted state);
 - with --demo, `chsync demo` at each scale (it makes its own data: act 1 and, where there is one, act 2).
 
-Before every measured run the chDB directory is restored from a copy (drifted, or in sync), so every
-version starts from the same bytes; the copies hold no journal, which each version writes its own way.
-Prints one Markdown table per scale; BENCHMARKS.md quotes it with this command line.
+`--workers N` passes the same `--workers N` to every version's sync and backfill (versions whose default
+differs are then compared like for like). Before every measured run the chDB directory is restored from a
+copy (drifted, or in sync), so every version starts from the same bytes; the copies hold no journal,
+which each version writes its own way. Prints one Markdown table per scale; BENCHMARKS.md quotes it with
+this command line.
 """
 
 from __future__ import annotations
@@ -121,6 +124,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="measured runs per step and version (median)")
     parser.add_argument("--baseline", metavar="GIT_REV", help="also run this commit's chsync, alternately")
     parser.add_argument("--demo", action="store_true", help="also time `chsync demo` at each scale")
+    parser.add_argument("--workers", type=int, help="pass --workers N to sync and backfill (every version)")
     parser.add_argument("--workdir", default="/tmp/chsync-bench-floor")
     args = parser.parse_args()
     print("command: python bench/bench_floor.py " + " ".join(sys.argv[1:]), flush=True)
@@ -142,6 +146,8 @@ def main() -> None:
         snapshots.take("all-changed")
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for label, snapshot, argv, codes, new in STEPS:
+            if args.workers and argv[0] in ("sync", "backfill"):
+                argv = [*argv, "--workers", str(args.workers)]
             for _ in range(args.runs):
                 for version, version_env in versions.items():
                     if new and version != "this tree":

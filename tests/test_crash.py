@@ -32,6 +32,9 @@ from chsync.apply.journal import Journal
 KILL_POINTS = [("swap", "planned"), ("swap", "staged:2026-01-21"), ("swap", "verified:2026-01-21"),
                ("swap", "swapped:2026-01-21"), ("bulk", "deleted"), ("bulk", "inserted:2026-01-21")]
 PASSWORD = "pg-s3cret-pw"
+# One worker, so that "the days before the stopped one are done, the later ones untouched" is the truth to
+# check (with two, the next day is in flight too; tests/test_workers.py checks the journal with two).
+IN_ORDER = ("--workers", "1")
 DAY = dt.date(2026, 1, 21)
 
 
@@ -51,8 +54,8 @@ def assert_sink_equals_postgres(env, journal: bool = True) -> None:
 @pytest.mark.parametrize("strategy, point", KILL_POINTS)
 def test_kill_9_after_each_journal_state_then_resume(drifted, tmp_path, strategy, point):
     started = time.time()
-    paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", strategy, "--yes"), drifted.environ(), point,
-                    tmp_path / "fault")
+    paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", strategy, "--yes", *IN_ORDER),
+                    drifted.environ(), point, tmp_path / "fault")
     paused.kill9()
     killed = time.time()
 
@@ -106,7 +109,8 @@ def test_postgres_backend_killed_mid_read(drifted, tmp_path, command):
     with drifted.sink() as sink:
         before = {d: sink.table_fingerprint(sink.read_table, d) for d in DAYS}
     args = ("backfill", *RANGE, "--strategy", "swap", "--yes") if command == "backfill" else ("sync", *RANGE)
-    paused = Paused(drifted.argv(*args), drifted.environ({"CHSYNC_SOURCE": with_password(drifted.source, PASSWORD)}),
+    paused = Paused(drifted.argv(*args, *IN_ORDER),
+                    drifted.environ({"CHSYNC_SOURCE": with_password(drifted.source, PASSWORD)}),
                     f"read:{DAY}", tmp_path / "fault")
     with drifted.pg() as conn:
         kill_backend_mid_read(conn, paused)
@@ -208,8 +212,8 @@ def test_postgres_hung_mid_read_ends_within_the_read_timeout(drifted, tmp_path, 
     with drifted.sink() as sink:
         before = {d: sink.table_fingerprint(sink.read_table, d) for d in DAYS}
     args = {"backfill": ("backfill", *RANGE, "--strategy", "swap", "--yes"), "sync": ("sync", *RANGE)}[command]
-    paused = Paused(drifted.argv(*args, "--mode", mode), drifted.environ({"CHSYNC_SOURCE": _hung_source(drifted)}),
-                    f"read:{DAY}", tmp_path / "fault")
+    paused = Paused(drifted.argv(*args, "--mode", mode, *IN_ORDER),
+                    drifted.environ({"CHSYNC_SOURCE": _hung_source(drifted)}), f"read:{DAY}", tmp_path / "fault")
     try:
         with drifted.pg() as conn:
             backends = backends_of(conn, paused.pid, port)
@@ -248,7 +252,7 @@ def test_postgres_hung_while_chdb_pulls_a_window_ends_within_the_read_timeout(en
     port = int(drifted.source.rsplit(":", 1)[1].split("/")[0])
     with drifted.sink() as sink:
         before = {d: sink.table_fingerprint(sink.read_table, d) for d in DAYS}
-    paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", "swap", "--mode", "pull", "--yes"),
+    paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", "swap", "--mode", "pull", "--yes", *IN_ORDER),
                     drifted.environ({"CHSYNC_SOURCE": _hung_source(drifted)}), f"pull:{first}", tmp_path / "fault")
     try:
         with drifted.pg() as conn, contextlib.ExitStack() as stopped:

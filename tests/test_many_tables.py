@@ -111,7 +111,7 @@ def test_each_table_has_its_own_lock_runs_and_resume(many):
     with many.pg() as conn:
         conn.execute("UPDATE alpha_rows SET note = note || '!'")
         conn.execute("UPDATE beta_rows SET amount = amount + 1")
-    crashed = many.cli("--table", "beta", "backfill", *RANGE, "--strategy", "swap", "--yes",
+    crashed = many.cli("--table", "beta", "backfill", *RANGE, "--strategy", "swap", "--yes", "--workers", "1",
                        env={"CHSYNC_FAULT": "kill:staged:2026-01-21"})
     assert crashed.returncode == -9, crashed.stderr
     # beta's lock is held by the dead run; alpha's is free

@@ -86,7 +86,7 @@ def new_run_id() -> str:
 
 class Backfill:
     def __init__(self, source: PostgresSource, sink: ClickHouseSink, *, allow_shrink: bool = False,
-                 barrier_timeout: float = 600.0, workers: int = 1):
+                 barrier_timeout: float = 600.0, workers: int | None = None):
         self.source, self.sink = source, sink
         self.workers = workers
         self.allow_shrink = allow_shrink
@@ -151,7 +151,8 @@ class Backfill:
                 self.puller.plan([(u.first, u.last) for u in units if actions[u.first] != "skip"])
             first, last = dt.date.fromisoformat(plan.first), dt.date.fromisoformat(plan.last)
             strategy.prepare(self, first, last, todo, states)
-            workers = Workers(self.source, self.sink, self.workers if strategy.parallel else 1)
+            days_at_once = self.workers or self.sink.capabilities.day_workers   # None: the sink's default
+            workers = Workers(self.source, self.sink, days_at_once if strategy.parallel else 1)
             with self.timeline.step(f"Backfill {len(todo)} days ({plan.strategy})") as step, \
                     DayProgress(len(todo), f"backfill {plan.strategy}") as progress:
                 workers.run(units, lambda u: self._unit(strategy, actions[u.first], u, *workers.pair()),
@@ -171,7 +172,8 @@ class Backfill:
     def _result(self, plan: Plan, state: str, *, changed: bool) -> dict:
         return {"run": self.run_id, "state": state, "changed": changed, "strategy": plan.strategy,
                 "from": plan.first, "to": plan.last, "read_window": plan.read_window,
-                "days": self.day_results, "rows_written": sum(r["rows_written"] for r in self.day_results),
+                "days": sorted(self.day_results, key=lambda r: r["day"]),   # workers finish in any order
+                "rows_written": sum(r["rows_written"] for r in self.day_results),
                 "timeline": self.timeline.as_list()}
 
     def _unit(self, strategy, action: str, unit: Unit, source: PostgresSource, sink: ClickHouseSink) -> dict:

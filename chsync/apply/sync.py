@@ -57,12 +57,10 @@ class Healed:
     drift: DayDiff
 
     def to_json(self) -> dict:
-        reasons: dict[str, int] = {}
-        for reason in self.drift.stale_reasons.values():
-            reasons[reason] = reasons.get(reason, 0) + 1
-        return {"day": self.day.isoformat(), "missing": len(self.drift.missing), "stale": len(self.drift.stale),
-                "stale_reasons": reasons, "changed": len(self.drift.changed),
-                "duplicates": len(self.drift.duplicates)}
+        counts = self.drift.counts()
+        return {"day": self.day.isoformat(), "missing": counts["missing"], "stale": counts["stale"],
+                "stale_reasons": dict(self.drift.reasons()), "changed": counts["changed"],
+                "duplicates": counts["duplicates"]}
 
 
 @dataclasses.dataclass
@@ -142,7 +140,7 @@ class SyncRequest:
     dry_run: bool = False
     allow_shrink: bool = False
     mode: str = "push"
-    workers: int = 1
+    workers: int | None = None               # None: the sink's default (Capabilities.day_workers)
     wait: float = 0.0                        # seconds to wait for another writer's lock
 
 
@@ -196,7 +194,8 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
         journal.fail(result.run, str(e) if isinstance(e, RuntimeFailure) else type(e).__name__)
         raise
     journal.release(result.run)
-    result.days.sort(key=lambda d: d.day)
+    result.days.sort(key=lambda d: d.day)            # workers finish in any order
+    result.healed.sort(key=lambda h: h.day)
     return result
 
 
@@ -251,7 +250,7 @@ def _write(source, sink, request: SyncRequest, days: list[dt.date], result: Sync
            journal: Journal, healing: bool = False) -> None:
     if not days:
         return
-    pool = Workers(source, sink, request.workers if swaps else 1)
+    pool = Workers(source, sink, (request.workers or sink.capabilities.day_workers) if swaps else 1)
     puller_context: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if mode == "pull":
         from ..pull.reader import Puller

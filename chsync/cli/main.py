@@ -92,9 +92,11 @@ def config_option(fn):
 
 
 def workers_option(fn):
-    return click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
-                        help="Days processed at once (swap only: mutation strategies run one day at a time, "
-                             "so the sink's mutation queue never grows). Each worker has its own connections.")(fn)
+    return click.option("--workers", type=click.IntRange(1, 16),
+                        help="Days processed at once (default 2: while Postgres reads one day, the sink writes "
+                             "another; 1 on a cluster, whose ON CLUSTER DDL waits for every host). Swap only: "
+                             "mutation strategies run one day at a time, so the sink's mutation queue never "
+                             "grows. Each worker has its own connections; 1 runs the days in order.")(fn)
 
 
 def mode_option(default: str):

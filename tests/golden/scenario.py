@@ -151,7 +151,8 @@ def capture(source: str, sink: str, workdir: Path) -> dict[str, str]:
         out[f"plan-{strategy}.json"] = r.json("plan", *SUB, "--strategy", strategy)
     out["plan-swap.txt"] = r.text("plan", *SUB, "--strategy", "swap")
     out["plan-pull.json"] = r.json("plan", *SUB, "--strategy", "swap", "--mode", "pull")
-    out["backfill-swap.json"] = r.json("backfill", *SUB, "--strategy", "swap", "--yes")
+    # one worker: the journal below lists each state as it happened, and two workers interleave the days
+    out["backfill-swap.json"] = r.json("backfill", *SUB, "--strategy", "swap", "--yes", "--workers", "1")
     out["verify-after.json"] = r.json("verify", *SUB)
     out["verify-after.txt"] = r.text("verify", *SUB)
     out["backfill-repair.json"] = r.json("backfill", "--from", "2026-01-25", "--to", "2026-01-26",

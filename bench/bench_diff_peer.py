@@ -81,7 +81,8 @@ def measured(argv: list[str], env: dict, ok: tuple[int, ...] = (0,),
             "finally:\n    print('PEAK_RSS_KB', "
             "[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)")
     t0 = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True,
+    # -P: the repository's own chsync must not shadow PYTHONPATH's (bench_sync.measured_chsync)
+    done = subprocess.run([sys.executable, "-P", "-c", code, *argv], env=env, capture_output=True, text=True,
                           timeout=timeout)
     wall = time.monotonic() - t0
     if done.returncode not in ok:

@@ -40,7 +40,9 @@ def measured_chsync(env: dict, *args: str, expect: tuple[int, ...] = (0,)) -> tu
             "finally:\n    print('PEAK_RSS_KB', "
             "[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr)")
     t0 = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+    # -P: `python -c` would put the current directory first on sys.path, and run from the repository that
+    # is this tree's chsync package, whatever PYTHONPATH names (a baseline ran this tree's code that way)
+    done = subprocess.run([sys.executable, "-P", "-c", code, *args], env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
     if done.returncode not in expect:
         raise SystemExit(f"chsync {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")

@@ -94,7 +94,7 @@ def config_option(fn):
 def workers_option(fn):
     return click.option("--workers", type=click.IntRange(1, 16),
                         help="Days processed at once (default 2: while Postgres reads one day, the sink writes "
-                             "another; 1 on a cluster, whose ON CLUSTER DDL waits for every host). Swap only: "
+                             "another; 1 on a cluster, whose DDL runs ON CLUSTER). Swap only: "
                              "mutation strategies run one day at a time, so the sink's mutation queue never "
                              "grows. Each worker has its own connections; 1 runs the days in order.")(fn)
 

@@ -35,9 +35,8 @@ class Capabilities:
     def day_workers(self) -> int:
         """Days processed at once unless --workers says otherwise. Two, so that Postgres reads and hashes
         one day while the sink writes and checks another (the seed's 49 days on chDB: 17.5 s with one,
-        10.8 s with two). One on a cluster: each day's DDL runs ON CLUSTER and waits for every host, so
-        with a shard down the second day would wait out the server's DDL timeout (minutes) after the
-        first had already failed naming the host."""
+        10.8 s with two). One on a cluster, as before: there each day's DDL runs ON CLUSTER through
+        ZooKeeper's queue, and two workers have not been measured against one."""
         return 1 if self.cluster else 2
 
     def as_dict(self) -> dict:

@@ -151,8 +151,7 @@ class Backfill:
                 self.puller.plan([(u.first, u.last) for u in units if actions[u.first] != "skip"])
             first, last = dt.date.fromisoformat(plan.first), dt.date.fromisoformat(plan.last)
             strategy.prepare(self, first, last, todo, states)
-            days_at_once = self.workers or self.sink.capabilities.day_workers   # None: the sink's default
-            workers = Workers(self.source, self.sink, days_at_once if strategy.parallel else 1)
+            workers = Workers(self.source, self.sink, self.workers if strategy.parallel else 1)
             with self.timeline.step(f"Backfill {len(todo)} days ({plan.strategy})") as step, \
                     DayProgress(len(todo), f"backfill {plan.strategy}") as progress:
                 workers.run(units, lambda u: self._unit(strategy, actions[u.first], u, *workers.pair()),

@@ -14,8 +14,10 @@ R = TypeVar("R")
 
 
 class Workers:
-    def __init__(self, source, sink, workers: int):
-        self.source, self.sink, self.workers = source, sink, max(1, workers)
+    def __init__(self, source, sink, workers: int | None):
+        """`workers` None: the sink's default (Capabilities.day_workers)."""
+        self.source, self.sink = source, sink
+        self.workers = max(1, sink.capabilities.day_workers if workers is None else workers)
         self._local = threading.local()
         self._opened: list = []
         self._lock = threading.Lock()

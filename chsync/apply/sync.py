@@ -250,7 +250,7 @@ def _write(source, sink, request: SyncRequest, days: list[dt.date], result: Sync
            journal: Journal, healing: bool = False) -> None:
     if not days:
         return
-    pool = Workers(source, sink, (request.workers or sink.capabilities.day_workers) if swaps else 1)
+    pool = Workers(source, sink, request.workers if swaps else 1)
     puller_context: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if mode == "pull":
         from ..pull.reader import Puller

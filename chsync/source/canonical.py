@@ -92,8 +92,9 @@ def scalar_part(col: Column, v: str) -> str:
     return f"coalesce({text}, '{'N;' if col.type.terminated else 'N'}')" if col.nullable else text
 
 
-def element_hash(key: Column, key_text: str, name: str, element: str) -> str:
-    return md5_bits(f"{field(key.type, key_text)} || {enc(repr_literal(name))} || {enc(element)}", 44)
+def element_hash(key_field: str, name: str, element: str) -> str:
+    """`key_field`: the key's text as `field` gives it."""
+    return md5_bits(f"{key_field} || {enc(repr_literal(name))} || {enc(element)}", 44)
 
 
 def repr_literal(text: str) -> str:

@@ -83,8 +83,13 @@ class SourceSQL:
             return f"ARRAY(SELECT {e} {elements} ORDER BY {e} COLLATE \"C\")"
         return C.value(col, self.expr(col), self.precision)
 
+    @property
+    def key_field(self) -> str:
+        """The key's canonical text as the first part of a hashed concatenation."""
+        return C.field(self.spec.key_column.type, self.key_text)
+
     def scalar_hash(self) -> str:
-        parts = [C.field(self.spec.key_column.type, self.key_text)]
+        parts = [self.key_field]
         parts += [C.scalar_part(c, C.value(c, self.expr(c), self.precision))
                   for c in self.spec.compared if not c.type.is_array]
         return C.md5_bits(" || ".join(parts), 60)
@@ -98,7 +103,7 @@ class SourceSQL:
         return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", element("chsync_e")
 
     def element_hash(self, col: Column, element: str) -> str:
-        return C.element_hash(self.spec.key_column, self.key_text, col.name, element)
+        return C.element_hash(self.key_field, col.name, element)
 
     @property
     def arrays(self) -> list[Column]:

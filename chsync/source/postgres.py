@@ -215,16 +215,19 @@ class PostgresSource:
         return int(rows)
 
     def _fingerprint_planner(self, sql: SourceSQL, first: dt.date, last: dt.date) -> dict[str, str]:
-        """Hash joins for the child tables when the range holds many rows. Postgres underestimates a source
+        """Group by hashing: a range has few days, and Postgres, underestimating the rows, would sort every
+        one of them by day (spilling to disk at the default work_mem: 56 days took 4.7 s, 4.3 s hashed).
+        Hash joins for the child tables when the range holds many rows. Postgres underestimates a source
         set filtered over joins by orders of magnitude, so it probes a child table's index once per row:
         measured on the seed's 1.5M rows, 4.8 s of probes against 1.5 s to scan and hash all 2M labels
         (14 days: 2.3 s against 1.9 s for the whole fingerprint). A probe costs about what hashing
         PROBE_COST child rows does, so a short range of a long history keeps its probes."""
+        settings = {"enable_sort": "off"}
         if not any(c.child is not None for c in sql.arrays):
-            return {}
+            return settings
         children = self._child_rows
         rows = int(self.query(sql.estimate(first, last))[0][0][0]["Plan"]["Plan Rows"])
-        return {"enable_nestloop": "off"} if rows * PROBE_COST >= children else {}
+        return settings | ({"enable_nestloop": "off"} if rows * PROBE_COST >= children else {})
 
     def day_counts(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
         """{day: rows of the source set} (no hashing)."""

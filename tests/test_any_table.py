@@ -115,6 +115,29 @@ def test_every_strategy_repairs_the_generated_drift(env, name, strategy):
     assert found == {day: (d["source"], d["source"]) for day, d in truth["days"].items()}
 
 
+@pytest.mark.parametrize("name", ["daily", "monthly"])
+def test_the_daily_job_heals_exactly_the_generated_drift(env, name):
+    """Each drifted day is explained as it is healed: on day partitions from the rows read to swap it (an
+    integer key here), on month partitions before its keys are repaired."""
+    config = str(_config(name, env.tmp))
+    spec = load_specs(config)[0]
+    with env.sink(spec) as sink:
+        truth = generate(env.source, sink, spec, scale=0.005, seed=3)
+    first, last = truth["from"], truth["to"]
+    doc = env.cli_json("--config", config, "sync", "--from", first, "--to", last, "--only-drifted")
+    drifted = {day: d for day, d in truth["days"].items() if d["missing"] or d["stale"] or d["changed"]
+               or d["duplicates"]}
+    assert doc["drifted"] == sorted(drifted) and doc["left"] == []
+    healed = {h["day"]: {k: h[k] for k in ("missing", "stale", "changed")} for h in doc["healed"]}
+    assert healed == {day: {k: d[k] for k in ("missing", "stale", "changed")} for day, d in drifted.items()}
+    reasons: dict[str, int] = {}
+    for h in doc["healed"]:
+        for reason, n in h["stale_reasons"].items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    assert reasons == {r: n for r, n in truth["stale_reasons"].items() if n}
+    assert env.cli_json("--config", config, "verify", "--from", first, "--to", last)["in_sync"]
+
+
 def test_a_spec_that_is_not_simple_is_refused_and_nothing_is_created(env, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(DAILY.read_text().replace('sql = "o.paid"', 'sql = "o.total * 2 > 10"'))

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .. import __version__, log, policy
 from ..diff.result import DayDiff
-from ..diff.run import diff_range
+from ..diff.run import differing_days, drill_day
 from ..diff.transport import not_pullable
 from ..errors import ChsyncError, Refused, RuntimeFailure
 from ..plan.model import Plan
@@ -226,13 +226,12 @@ def _record(source, sink, request: SyncRequest, choice) -> Plan:
 
 def _check(source, sink, request: SyncRequest, result: SyncResult) -> None:
     """Compare the lookback days by per-day fingerprints (Postgres and the sink each aggregate their own
-    rows: no row leaves either when a day is in sync); drill into and explain the days that differ."""
+    rows: no row leaves either when a day is in sync). A drifted day is drilled into and explained as it
+    is healed, from the rows read to heal it (`_write`)."""
     days = sorted(request.check)
-    diff = diff_range(source, sink, days[0], days[-1])
+    drifted = [d for d in differing_days(source, sink, days[0], days[-1]) if d in set(days)]
     result.checked = days
-    drifted = sorted(d for d, day in diff.days.items() if not day.in_sync and d in set(days))
     result.drifted = drifted
-    result.drift = {d: diff.days[d] for d in drifted}
     log.info(f"checked {len(days)} day(s): {len(drifted)} drifted"
              + (f" ({', '.join(d.isoformat() for d in drifted[:10])}{' ...' if len(drifted) > 10 else ''})"
                 if drifted else ""))
@@ -262,9 +261,15 @@ def _write(source, sink, request: SyncRequest, days: list[dt.date], result: Sync
         def one_day(day: dt.date) -> SyncedDay | Refused:
             src, snk = pool.pair()
             try:
+                def found(read=None) -> None:   # what a healed day held, before it is replaced
+                    result.drift[day] = drill_day(src, snk, day, read)
+
+                if healing and (not swaps or puller):
+                    found()
                 if not swaps:
                     return _DayRepair(src, snk, request.allow_shrink, result.run).day(day)
-                done = swap_unit(src, snk, Unit(day, day), allow_shrink=request.allow_shrink, puller=puller)
+                done = swap_unit(src, snk, Unit(day, day), allow_shrink=request.allow_shrink, puller=puller,
+                                 on_read=found if healing and not puller else None)
                 return SyncedDay(day, done.source_rows, done.sink_rows_before, done.rows_written, done.action,
                                  done.seconds)
             except Refused as e:

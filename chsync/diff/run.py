@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from ..dates import day_range
 from ..errors import RuntimeFailure
 from ..progress import StepProgress
-from .compare import agree, changed_columns, compare_day
+from .compare import HASH, KEY, agree, changed_columns, compare_day
 from .result import DayDiff, RangeDiff
 
 # The in-sink diff holds a window's source rows and sink rows in memory. Measured on the seed's 1.5M rows
@@ -49,11 +49,8 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     precision = sink.capabilities.time_precision
     result = RangeDiff(first, last, source.spec.reasons)
     days = day_range(first, last)
-    with StepProgress(len(days) + (1 if explain else 0), "compare") as progress, \
-            concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
-        sink_side = pool.submit(twin.day_stats, first, last)  # both databases hash their side at once
-        result.source_days = source.day_fingerprints(first, last, precision)
-        result.sink_days = sink_side.result()
+    with StepProgress(len(days) + (1 if explain else 0), "compare") as progress:
+        result.source_days, result.sink_days = day_fingerprints(source, sink, first, last)
         for day in days:
             if not agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
                 result.days[day] = compare_day(source.day_hashes(day, precision), sink.day_hashes(day))
@@ -62,6 +59,35 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
             _explain(source, sink, result, precision)
             progress.advance(f"{len(result.days)} differing days explained")
     return result
+
+
+def day_fingerprints(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict]:
+    """(source, sink) per-day fingerprints of the range, both databases hashing their own side at once."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
+        sink_side = pool.submit(twin.day_stats, first, last)
+        source_days = source.day_fingerprints(first, last, sink.capabilities.time_precision)
+        return source_days, sink_side.result()
+
+
+def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The days of the range whose fingerprints differ: no row leaves either database."""
+    source_days, sink_days = day_fingerprints(source, sink, first, last)
+    return [day for day in day_range(first, last) if not agree(source_days.get(day, (0, 0)), sink_days.get(day))]
+
+
+def drill_day(source, sink, day: dt.date, read: pa.Table | None = None) -> DayDiff:
+    """One day's differences by (key, hash), explained: `diff_range`'s drill-down of a single day.
+    `read`: the day's source set as a push read gave it (its rows and HASH), when one was just taken:
+    Postgres then does not hash the day a second time."""
+    precision = sink.capabilities.time_precision
+    result = RangeDiff(day, day, source.spec.reasons)
+    if read is None:
+        hashes = source.day_hashes(day, precision)
+    else:   # the key as text, as `day_hashes` reads it (uuid and text already are; integers print alike)
+        hashes = pa.table({KEY: pc.cast(read.column(source.spec.key), pa.string()), HASH: read.column(HASH)})
+    result.days[day] = compare_day(hashes, sink.day_hashes(day))
+    _explain(source, sink, result, precision)
+    return result.days[day]
 
 
 def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool = True,

@@ -74,11 +74,11 @@ def _noop(state: str, rows: int = 0, detail: str = "") -> None:
 
 
 def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow_shrink: bool = False,
-              on_state=_noop, puller=None) -> Swapped:
+              on_state=_noop, puller=None, on_read=None) -> Swapped:
     """`on_state(state, rows[, detail])` is told "staged", "verified", "swapping" (after each node, where the
     swap runs node by node) and "swapped" as they happen; the unit is checked when this returns. With a
     `puller` the sink copies the unit from Postgres itself (pull mode), and the copy must match Postgres's
-    own fingerprint of it."""
+    own fingerprint of it. `on_read(rows)` is given a push read's rows before the sink changes."""
     started = time.monotonic()
     caps = sink.capabilities
     first, last = unit.first, unit.last
@@ -87,6 +87,8 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
         data = source.read_range(first, last, caps.time_precision)
         expected = fingerprint_of(data)
         source_rows = expected[0]
+        if on_read is not None:
+            on_read(data)
     else:
         data = None
         days = source.day_fingerprints(first, last, caps.time_precision)

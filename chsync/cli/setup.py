@@ -24,7 +24,7 @@ from .main import command, config_option, emit, fan_out, main
 def demo(ctx: Context, as_json: bool, scale, workdir, seed):
     """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
     sync every day, verify; then act 2, a week of the daily job (each day new rows arrive and Postgres
-    changes rows of earlier days; `sync --day D --lookback 14` heals exactly the days that changed), and a
+    changes rows of earlier days; `sync --day D --lookback 7` heals exactly the days that changed), and a
     verify of the whole range. Writes WORKDIR/report.html, report.md (charts in WORKDIR/charts/) and
     report.json. With --config FILE, the same story (without act 2) on generated data of that spec's table
     (its filter must be simple comparisons, as for `chsync generate`): report.md and report.json, and the

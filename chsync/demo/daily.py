@@ -194,7 +194,7 @@ def run_week(source_dsn: str, source: PostgresSource, sink: ClickHouseSink, *, s
             runs.append(_run_doc(run, today, arrived, agent, theirs, changes, synced, step.seconds))
     last = week.day(DAYS)
     with timeline.step(f"Verify {first} – {last}") as step:
-        verify = build_scope(source, sink, first, last).to_json()
+        verify = build_scope(source, sink, first, last, mode="push").to_json()
         step.rows = verify["source"]["rows"]
     doc = {"lookback": LOOKBACK, "from": week.day(1).isoformat(), "to": last.isoformat(), "runs": runs,
            "verify": verify, "as_expected": all(r["as_expected"] for r in runs),

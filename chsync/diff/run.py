@@ -120,8 +120,9 @@ def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool
                 keys = side.differing_keys(differing) if differing else pa.table({})
                 stale = None
                 if keys.num_rows:  # (an empty chDB result has no columns at all)
-                    if explain:  # first, so that Postgres works while the sink classifies and compares
-                        stale = postgres.submit(_explain_stale, source, result, _stale_pairs(keys))
+                    pairs = _stale_pairs(keys)
+                    if explain and pairs[0]:  # first, so that Postgres works while the sink classifies
+                        stale = postgres.submit(_explain_stale, source, result, pairs)
                     _classify(result, keys)
                     if explain:
                         for day, columns, ids in side.changed_columns():
@@ -129,6 +130,8 @@ def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool
                 if keep is not None:   # the window before this one is explained by now, or nearly
                     _compact(result, explained, keep)
                 explained.append((stale, differing))
+                if keep is not None and stale is None:   # nothing of this one is left to explain
+                    _compact(result, explained, keep)
                 progress.advance(f"{lo} – {hi}: {len(differing)} days differ", 1)
             _compact(result, explained, keep)
     finally:

@@ -22,6 +22,10 @@ from .capabilities import Capabilities, partition_grain
 
 MOD64 = 1 << 64
 KEY = "chsync_key"
+# An exact aggregate per key (distinct keys, duplicates) holds every key of its range in memory: 4.9M
+# rows took chDB ~300 MB. A range of more rows is aggregated in buckets of keys (by a hash of the key),
+# one bucket at a time, and the buckets' results added up, so memory stays near one bucket's.
+KEY_BUCKET_ROWS = 2_000_000
 HASH = "chsync_h"   # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
 
 
@@ -243,17 +247,35 @@ class ClickHouseSink(ABC):
     def key_text(self) -> str:
         return f"toString({self.spec.key})"
 
+    def key_buckets(self, first: dt.date, last: dt.date, table: str | None = None) -> list[str]:
+        """Conditions that split the range's keys into buckets of about KEY_BUCKET_ROWS rows (["1"]: one).
+        One day is one bucket: a day's keys are what a swap checks, and counting them would cost each day a
+        query."""
+        if first == last:
+            return ["1"]
+        (rows,), = self.rows(f"SELECT count() FROM {table or self.read_table} "
+                             f"WHERE {self.range_condition(first, last)}")
+        n = -(-int(rows) // KEY_BUCKET_ROWS)
+        return ["1"] if n <= 1 else [f"cityHash64({self.key_text}) % {n} = {i}" for i in range(n)]
+
     def day_stats(self, first: dt.date, last: dt.date, table: str | None = None) -> dict[dt.date, dict]:
         """{day: rows, distinct, duplicates (keys with >1 row), hash_sum (mod 2^64)} for days with rows."""
         key = self.spec.key
-        sql = f"""SELECT chsync_day, sum(chsync_n), count(), countIf(chsync_n > 1), sum(chsync_hs) FROM (
-                    SELECT {self.day_expr} AS chsync_day, {key}, count() AS chsync_n,
-                           sum({self.hash.sql()}) AS chsync_hs
-                    FROM {table or self.read_table} WHERE {self.range_condition(first, last)}
-                    GROUP BY chsync_day, {key})
-                  GROUP BY chsync_day"""
-        return {_as_date(d): {"rows": int(r), "distinct": int(u), "duplicates": int(dup), "hash_sum": int(s) % MOD64}
-                for d, r, u, dup, s in self.rows(sql)}
+        stats: dict[dt.date, dict] = {}
+        for bucket in self.key_buckets(first, last, table):
+            sql = f"""SELECT chsync_day, sum(chsync_n), count(), countIf(chsync_n > 1), sum(chsync_hs) FROM (
+                        SELECT {self.day_expr} AS chsync_day, {key}, count() AS chsync_n,
+                               sum({self.hash.sql()}) AS chsync_hs
+                        FROM {table or self.read_table} WHERE {self.range_condition(first, last)} AND ({bucket})
+                        GROUP BY chsync_day, {key})
+                      GROUP BY chsync_day"""
+            for d, r, u, dup, h in self.rows(sql):
+                day = stats.setdefault(_as_date(d), {"rows": 0, "distinct": 0, "duplicates": 0, "hash_sum": 0})
+                day["rows"] += int(r)
+                day["distinct"] += int(u)
+                day["duplicates"] += int(dup)
+                day["hash_sum"] = (day["hash_sum"] + int(h)) % MOD64
+        return stats
 
     def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
         """{day: raw rows} (cheap: no hashing, no grouping by key)."""
@@ -263,16 +285,21 @@ class ClickHouseSink(ABC):
 
     def range_totals(self, first: dt.date, last: dt.date) -> dict:
         key = self.spec.key
-        sql = f"""SELECT sum(chsync_n), count(), countIf(chsync_n > 1) FROM (
-                    SELECT {key}, count() AS chsync_n FROM {self.read_table}
-                    WHERE {self.range_condition(first, last)} GROUP BY {key})"""
-        rows, distinct, dups = self.rows(sql)[0]
-        return {"rows": int(rows or 0), "distinct": int(distinct or 0), "duplicate_conversations": int(dups or 0)}
+        totals = {"rows": 0, "distinct": 0, "duplicate_conversations": 0}
+        for bucket in self.key_buckets(first, last):
+            sql = f"""SELECT sum(chsync_n), count(), countIf(chsync_n > 1) FROM (
+                        SELECT {key}, count() AS chsync_n FROM {self.read_table}
+                        WHERE {self.range_condition(first, last)} AND ({bucket}) GROUP BY {key})"""
+            rows, distinct, dups = self.rows(sql)[0]
+            totals["rows"] += int(rows or 0)
+            totals["distinct"] += int(distinct or 0)
+            totals["duplicate_conversations"] += int(dups or 0)
+        return totals
 
     def duplicate_ids(self, first: dt.date, last: dt.date) -> list[str]:
-        return [r[0] for r in self.rows(
+        return [r[0] for bucket in self.key_buckets(first, last) for r in self.rows(
             f"SELECT {self.key_text} FROM {self.read_table} WHERE {self.range_condition(first, last)} "
-            f"GROUP BY {self.spec.key} HAVING count() > 1")]
+            f"AND ({bucket}) GROUP BY {self.spec.key} HAVING count() > 1")]
 
     def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
         """Duplicated keys whose rows sit on one node (FINAL/merges can collapse them) vs on several
@@ -285,9 +312,13 @@ class ClickHouseSink(ABC):
         if column is None:
             return {}
         value = f"ifNull(toString({column}), '')" if self.spec.column(column).nullable else f"toString({column})"
-        return {str(u): int(n) for u, n in self.rows(
-            f"SELECT {value}, uniqExact({self.spec.key}) FROM {self.read_table} "
-            f"WHERE {self.range_condition(first, last)} GROUP BY {value}")}
+        counts: dict[str, int] = {}
+        for bucket in self.key_buckets(first, last):   # (value, key) groups: uniqExact held every key at once
+            for v, n in self.rows(f"SELECT chsync_v, count() FROM (SELECT {value} AS chsync_v FROM {self.read_table} "
+                                  f"WHERE {self.range_condition(first, last)} AND ({bucket}) "
+                                  f"GROUP BY chsync_v, {self.spec.key}) GROUP BY chsync_v"):
+                counts[str(v)] = counts.get(str(v), 0) + int(n)
+        return counts
 
     def day_hashes(self, day: dt.date) -> pa.Table:
         """(key text, HASH) for every raw row of the day — duplicates appear as repeated keys."""

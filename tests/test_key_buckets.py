@@ -1,0 +1,28 @@
+"""A range aggregated in buckets of keys, one bucket at a time so that memory stays near a bucket's, adds
+up to exactly what one pass over every key gives: per-day rows, distinct keys, duplicates and hash sums,
+the range's totals, the duplicated keys and the breakdown (on the seed's drifted data, which has
+duplicates within and across days)."""
+
+from __future__ import annotations
+
+from chsync.demo.generate import generate
+from chsync.demo.shape import FIRST, LAST
+from chsync.sink import base
+
+
+def _aggregates(sink) -> tuple:
+    return (sink.day_stats(FIRST, LAST), sink.range_totals(FIRST, LAST), sorted(sink.duplicate_ids(FIRST, LAST)),
+            sink.breakdown_counts(FIRST, LAST))
+
+
+def test_buckets_of_keys_add_up_to_one_pass(env, monkeypatch):
+    with env.sink() as sink:
+        generate(env.source, sink, scale=0.01, seed=4)
+        assert sink.key_buckets(FIRST, LAST) == ["1"]
+        one_pass = _aggregates(sink)
+        monkeypatch.setattr(base, "KEY_BUCKET_ROWS", 2_000)
+        assert len(sink.key_buckets(FIRST, LAST)) >= 5
+        assert _aggregates(sink) == one_pass
+    day_stats, totals, duplicated, _ = one_pass
+    assert totals["duplicate_conversations"] == len(duplicated) > 0
+    assert sum(d["rows"] for d in day_stats.values()) == totals["rows"] > totals["distinct"]

@@ -22,11 +22,11 @@ from .capabilities import Capabilities, partition_grain
 
 MOD64 = 1 << 64
 KEY = "chsync_key"
+HASH = "chsync_h"   # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
 # An exact aggregate per key (distinct keys, duplicates) holds every key of its range in memory: 4.9M
 # rows took chDB ~300 MB. A range of more rows is aggregated in buckets of keys (by a hash of the key),
 # one bucket at a time, and the buckets' results added up, so memory stays near one bucket's.
 KEY_BUCKET_ROWS = 2_000_000
-HASH = "chsync_h"   # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -229,7 +229,8 @@ def _check(source, sink, request: SyncRequest, result: SyncResult) -> None:
     rows: no row leaves either when a day is in sync). A drifted day is drilled into and explained as it
     is healed, from the rows read to heal it (`_write`)."""
     days = sorted(request.check)
-    drifted = [d for d in differing_days(source, sink, days[0], days[-1]) if d in set(days)]
+    wanted = set(days)
+    drifted = [d for d in differing_days(source, sink, days[0], days[-1]) if d in wanted]
     result.checked = days
     result.drifted = drifted
     log.info(f"checked {len(days)} day(s): {len(drifted)} drifted"

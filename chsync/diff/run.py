@@ -51,8 +51,9 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     days = day_range(first, last)
     with StepProgress(len(days) + (1 if explain else 0), "compare") as progress:
         result.source_days, result.sink_days = day_fingerprints(source, sink, first, last)
+        differing = set(_differing(days, result.source_days, result.sink_days))
         for day in days:
-            if not agree(result.source_days.get(day, (0, 0)), result.sink_days.get(day)):
+            if day in differing:
                 result.days[day] = compare_day(source.day_hashes(day, precision), sink.day_hashes(day))
             progress.advance(f"{day} ({len(result.days)} days differ so far)")
         if explain:
@@ -71,8 +72,11 @@ def day_fingerprints(source, sink, first: dt.date, last: dt.date) -> tuple[dict,
 
 def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:
     """The days of the range whose fingerprints differ: no row leaves either database."""
-    source_days, sink_days = day_fingerprints(source, sink, first, last)
-    return [day for day in day_range(first, last) if not agree(source_days.get(day, (0, 0)), sink_days.get(day))]
+    return _differing(day_range(first, last), *day_fingerprints(source, sink, first, last))
+
+
+def _differing(days: list[dt.date], source_days: dict, sink_days: dict) -> list[dt.date]:
+    return [day for day in days if not agree(source_days.get(day, (0, 0)), sink_days.get(day))]
 
 
 def drill_day(source, sink, day: dt.date, read: pa.Table | None = None) -> DayDiff:

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from .dates import day_range
-from .diff.result import CLASSES
+from .diff.result import CLASSES, RangeDiff
 from .diff.run import diff_with_mode
 from .sink.base import ClickHouseSink
 from .source.postgres import PostgresSource
@@ -117,7 +117,8 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
     source.check_customer()
     sink.require_table()
     units = source.units()
-    diff, mode, why = diff_with_mode(source, sink, first, last, mode, explain=explain, keep=samples)
+    diff, mode, why = diff_with_mode(source, sink, first, last, mode, explain=explain, keep=samples,
+                                     breakdown=True)
     empty = {"rows": 0, "distinct": 0, "duplicates": 0}
     days: list[DayRow] = []
     sample_ids: dict[str, list[str]] = {k: [] for k in CLASSES}
@@ -142,18 +143,20 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         duplicates_by_placement=sink.duplicate_split(first, last), days=days,
         day_column=spec.day, day_timezone=spec.day_timezone,
         breakdown_column=spec.breakdown, breakdown_title=breakdown_title(spec.breakdown),
-        breakdown=_breakdown(source, sink, first, last),
+        breakdown=_breakdown(source, sink, first, last, diff),
         stale_reasons=diff.reason_counts(), changed_columns=diff.column_counts(), mode=mode, why=why,
         samples=sample_ids if samples else None)
 
 
-def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date,
-               last: dt.date) -> list[tuple[str, int, int]]:
-    """Rows per breakdown name on both sides (sink values named through the source's names table)."""
+def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date,
+               diff: RangeDiff) -> list[tuple[str, int, int]]:
+    """Rows per breakdown name on both sides (sink values named through the source's names table), as
+    the diff counted them when it did."""
     names = source.breakdown_names()
-    src = source.breakdown_counts(first, last)
+    src = source.breakdown_counts(first, last) if diff.source_breakdown is None else diff.source_breakdown
+    sink_counts = sink.breakdown_counts(first, last) if diff.sink_breakdown is None else diff.sink_breakdown
     snk: dict[str, int] = {}
-    for value, n in sink.breakdown_counts(first, last).items():
+    for value, n in sink_counts.items():
         name = names.get(value, value)
         snk[name] = snk.get(name, 0) + n
     return [(u, src.get(u, 0), snk.get(u, 0)) for u in sorted(set(src) | set(snk), key=lambda u: (-src.get(u, 0), u))]

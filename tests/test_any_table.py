@@ -88,11 +88,17 @@ def test_scope_finds_exactly_the_generated_drift(env, tmp_path, name):
     # every compared column changed somewhere, but a date day column (it cannot change and keep its day)
     assert drifted == {c.name for c in spec.compared} - ({"closed_on"} if name == "tickets" else set())
     assert truth["totals"]["duplicates"] and truth["totals"]["missing"]
+    breakdowns = []
     for mode in ([], ["--mode", "push"]):   # auto is pull here: the sink reads Postgres itself
         doc = env.cli_json("--config", config, "scope", "--from", truth["from"], "--to", truth["to"], *mode)
         assert {d["day"]: {k: d[k] for k in DAY_FIELDS} for d in doc["days"]} == truth["days"], mode
         assert doc["stale_reasons"] == truth["stale_reasons"], mode
         assert doc["changed_columns"] == {c: n for c, n in truth["changed_columns"].items() if n}, mode
+        breakdowns.append(doc["breakdown"]["values"])
+    # push counts the breakdown in its fingerprint's pass, pull with a query of its own: the same counts
+    assert breakdowns[0] == breakdowns[1]
+    if spec.breakdown:
+        assert sum(v["source"] for v in breakdowns[1]) == truth["totals"]["source"]
 
 
 @pytest.mark.parametrize("name, strategy", [("daily", "swap"), ("daily", "repair"), ("daily", "bulk"),

@@ -30,27 +30,35 @@ DIFF_WINDOW_ROWS = int(os.environ.get("CHSYNC_DIFF_WINDOW_ROWS", "250000"))
 
 
 def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "auto", *,
-                   explain: bool = True, keep: int | None = None) -> tuple[RangeDiff, str, str]:
+                   explain: bool = True, keep: int | None = None,
+                   breakdown: bool = False) -> tuple[RangeDiff, str, str]:
     """The diff with the source side hashed by Postgres (push) or inside the sink (pull); returns it
     with the mode that ran and why. `keep`: the caller needs only the counts and that many keys per
-    class and day (the in-sink diff then holds the keys of a window or two, however many rows differ)."""
+    class and day (the in-sink diff then holds the keys of a window or two, however many rows differ).
+    `breakdown`: a push diff counts the breakdown too (RangeDiff.source_breakdown, .sink_breakdown)."""
     from .transport import diff_transport
     transport = diff_transport(source, sink, mode)
     if transport.mode == "pull":
         with transport.open() as (puller, mirror):
             return (diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror, keep=keep),
                     transport.mode, transport.why)
-    return diff_range(source, sink, first, last, explain=explain), transport.mode, transport.why
+    return (diff_range(source, sink, first, last, explain=explain, breakdown=breakdown),
+            transport.mode, transport.why)
 
 
-def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True) -> RangeDiff:
+def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True,
+               breakdown: bool = False) -> RangeDiff:
     """Push: compare (rows, distinct, hash sum) per day; drill into a day by (key, hash) only when they
-    differ."""
+    differ. `breakdown`: count the breakdown on both sides too, Postgres's in its fingerprint's pass."""
     precision = sink.capabilities.time_precision
     result = RangeDiff(first, last, source.spec.reasons)
     days = day_range(first, last)
     with StepProgress(len(days) + (1 if explain else 0), "compare") as progress:
-        result.source_days, result.sink_days = day_fingerprints(source, sink, first, last)
+        if breakdown:
+            (result.source_days, result.sink_days, result.source_breakdown,
+             result.sink_breakdown) = fingerprints_and_breakdown(source, sink, first, last)
+        else:
+            result.source_days, result.sink_days = day_fingerprints(source, sink, first, last)
         differing = set(_differing(days, result.source_days, result.sink_days))
         for day in days:
             if day in differing:
@@ -68,6 +76,16 @@ def day_fingerprints(source, sink, first: dt.date, last: dt.date) -> tuple[dict,
         sink_side = pool.submit(twin.day_stats, first, last)
         source_days = source.day_fingerprints(first, last, sink.capabilities.time_precision)
         return source_days, sink_side.result()
+
+
+def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict, dict, dict]:
+    """`day_fingerprints` and the breakdown's counts of both sides (source, sink), from the same passes."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
+        sink_side = pool.submit(lambda: (twin.day_stats(first, last), twin.breakdown_counts(first, last)))
+        source_days, source_counts = source.day_fingerprints_and_breakdown(first, last,
+                                                                           sink.capabilities.time_precision)
+        sink_days, sink_counts = sink_side.result()
+        return source_days, sink_days, source_counts, sink_counts
 
 
 def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:

@@ -16,6 +16,7 @@ from . import canonical as C
 
 DAY = "chsync_day"
 KEY = "chsync_key"
+BREAKDOWN = "chsync_b"
 HASH = "chsync_h"     # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
 
 
@@ -137,17 +138,25 @@ class SourceSQL:
         return " ".join(joins)
 
     # -- statements ----------------------------------------------------------------------------
-    def day_fingerprints(self, first: dt.date, last: dt.date) -> str:
+    def day_fingerprints(self, first: dt.date, last: dt.date, *, by_breakdown: bool = False) -> str:
         """(day, rows, hash sum mod 2^64 as text) per day: the rows' and the arrays' hashes summed apart
-        (one pass over each child table instead of a lookup per row)."""
-        parts = [f"SELECT {self.day_of_row()} AS {DAY}, 1 AS chsync_n, {self.scalar_hash()} AS {HASH} "
+        (one pass over each child table instead of a lookup per row). `by_breakdown`: per (day, breakdown
+        value as text) instead, the value first (NULL for the arrays' share), so that the same pass
+        counts the breakdown."""
+        value = f"{self._breakdown_value()}, " if by_breakdown else ""
+        parts = [f"SELECT {value}{self.day_of_row()} AS {DAY}, 1 AS chsync_n, {self.scalar_hash()} AS {HASH} "
                  f"{self.source_set(first, last)}"]
         for col in self.arrays:
             join, element = self.elements(col)
-            parts.append(f"SELECT {self.day_of_row()}, 0, {self.element_hash(col, element)} "
-                         f"{self.source_set(first, last, join)}")
-        return (f"SELECT {DAY}, sum(chsync_n)::bigint, (sum({HASH}) % 18446744073709551616)::text FROM ("
-                + " UNION ALL ".join(parts) + f") AS chsync_rows GROUP BY {DAY}")
+            parts.append(f"SELECT {'NULL::text, ' if by_breakdown else ''}{self.day_of_row()}, 0, "
+                         f"{self.element_hash(col, element)} {self.source_set(first, last, join)}")
+        group = f"{BREAKDOWN}, {DAY}" if by_breakdown else DAY
+        return (f"SELECT {group}, sum(chsync_n)::bigint, (sum({HASH}) % 18446744073709551616)::text FROM ("
+                + " UNION ALL ".join(parts) + f") AS chsync_rows GROUP BY {group}")
+
+    def _breakdown_value(self) -> str:
+        col = self.spec.column(self.spec.breakdown or self.spec.key)
+        return f"({C.value(col, self.expr(col), self.precision)})::text AS {BREAKDOWN}"
 
     def null_without_zero(self, first: dt.date, last: dt.date) -> str:
         """(day, key, column) of a row of the source set with a NULL in a non-nullable column whose type has

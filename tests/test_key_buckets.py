@@ -1,9 +1,11 @@
-"""A range aggregated in buckets of keys, one bucket at a time so that memory stays near a bucket's, adds
-up to exactly what one pass over every key gives: per-day rows, distinct keys, duplicates and hash sums,
-the range's totals, the duplicated keys and the breakdown (on the seed's drifted data, which has
-duplicates within and across days)."""
+"""A range aggregated in buckets of keys (or, per day, in runs of days), one at a time so that memory stays
+near a bucket's, adds up to exactly what one pass over every key gives: per-day rows, distinct keys,
+duplicates and hash sums, the range's totals, the duplicated keys and the breakdown (on the seed's
+drifted data, which has duplicates within and across days)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from chsync.demo.generate import generate
 from chsync.demo.shape import FIRST, LAST
@@ -22,6 +24,9 @@ def test_buckets_of_keys_add_up_to_one_pass(env, monkeypatch):
         one_pass = _aggregates(sink)
         monkeypatch.setattr(base, "KEY_BUCKET_ROWS", 2_000)
         assert len(sink.key_buckets(FIRST, LAST)) >= 5
+        chunks = sink.day_chunks(FIRST, LAST)
+        assert len(chunks) >= 5 and chunks[0][0] == FIRST and chunks[-1][1] == LAST
+        assert all(b + dt.timedelta(days=1) == a for (_, b), (a, _) in zip(chunks, chunks[1:]))
         assert _aggregates(sink) == one_pass
     day_stats, totals, duplicated, _ = one_pass
     assert totals["duplicate_conversations"] == len(duplicated) > 0

@@ -247,34 +247,51 @@ class ClickHouseSink(ABC):
     def key_text(self) -> str:
         return f"toString({self.spec.key})"
 
-    def key_buckets(self, first: dt.date, last: dt.date, table: str | None = None) -> list[str]:
+    def key_buckets(self, first: dt.date, last: dt.date) -> list[str]:
         """Conditions that split the range's keys into buckets of about KEY_BUCKET_ROWS rows (["1"]: one).
         One day is one bucket: a day's keys are what a swap checks, and counting them would cost each day a
         query."""
         if first == last:
             return ["1"]
-        (rows,), = self.rows(f"SELECT count() FROM {table or self.read_table} "
+        (rows,), = self.rows(f"SELECT count() FROM {self.read_table} "
                              f"WHERE {self.range_condition(first, last)}")
         n = -(-int(rows) // KEY_BUCKET_ROWS)
         return ["1"] if n <= 1 else [f"cityHash64({self.key_text}) % {n} = {i}" for i in range(n)]
+
+    def day_chunks(self, first: dt.date, last: dt.date, table: str | None = None) -> list[tuple[dt.date, dt.date]]:
+        """[first, last] split into runs of days of about KEY_BUCKET_ROWS rows at most (a larger day alone):
+        a per-day aggregate is exact run by run, and each run reads only its own partitions, where key
+        buckets would each read the whole range."""
+        if first == last:
+            return [(first, last)]
+        rows = {_as_date(d): int(n) for d, n in self.rows(
+            f"SELECT {self.day_expr} AS chsync_day, count() FROM {table or self.read_table} "
+            f"WHERE {self.range_condition(first, last)} GROUP BY chsync_day")}
+        if sum(rows.values()) <= KEY_BUCKET_ROWS:
+            return [(first, last)]
+        chunks: list[tuple[dt.date, dt.date]] = []
+        start, held = first, 0
+        for day in sorted(rows):
+            if held and held + rows[day] > KEY_BUCKET_ROWS:
+                chunks.append((start, day - dt.timedelta(days=1)))
+                start, held = day, 0
+            held += rows[day]
+        return [*chunks, (start, last)]
 
     def day_stats(self, first: dt.date, last: dt.date, table: str | None = None) -> dict[dt.date, dict]:
         """{day: rows, distinct, duplicates (keys with >1 row), hash_sum (mod 2^64)} for days with rows."""
         key = self.spec.key
         stats: dict[dt.date, dict] = {}
-        for bucket in self.key_buckets(first, last, table):
+        for a, b in self.day_chunks(first, last, table):
             sql = f"""SELECT chsync_day, sum(chsync_n), count(), countIf(chsync_n > 1), sum(chsync_hs) FROM (
                         SELECT {self.day_expr} AS chsync_day, {key}, count() AS chsync_n,
                                sum({self.hash.sql()}) AS chsync_hs
-                        FROM {table or self.read_table} WHERE {self.range_condition(first, last)} AND ({bucket})
+                        FROM {table or self.read_table} WHERE {self.range_condition(a, b)}
                         GROUP BY chsync_day, {key})
                       GROUP BY chsync_day"""
             for d, r, u, dup, h in self.rows(sql):
-                day = stats.setdefault(_as_date(d), {"rows": 0, "distinct": 0, "duplicates": 0, "hash_sum": 0})
-                day["rows"] += int(r)
-                day["distinct"] += int(u)
-                day["duplicates"] += int(dup)
-                day["hash_sum"] = (day["hash_sum"] + int(h)) % MOD64
+                stats[_as_date(d)] = {"rows": int(r), "distinct": int(u), "duplicates": int(dup),
+                                      "hash_sum": int(h) % MOD64}
         return stats
 
     def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:

@@ -22,7 +22,9 @@ def test_buckets_of_keys_add_up_to_one_pass(env, monkeypatch):
         generate(env.source, sink, scale=0.01, seed=4)
         assert sink.key_buckets(FIRST, LAST) == ["1"]
         one_pass = _aggregates(sink)
+        assert sink.day_chunks(FIRST, LAST) == [(FIRST, LAST)]
         monkeypatch.setattr(base, "KEY_BUCKET_ROWS", 2_000)
+        monkeypatch.setattr(base, "DAY_RUN_ROWS", 2_000)
         assert len(sink.key_buckets(FIRST, LAST)) >= 5
         chunks = sink.day_chunks(FIRST, LAST)
         assert len(chunks) >= 5 and chunks[0][0] == FIRST and chunks[-1][1] == LAST

@@ -27,6 +27,9 @@ HASH = "chsync_h"   # chsync's own names never meet a spec column's (load.py kee
 # rows took chDB ~300 MB. A range of more rows is aggregated in buckets of keys (by a hash of the key),
 # one bucket at a time, and the buckets' results added up, so memory stays near one bucket's.
 KEY_BUCKET_ROWS = 2_000_000
+# A per-day aggregate goes run of days by run of days instead: a run reads only its own partitions, so
+# runs can be small (memory) without reading the range again for each.
+DAY_RUN_ROWS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,7 +262,7 @@ class ClickHouseSink(ABC):
         return ["1"] if n <= 1 else [f"cityHash64({self.key_text}) % {n} = {i}" for i in range(n)]
 
     def day_chunks(self, first: dt.date, last: dt.date, table: str | None = None) -> list[tuple[dt.date, dt.date]]:
-        """[first, last] split into runs of days of about KEY_BUCKET_ROWS rows at most (a larger day alone):
+        """[first, last] split into runs of days of about DAY_RUN_ROWS rows at most (a larger day alone):
         a per-day aggregate is exact run by run, and each run reads only its own partitions, where key
         buckets would each read the whole range."""
         if first == last:
@@ -267,12 +270,12 @@ class ClickHouseSink(ABC):
         rows = {_as_date(d): int(n) for d, n in self.rows(
             f"SELECT {self.day_expr} AS chsync_day, count() FROM {table or self.read_table} "
             f"WHERE {self.range_condition(first, last)} GROUP BY chsync_day")}
-        if sum(rows.values()) <= KEY_BUCKET_ROWS:
+        if sum(rows.values()) <= DAY_RUN_ROWS:
             return [(first, last)]
         chunks: list[tuple[dt.date, dt.date]] = []
         start, held = first, 0
         for day in sorted(rows):
-            if held and held + rows[day] > KEY_BUCKET_ROWS:
+            if held and held + rows[day] > DAY_RUN_ROWS:
                 chunks.append((start, day - dt.timedelta(days=1)))
                 start, held = day, 0
             held += rows[day]

@@ -153,7 +153,14 @@ def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date, las
     """Rows per breakdown name on both sides (sink values named through the source's names table), as
     the diff counted them when it did."""
     names = source.breakdown_names()
-    src = source.breakdown_counts(first, last) if diff.source_breakdown is None else diff.source_breakdown
+    if diff.source_breakdown is None:
+        src = source.breakdown_counts(first, last)
+    else:   # named as breakdown_counts names them in SQL: NULL is '', a value without a name itself
+        src = {}
+        for raw, n in diff.source_breakdown.items():
+            named = None if raw is None else names.get(raw)
+            name = "" if raw is None else raw if named is None else named
+            src[name] = src.get(name, 0) + n
     sink_counts = sink.breakdown_counts(first, last) if diff.sink_breakdown is None else diff.sink_breakdown
     snk: dict[str, int] = {}
     for value, n in sink_counts.items():

@@ -70,22 +70,28 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     return result
 
 
+def _at_once(sink, sink_side, source_side):
+    """(source_side(), sink_side(twin)): each database works on its own side at the same time, the sink's
+    in a thread with its own client."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
+        sink_result = pool.submit(sink_side, twin)
+        return source_side(), sink_result.result()
+
+
 def day_fingerprints(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict]:
     """(source, sink) per-day fingerprints of the range, both databases hashing their own side at once."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
-        sink_side = pool.submit(twin.day_stats, first, last)
-        source_days = source.day_fingerprints(first, last, sink.capabilities.time_precision)
-        return source_days, sink_side.result()
+    precision = sink.capabilities.time_precision
+    return _at_once(sink, lambda twin: twin.day_stats(first, last),
+                    lambda: source.day_fingerprints(first, last, precision))
 
 
 def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict, dict, dict]:
     """`day_fingerprints` and the breakdown's counts of both sides (source, sink), from the same passes."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
-        sink_side = pool.submit(lambda: (twin.day_stats(first, last), twin.breakdown_counts(first, last)))
-        source_days, source_counts = source.day_fingerprints_and_breakdown(first, last,
-                                                                           sink.capabilities.time_precision)
-        sink_days, sink_counts = sink_side.result()
-        return source_days, sink_days, source_counts, sink_counts
+    precision = sink.capabilities.time_precision
+    (source_days, source_counts), (sink_days, sink_counts) = _at_once(
+        sink, lambda twin: (twin.day_stats(first, last), twin.breakdown_counts(first, last)),
+        lambda: source.day_fingerprints_and_breakdown(first, last, precision))
+    return source_days, sink_days, source_counts, sink_counts
 
 
 def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:

@@ -208,25 +208,22 @@ class PostgresSource:
         rows = self.query(sql.day_fingerprints(first, last), planner=self._fingerprint_planner(sql, first, last))
         return {day: (n, int(s)) for day, n, s in rows}
 
-    def day_fingerprints_and_breakdown(self, first: dt.date, last: dt.date,
-                                       precision: int) -> tuple[dict[dt.date, tuple[int, int]], dict[str, int]]:
-        """`day_fingerprints` and `breakdown_counts` from one pass over the range (a spec without a
-        breakdown column: the counts are {})."""
+    def day_fingerprints_and_breakdown(self, first: dt.date, last: dt.date, precision: int
+                                       ) -> tuple[dict[dt.date, tuple[int, int]], dict[str | None, int]]:
+        """`day_fingerprints`, and rows per breakdown value as text (None: NULL; not named, unlike
+        `breakdown_counts`), from one pass over the range ({} without a breakdown column)."""
         if self.spec.breakdown is None:
             return self.day_fingerprints(first, last, precision), {}
         sql = self.sql(precision)
         rows = self.query(sql.day_fingerprints(first, last, by_breakdown=True),
                           planner=self._fingerprint_planner(sql, first, last))
-        names = self.breakdown_names()
         days: dict[dt.date, tuple[int, int]] = {}
-        counts: dict[str, int] = {}
+        counts: dict[str | None, int] = {}
         for value, day, n, s in rows:
             rows_before, sum_before = days.get(day, (0, 0))
             days[day] = (rows_before + n, (sum_before + int(s)) % (1 << 64))
-            if n:   # named as breakdown_counts names them: NULL is '', a value without a name itself
-                named = None if value is None else names.get(value)
-                name = "" if value is None else value if named is None else named
-                counts[name] = counts.get(name, 0) + n
+            if n:   # the arrays' share of a day has no rows of its own
+                counts[value] = counts.get(value, 0) + n
         return days, counts
 
     @functools.cached_property

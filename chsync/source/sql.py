@@ -155,8 +155,12 @@ class SourceSQL:
                 + " UNION ALL ".join(parts) + f") AS chsync_rows GROUP BY {group}")
 
     def _breakdown_value(self) -> str:
+        return f"{self._breakdown_text()} AS {BREAKDOWN}"
+
+    def _breakdown_text(self) -> str:
+        """The breakdown column's value as the sink stores it, as text (NULL stays NULL)."""
         col = self.spec.column(self.spec.breakdown or self.spec.key)
-        return f"({C.value(col, self.expr(col), self.precision)})::text AS {BREAKDOWN}"
+        return f"({C.value(col, self.expr(col), self.precision)})::text"
 
     def null_without_zero(self, first: dt.date, last: dt.date) -> str:
         """(day, key, column) of a row of the source set with a NULL in a non-nullable column whose type has
@@ -216,8 +220,7 @@ class SourceSQL:
     def breakdown(self, first: dt.date, last: dt.date) -> str:
         """(name, rows) of the breakdown column over the range (a value without a name counts under
         itself)."""
-        col = self.spec.column(self.spec.breakdown or self.spec.key)
-        v = f"({C.value(col, self.expr(col), self.precision)})::text"
+        v = self._breakdown_text()
         names = self.spec.breakdown_names
         if names is None:
             return f"SELECT coalesce({v}, ''), count(*) {self.source_set(first, last)} GROUP BY 1"

@@ -115,9 +115,13 @@ class Week:
                            c.started_at + interval '7 days', c.ended_at + interval '7 days',
                            c.has_agent_assistance, c.updated_at + interval '7 days'
                     FROM conversations c WHERE {TEMPLATE_DAY}""", params | {"takes": takes}).rowcount
+            # OFFSET 0 keeps the labels a probe of their key per conversation; joined plainly, Postgres scans
+            # all of them (2.3M at scale 1) for the day's 37K: 0.38 s against 0.2 s a night.
             self.conn.execute(
                 f"""INSERT INTO conversation_labels (conversation_id, label)
-                    SELECT {new_id}, l.label FROM conversations c JOIN conversation_labels l ON l.conversation_id = c.id
+                    SELECT {new_id}, l.label FROM conversations c
+                    CROSS JOIN LATERAL (SELECT l.label FROM conversation_labels l WHERE l.conversation_id = c.id
+                                        OFFSET 0) AS l
                     WHERE {TEMPLATE_DAY}""", params)
         self.agents[agent] = day
         return arrived, agent, len(takes)

@@ -59,40 +59,58 @@ def _decimal_width(precision: int) -> int:
     return 32 if precision <= 9 else 64 if precision <= 18 else 128
 
 
-def enc(text: str) -> str:
-    return f"concat(toString(length({text})), ':', {text})"
+END_OF_TEXT = "'\\x00\\x00'"
+EPOCH_2000_US = 946_684_800_000_000    # Postgres sends times as microseconds since 2000-01-01 UTC
 
 
-def field(t: ColumnType, text: str) -> str:
-    """source/canonical.py `field`: ended by ';' when the type's text never holds one, else length-prefixed."""
-    return f"concat({text}, ';')" if t.terminated else enc(text)
+def big_endian(x: str, size: int) -> str:
+    """A number's `size` bytes, most significant first, as Postgres's binary send format has them.
+    reinterpretAsString drops the zero bytes at the end (the high bytes): toFixedString puts them back."""
+    return f"reverse(toFixedString(reinterpretAsString({x}), {size}))"
 
 
-def md5_bits(text: str, bits: int) -> str:
+def text_bytes(text: str) -> str:
+    """source/canonical.py `text_bytes`: a stored NUL (Postgres never sends one) is escaped as NUL 0x01,
+    so that no stored text can end early and make two rows' bytes the same."""
+    return f"concat(replaceAll({text}, '\\x00', '\\x00\\x01'), {END_OF_TEXT})"
+
+
+def md5_bits(data: str, bits: int) -> str:
     digits = bits // 4
     return (f"reinterpretAsUInt64(reverse(unhex(concat('{'0' * (16 - digits)}', "
-            f"substring(hex(MD5({text})), 1, {digits})))))")
+            f"substring(hex(MD5({data})), 1, {digits})))))")
 
 
-def canonical(col: Column, x: str) -> str:
+def hashed(col: Column, x: str) -> str:
+    """The bytes a row hash covers for a stored value `x` (source/canonical.py `hashed`)."""
     kind = col.type.kind
-    if kind == "boolean":
-        return f"toString(toUInt8({x}))"
-    if kind == "double":
-        # reinterpretAsString drops the zero bytes at the end (the high bytes of 0.0 and of tiny numbers):
-        # padded back to the 16 digits of Postgres's float8send
-        digits = f"lower(hex(reverse(reinterpretAsString(toFloat64({x})))))"
-        return f"substring(concat('{'0' * 16}', {digits}), length({digits}) + 1, 16)"
-    if kind == "numeric":
-        s = _decimal128_text(col, x) if col.type.precision - col.type.scale >= 20 else f"toString({x})"
-        if not col.type.scale:
-            return s
-        return f"if(position({s}, '.') > 0, replaceRegexpOne({s}, '\\\\.?0+$', ''), {s})"
-    if kind == "timestamptz":  # epoch milliseconds; a double holds them exactly for any DateTime64(3)
-        return f"toString(toInt64(round(toFloat64({x}) * 1000)))"
-    if kind == "date":  # ClickHouse 18.16 prints the epoch as the zero date
-        return f"replaceOne(toString({x}), '0000-00-00', '1970-01-01')"
-    return f"toString({x})"
+    if kind == "uuid":
+        data = f"UUIDStringToNum(toString({x}))"
+    elif kind == "bigint":
+        data = big_endian(f"toInt64({x})", 8)
+    elif kind == "int":
+        data = big_endian(f"toInt32({x})", 4)
+    elif kind == "double":
+        data = big_endian(f"toFloat64({x})", 8)
+    elif kind == "boolean":
+        data = f"toFixedString(reinterpretAsString(toUInt8({x})), 1)"
+    elif kind == "date":   # days since 2000-01-01 (10,957 days after 1970-01-01)
+        data = big_endian(f"toInt32(toInt32(toUInt16({x})) - 10957)", 4)
+    elif kind == "timestamptz":  # a double holds the milliseconds of any DateTime64(3) exactly
+        data = big_endian(f"toInt64(round(toFloat64({x}) * 1000)) * 1000 - {EPOCH_2000_US}", 8)
+    elif kind == "numeric":
+        data = f"concat({numeric_text(col, x)}, ';')"
+    else:
+        data = text_bytes(x)
+    return f"ifNull(concat('\\x01', {data}), '\\x00')" if col.nullable else data
+
+
+def numeric_text(col: Column, x: str) -> str:
+    """Postgres's canonical text of a numeric: without the trailing zeros of the scale."""
+    s = _decimal128_text(col, x) if col.type.precision - col.type.scale >= 20 else f"toString({x})"
+    if not col.type.scale:
+        return s
+    return f"if(position({s}, '.') > 0, replaceRegexpOne({s}, '\\\\.?0+$', ''), {s})"
 
 
 def _decimal128_text(col: Column, x: str) -> str:
@@ -123,24 +141,17 @@ class RowHash:
     def __init__(self, spec: TableSpec, prefix: str = ""):
         self.spec, self.p = spec, prefix
 
-    def key_text(self) -> str:
-        return canonical(self.spec.key_column, f"{self.p}{self.spec.key}")
-
-    def key_field(self) -> str:
-        return field(self.spec.key_column.type, self.key_text())
+    def key_bytes(self) -> str:
+        return hashed(self.spec.key_column, f"{self.p}{self.spec.key}")
 
     def scalar(self) -> str:
-        parts = [self.key_field()]
-        for col in self.spec.compared:
-            if col.type.is_array:
-                continue
-            text = field(col.type, canonical(col, f"{self.p}{col.name}"))
-            null = "N;" if col.type.terminated else "N"
-            parts.append(f"ifNull({text}, '{null}')" if col.nullable else text)
+        parts = [self.key_bytes()]
+        parts += [hashed(col, f"{self.p}{col.name}") for col in self.spec.compared if not col.type.is_array]
         return md5_bits(f"concat({', '.join(parts)})" if len(parts) > 1 else parts[0], 60)
 
     def elements(self, col: Column) -> str:
-        element = md5_bits(f"concat({self.key_field()}, {enc(_literal(col.name))}, {enc('chsync_e')})", 44)
+        element = md5_bits(f"concat({self.key_bytes()}, {text_bytes(_literal(col.name))}, "
+                           f"{text_bytes('chsync_e')})", 44)
         return f"arraySum(arrayMap(chsync_e -> {element}, {self.p}{col.name}))"
 
     def sql(self) -> str:

@@ -40,7 +40,8 @@ class SourceSQL:
 
     @property
     def key_text(self) -> str:
-        return C.canonical(self.spec.key_column, C.value(self.spec.key_column, self.key_expr, self.precision))
+        """The key as text: how both sides name a row when they compare keys."""
+        return f"({C.value(self.spec.key_column, self.key_expr, self.precision)})::text"
 
     @property
     def key_type(self) -> str:
@@ -86,13 +87,12 @@ class SourceSQL:
 
     @property
     def key_field(self) -> str:
-        """The key's canonical text as the first part of a hashed concatenation."""
-        return C.field(self.spec.key_column.type, self.key_text)
+        """The key's bytes, the first part of every hashed concatenation."""
+        return C.hashed(self.spec.key_column, self.key_expr, self.precision)
 
     def scalar_hash(self) -> str:
         parts = [self.key_field]
-        parts += [C.scalar_part(c, C.value(c, self.expr(c), self.precision))
-                  for c in self.spec.compared if not c.type.is_array]
+        parts += [C.hashed(c, self.expr(c), self.precision) for c in self.spec.compared if not c.type.is_array]
         return C.md5_bits(" || ".join(parts), 60)
 
     def elements(self, col: Column) -> tuple[str, str]:

@@ -41,12 +41,6 @@ class ColumnType:
         return self.kind == "timestamptz"
 
     @property
-    def terminated(self) -> bool:
-        """Its canonical text (both canonical.py modules) is digits, hex, '-' and '.', never ';': a row hash
-        ends it with ';' instead of prefixing its length, which would make Postgres compute it twice."""
-        return self.kind not in ("text", "text[]")
-
-    @property
     def has_zero(self) -> bool:
         """A NULL in a non-nullable column of this type becomes its zero ('' / 0 / false / []); other types
         have no honest zero, and a NULL there is an error naming the key."""

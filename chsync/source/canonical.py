@@ -14,8 +14,8 @@ and rows. The rules, shared by both sides (docs/ARCHITECTURE.md, "Fingerprints")
   elements per row keep the sum inside a bigint;
 - a day's fingerprint is (rows, sum of row hashes mod 2^64).
 
-Formatting is what a row hash cost Postgres most: the bytes above cost it a quarter less than texts did.
-The session runs with TimeZone=UTC and DateStyle=ISO (postgres.py), which the texts below rely on.
+Formatting was what a row hash cost Postgres most: beyond the scan, bytes cost a quarter less than the
+texts they replaced (bench/profile_row_hash.py).
 """
 
 from __future__ import annotations

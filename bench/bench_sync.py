@@ -11,6 +11,7 @@ Prints a Markdown table; paste it into BENCHMARKS.md with the command line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -61,6 +62,19 @@ def regenerate(urls: dict, scale: float, seed: int) -> float:
     with psycopg.connect(urls["source"], autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
     return seconds
+
+
+@contextlib.contextmanager
+def generated(workdir: str, scale: float, seed: int):
+    """Embedded Postgres + chDB in `workdir` holding freshly generated, vacuumed data: their URLs. Stopped
+    on the way out."""
+    urls = embedded.up(workdir)
+    try:
+        print(f"scale {scale}: generating…", file=sys.stderr, flush=True)
+        regenerate(urls, scale, seed)
+        yield urls
+    finally:
+        embedded.down(workdir)
 
 
 def floor(urls: dict) -> tuple[float, int]:

@@ -27,9 +27,8 @@ import sys
 import time
 
 from bench_floor import floor, floor_query
-from bench_sync import FROM, SPEC, TO, regenerate
+from bench_sync import FROM, SPEC, TO, generated
 
-from chsync import embedded
 from chsync.dates import day_range
 from chsync.scope import build_scope
 from chsync.sink import open_sink
@@ -99,13 +98,8 @@ def main() -> None:
     parser.add_argument("--workdir", default="chsync-profile-floor")
     args = parser.parse_args()
     print("command: python bench/profile_floor.py " + " ".join(sys.argv[1:]), flush=True)
-    urls = embedded.up(args.workdir)
-    try:
-        print(f"scale {args.scale}: generating…", file=sys.stderr, flush=True)
-        regenerate(urls, args.scale, args.seed)
+    with generated(args.workdir, args.scale, args.seed) as urls:
         parts = profile(urls)
-    finally:
-        embedded.down(args.workdir)
     f = parts[0][1]
     cores = os.cpu_count() or 1
     print(f"\n### Scale {args.scale} ({cores} cores)\n")

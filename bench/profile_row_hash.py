@@ -17,9 +17,8 @@ import sys
 import time
 
 import psycopg
-from bench_sync import FROM, SPEC, TO, regenerate
+from bench_sync import FROM, SPEC, TO, generated
 
-from chsync import embedded
 from chsync.source import canonical as C
 from chsync.source.sql import SourceSQL
 
@@ -63,13 +62,8 @@ def main() -> None:
     parser.add_argument("--workdir", default="chsync-profile-row-hash")
     args = parser.parse_args()
     print("command: python bench/profile_row_hash.py " + " ".join(sys.argv[1:]), flush=True)
-    urls = embedded.up(args.workdir)
-    try:
-        print(f"scale {args.scale}: generating…", file=sys.stderr, flush=True)
-        regenerate(urls, args.scale, args.seed)
+    with generated(args.workdir, args.scale, args.seed) as urls:
         parts = profile(urls["source"], args.runs)
-    finally:
-        embedded.down(args.workdir)
     scan = parts[0][1]
     print(f"\n### Scale {args.scale}: the row hash over {FROM} – {TO}, one backend\n")
     print("| expression | seconds | beyond the scan |")

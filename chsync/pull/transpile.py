@@ -77,6 +77,25 @@ def _aliases(sql: str) -> set[str]:
     return {c.table for c in sqlglot.parse_one(sql, read="postgres").find_all(exp.Column)}
 
 
+def _conjuncts(sql: str) -> list[str]:
+    """A predicate's top-level AND terms (a row passes when each of them is true), so that a term on the
+    base table alone reaches Postgres even when another term needs a join: `c.customer_id = 'x' AND
+    p.customer_id = 'x'` lets Postgres use an index on customer_id instead of scanning the whole table."""
+    import sqlglot
+    from sqlglot import exp
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except sqlglot.errors.ParseError:
+        return [sql]   # _to_clickhouse says why
+
+    def terms(node: exp.Expr) -> list[exp.Expr]:
+        while isinstance(node, exp.Paren):
+            node = node.this
+        return [*terms(node.left), *terms(node.right)] if isinstance(node, exp.And) else [node]
+    found = terms(tree)
+    return [sql] if len(found) == 1 else [term.sql(dialect="postgres") for term in found]
+
+
 @dataclasses.dataclass(frozen=True)
 class Join:
     table: str
@@ -95,9 +114,9 @@ class PulledSource:
         self.pushed: list[str] = []     # predicates on the base table alone, pushed down to Postgres
         self.outer: list[str] = []      # the others, after the joins
         for p in spec.predicates:
-            sql = spec.sql(p.sql or "true")
-            target = self.pushed if _aliases(sql) <= {self.alias} else self.outer
-            target.append(f"({_to_clickhouse(sql, f'filter {p.reason}')})")
+            for sql in _conjuncts(spec.sql(p.sql or "true")):
+                target = self.pushed if _aliases(sql) <= {self.alias} else self.outer
+                target.append(f"({_to_clickhouse(sql, f'filter {p.reason}')})")
         self.columns = {c.name: _to_clickhouse(spec.sql(c.sql), f"column {c.name}") for c in spec.columns if c.sql}
         self.day_sql = self.columns[spec.day]
         if not _aliases(spec.sql(spec.day_column.sql or "")) <= {self.alias}:

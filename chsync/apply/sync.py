@@ -194,6 +194,7 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
         journal.fail(result.run, str(e) if isinstance(e, RuntimeFailure) else type(e).__name__)
         raise
     journal.release(result.run)
+    sink.release_memory()
     result.days.sort(key=lambda d: d.day)            # workers finish in any order
     result.healed.sort(key=lambda h: h.day)
     return result

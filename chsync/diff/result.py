@@ -19,6 +19,9 @@ class DayDiff:
     duplicates: list[str] = dataclasses.field(default_factory=list)
     stale_reasons: dict[str, str] = dataclasses.field(default_factory=dict)        # key -> reason
     changed_columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # key -> columns
+    # Changed rows per column, when they were counted where the rows are and changed_columns holds only
+    # the sampled keys.
+    column_rows: Counter | None = None
     # Set by `compact`: the day's totals, once its key lists keep only a few samples.
     tally: DayTally | None = None
 
@@ -39,7 +42,14 @@ class DayDiff:
         """Changed rows per column."""
         if self.tally is not None:
             return Counter(self.tally.columns)
+        if self.column_rows is not None:
+            return Counter(self.column_rows)
         return Counter(c for cols in self.changed_columns.values() for c in cols)
+
+    def count_columns(self, columns: list[str], rows: int) -> None:
+        """`rows` changed rows differ in `columns` (their keys need not be listed in changed_columns)."""
+        self.column_rows = self.column_rows if self.column_rows is not None else Counter()
+        self.column_rows.update(dict.fromkeys(columns, rows))
 
     def compact(self, keep: int) -> None:
         """Keep the counts and only the first `keep` keys of each class: a diff where every row differs

@@ -24,9 +24,11 @@ from .compare import HASH, KEY, agree, changed_columns, compare_day
 from .result import DayDiff, RangeDiff
 
 # The in-sink diff holds a window's source rows and sink rows in memory. Measured on the seed's 1.5M rows
-# with every row changed: one window of 2M rows peaked at 2.1 GB (diff) and 1.0 GB (backfill, whose plan
-# is this diff); windows of 250K rows at 1.0 GB and 0.6 GB, for 3-4 s more.
-DIFF_WINDOW_ROWS = int(os.environ.get("CHSYNC_DIFF_WINDOW_ROWS", "250000"))
+# with every row changed: one window of 2M rows peaked at 2.1 GB; windows of 250K rows at 0.7 GB; of
+# 150K rows at 0.57 GB, for about 0.5 s more (each window reads Postgres once more).
+DIFF_WINDOW_ROWS = int(os.environ.get("CHSYNC_DIFF_WINDOW_ROWS", "150000"))
+# Up to this many sampled keys are named in the SQL that counts changed columns; past it every key is.
+MAX_LISTED_SAMPLES = 10_000
 
 
 def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "auto", *,
@@ -40,10 +42,11 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
     transport = diff_transport(source, sink, mode)
     if transport.mode == "pull":
         with transport.open() as (puller, mirror):
-            return (diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror, keep=keep),
-                    transport.mode, transport.why)
-    return (diff_range(source, sink, first, last, explain=explain, breakdown=breakdown),
-            transport.mode, transport.why)
+            result = diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror, keep=keep)
+    else:
+        result = diff_range(source, sink, first, last, explain=explain, breakdown=breakdown)
+    sink.release_memory()   # a process that goes on (the demo) starts its next step from what it holds
+    return result, transport.mode, transport.why
 
 
 def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True,
@@ -153,18 +156,30 @@ def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool
                         stale = postgres.submit(_explain_stale, source, result, pairs)
                     _classify(result, keys)
                     if explain:
-                        for day, columns, ids in side.changed_columns():
-                            result.days[day].changed_columns.update(dict.fromkeys(ids, columns))
+                        _explain_changed(result, side, differing, keep)
                 if keep is not None:   # the window before this one is explained by now, or nearly
                     _compact(result, explained, keep)
                 explained.append((stale, differing))
                 if keep is not None and stale is None:   # nothing of this one is left to explain
                     _compact(result, explained, keep)
+                puller.sink.release_memory()
                 progress.advance(f"{lo} – {hi}: {len(differing)} days differ", 1)
             _compact(result, explained, keep)
     finally:
         side.close()
     return result
+
+
+def _explain_changed(result: RangeDiff, side, days: list[dt.date], keep: int | None) -> None:
+    """The changed columns of the window's changed rows, counted in the sink; listed per key for every
+    key, or with `keep` only for the keys the compacted days will keep."""
+    samples = None if keep is None else [k for day in days for k in result.days[day].changed[:keep]]
+    if samples is not None and len(samples) > MAX_LISTED_SAMPLES:   # as cheap to list them all
+        samples = None
+    for day, columns, rows, ids in side.changed_columns(samples):
+        result.days[day].changed_columns.update(dict.fromkeys(ids, columns))
+        if samples is not None:
+            result.days[day].count_columns(columns, rows)
 
 
 def _compact(result: RangeDiff, explained: list, keep: int | None) -> None:

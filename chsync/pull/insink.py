@@ -41,6 +41,7 @@ class SinkSideDiff:
         self.puller, self.sink, self.spec = puller, puller.sink, puller.spec
         self.t = {name: f"{self.sink.db}.{table}" for name, table in SCRATCH.items()}
         self.compared = self.spec.compared
+        self.window: tuple[dt.date, dt.date] | None = None
 
     def row_hash(self, prefix: str = "", *, source: bool) -> str:
         return f"cityHash64({', '.join(_hashed(c, prefix, source) for c in self.compared)})"
@@ -62,6 +63,7 @@ class SinkSideDiff:
         key_type = ch_type(self.spec.key_column, self.puller.precision, False)
         self._create("source", f"{DAY} Date, {self._typed()}, chsync_h UInt64")
         self._create("sink", f"{DAY} Date, {self.spec.key} {key_type}, chsync_hs Array(UInt64), chsync_n UInt64")
+        self.window = (first, last)
         self.load_sink(first, last)
         self.load_source(first, last, once=once)
 
@@ -122,43 +124,58 @@ class SinkSideDiff:
             FROM {self.t['keys']} ORDER BY {DAY}, chsync_id""")
         return found.rename_columns(list(KEYS_COLUMNS)) if found.num_columns else found   # (none: no columns)
 
-    def changed_columns(self) -> list[tuple[dt.date, list[str], list[str]]]:
-        """(day, columns, keys): the keys of `day` whose sink row closest to the source row differs in
-        these columns. Worked out as a bit mask per row and grouped by it inside the sink: far cheaper to
-        build, compare and ship than a list of names per row."""
+    def changed_columns(self, samples: list[str] | None = None) -> list[tuple[dt.date, list[str], int, list[str]]]:
+        """(day, columns, rows, keys): how many changed rows of `day` have their sink row closest to the
+        source row differ in these columns, and their keys (only those among `samples`, when given: a
+        caller that keeps a few keys per day needs no more). Worked out as a bit mask per row and grouped
+        by it inside the sink: far cheaper to build, compare and ship than a list of names per row. Both
+        sides are reduced to one hash per column before they are joined, so the join holds a window's
+        hashes, not its texts and arrays."""
         key = self.spec.key
-        mask = " + ".join(f"toUInt64(NOT ({_same(c)})) * {1 << i}" for i, c in enumerate(self.compared))
+        assert self.window is not None, "load() a window first"
+        mask = " + ".join(f"toUInt64(chsync_s.chsync_c{i} != chsync_k.chsync_c{i}) * {1 << i}"
+                          for i in range(len(self.compared)))
         changed = (f"SELECT {key} FROM {self.t['keys']} WHERE chsync_source_h IS NOT NULL AND chsync_sink_rows > 0 "
                    "AND chsync_hash_found = 0")
-        names = ", ".join(c.name for c in self.compared)
+        if samples is None:
+            ids = f"groupArray(toString({key}))"
+        else:
+            ids = (f"groupArrayIf(toString({key}), {key} IN ({self.sink.key_literals(samples)}))" if samples
+                   else "CAST([] AS Array(String))")
+
+        def hashes(source: bool) -> str:
+            return ", ".join(f"{_column_hash(c, source)} AS chsync_c{i}" for i, c in enumerate(self.compared))
         rows = self.sink.rows(f"""
-            SELECT {DAY}, chsync_m, groupArray(toString({key})) FROM (
+            SELECT {DAY}, chsync_m, count(), {ids} FROM (
                 SELECT {DAY}, {key}, argMin(chsync_m, bitCount(chsync_m)) AS chsync_m FROM (
                     SELECT {DAY}, {key}, {mask} AS chsync_m
-                    FROM (SELECT * FROM {self.t['source']} WHERE {key} IN ({changed})) AS chsync_s
-                    INNER JOIN (SELECT {self.sink.day_expr} AS {DAY}, {key}, {names}
-                                FROM {self.sink.read_table} WHERE {key} IN ({changed})) AS chsync_k
+                    FROM (SELECT {DAY}, {key}, {hashes(True)} FROM {self.t['source']}
+                          WHERE {key} IN ({changed})) AS chsync_s
+                    INNER JOIN (SELECT {self.sink.day_expr} AS {DAY}, {key}, {hashes(False)}
+                                FROM {self.sink.read_table}
+                                WHERE {self.sink.range_condition(*self.window)} AND {key} IN ({changed})) AS chsync_k
                     USING ({DAY}, {key}))
                 GROUP BY {DAY}, {key})
             GROUP BY {DAY}, chsync_m""")
-        return [(_as_date(d), [c.name for i, c in enumerate(self.compared) if m >> i & 1], ids) for d, m, ids in rows]
+        return [(_as_date(d), [c.name for i, c in enumerate(self.compared) if m >> i & 1], int(n), keys)
+                for d, m, n, keys in rows]
 
     def close(self) -> None:
         for table in self.t.values():
             self.sink.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _same(col: Column) -> str:
-    s, k = f"chsync_s.{col.name}", f"chsync_k.{col.name}"
+def _column_hash(col: Column, source: bool) -> str:
+    """One column's hash, equal on both sides exactly when the values are: arrays by their order-free hash,
+    doubles by their bits (-0.0 = 0.0 in SQL, not in the row hash), NULL apart from every value."""
     if col.type.is_array:
-        return f"{s}_h = {array_hash_sql(k)}"
-    if col.type.kind == "double":   # by their bits, as the row hash sees them (-0.0 = 0.0 in SQL)
-        return _nullable_same(col, f"reinterpretAsUInt64({s})", f"reinterpretAsUInt64({k})", s, k)
-    return _nullable_same(col, s, k, s, k)
-
-
-def _nullable_same(col: Column, a: str, b: str, s: str, k: str) -> str:
-    return f"ifNull({a} = {b}, isNull({s}) AND isNull({k}))" if col.nullable else f"{a} = {b}"
+        return _hashed(col, "", source)
+    value = f"assumeNotNull({col.name})" if col.nullable else col.name
+    if col.type.kind == "double":
+        value = f"reinterpretAsUInt64({value})"
+    elif col.type.kind == "text":
+        value = f"toString({value})"   # LowCardinality or not
+    return f"cityHash64({value}, isNull({col.name}))" if col.nullable else f"cityHash64({value})"
 
 
 def _as_date(value) -> dt.date:

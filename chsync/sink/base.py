@@ -115,6 +115,9 @@ class ClickHouseSink(ABC):
     def prepare_pull(self) -> None:  # noqa: B027 - a hook; only an in-process sink needs it
         """Before the sink reads Postgres through postgresql(): set what its client needs."""
 
+    def release_memory(self) -> None:  # noqa: B027 - a hook; only an in-process sink's memory is ours
+        """After a step that used much memory: give what the sink has freed back to the system."""
+
     def check_reachable(self) -> None:  # noqa: B027 - a hook; only a cluster has other nodes
         """Before a destructive step: every node the step needs answers (a cluster checks each shard)."""
 

@@ -40,12 +40,12 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
     `breakdown`: a push diff counts the breakdown too (RangeDiff.source_breakdown, .sink_breakdown)."""
     from .transport import diff_transport
     transport = diff_transport(source, sink, mode)
-    if transport.mode == "pull":
+    if transport.mode == "pull":   # (which gives memory back after each window)
         with transport.open() as (puller, mirror):
             result = diff_in_sink(source, puller, first, last, explain=explain, mirror=mirror, keep=keep)
     else:
         result = diff_range(source, sink, first, last, explain=explain, breakdown=breakdown)
-    sink.release_memory()   # a process that goes on (the demo) starts its next step from what it holds
+        sink.release_memory()   # a process that goes on (the demo) starts its next step from what it holds
     return result, transport.mode, transport.why
 
 

@@ -289,16 +289,21 @@ class ClickHouseSink(ABC):
         key, source = self.spec.key, table or self.read_table
         stats: dict[dt.date, dict] = {}
         for a, b in self.day_chunks(first, last, table):
-            # a set of keys per day is lighter and quicker than a count per key; the keys of the rare day
-            # with fewer keys than rows are counted one by one afterwards, for its duplicates
+            # a set of keys per day is lighter and quicker than a count per key; the keys of the run's rare
+            # days with fewer keys than rows are counted one by one afterwards, for their duplicates
             sql = f"""SELECT {self.day_expr} AS chsync_day, count(), uniqExact({key}), sum({self.hash.sql()})
                       FROM {source} WHERE {self.range_condition(a, b)} GROUP BY chsync_day"""
+            run: dict[dt.date, dict] = {}
             for d, r, u, h in self.rows(sql):
-                stats[_as_date(d)] = {"rows": int(r), "distinct": int(u), "duplicates": 0, "hash_sum": int(h) % MOD64}
-        for day in [d for d, s in stats.items() if s["rows"] != s["distinct"]]:
-            (dups,), = self.rows(f"SELECT countIf(chsync_n > 1) FROM (SELECT {key}, count() AS chsync_n FROM {source} "
-                                 f"WHERE {self.range_condition(day, day)} GROUP BY {key})")
-            stats[day]["duplicates"] = int(dups)
+                run[_as_date(d)] = {"rows": int(r), "distinct": int(u), "duplicates": 0, "hash_sum": int(h) % MOD64}
+            duplicated = [d for d, s in run.items() if s["rows"] != s["distinct"]]
+            if duplicated:
+                days = " OR ".join(f"({self.range_condition(d, d)})" for d in duplicated)
+                for d, dups in self.rows(f"""SELECT chsync_day, countIf(chsync_n > 1) FROM (
+                        SELECT {self.day_expr} AS chsync_day, {key}, count() AS chsync_n FROM {source}
+                        WHERE {days} GROUP BY chsync_day, {key}) GROUP BY chsync_day"""):
+                    run[_as_date(d)]["duplicates"] = int(dups)
+            stats.update(run)
         return stats
 
     def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:

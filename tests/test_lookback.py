@@ -103,3 +103,28 @@ def test_a_cap_or_a_dry_run_leaves_drift_reported_with_exit_1(synced):
                              "--only-drifted")
     assert healed["drifted"] == [B.isoformat(), C.isoformat()] and healed["left"] == []
     assert synced.cli("verify", *RANGE).returncode == 0
+
+
+def test_a_failed_check_fails_the_run_after_the_day_is_written(synced):
+    """The lookback is checked while the day is written: when the check fails, the day's write still
+    finishes (it is whole and journaled), nothing old is touched, and the run fails with the check's error."""
+    _drift_three_old_days(synced)
+    with synced.pg() as conn:
+        World.attach(conn).add(D, n=2, second=7200)
+    before = _fingerprints(synced)
+    failed = synced.cli("sync", "--day", D.isoformat(), "--lookback", "14",
+                        env={"CHSYNC_FAULT": f"fail:check:{DAYS[0]}"})
+    assert failed.returncode == 4, failed.stderr
+    assert "injected fault after check" in failed.stderr
+    after = _fingerprints(synced)
+    assert {d: after[d] for d in DAYS[:-1]} == {d: before[d] for d in DAYS[:-1]}, "no old day was touched"
+    assert after[D] != before[D]
+    with synced.sink() as sink:
+        journal = Journal(sink)
+        latest = journal.runs()[0]["run"]
+        run = journal.run(latest)
+        assert run["kind"] == "sync" and run["state"] == "failed"
+        assert journal.day_states(latest) == {D: "checked"}
+    assert synced.cli("verify", "--from", D.isoformat(), "--to", D.isoformat()).returncode == 0
+    healed = synced.cli_json("sync", "--day", D.isoformat(), "--lookback", "14")
+    assert healed["drifted"] == [A.isoformat(), B.isoformat(), C.isoformat()]

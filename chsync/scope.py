@@ -135,7 +135,7 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         days.append(row)
     totals = sink.range_totals(first, last)
     spec = source.spec
-    return Scope(
+    scope = Scope(
         table=spec.name, customer=spec.customer, first=first, last=last, sink_table=sink.read_table,
         noun=spec.noun, source_rows=sum(n for n, _ in diff.source_days.values()), units=units,
         sink_rows=totals["rows"], sink_distinct=totals["distinct"],
@@ -146,6 +146,8 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         breakdown=_breakdown(source, sink, first, last, diff),
         stale_reasons=diff.reason_counts(), changed_columns=diff.column_counts(), mode=mode, why=why,
         samples=sample_ids if samples else None)
+    sink.release_memory()   # the totals and the breakdown came after the diff's own release
+    return scope
 
 
 def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date,

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "chsync"
 # Lower layers first: a module may import its own layer and the ones before it, never one after it.
 LAYERS = [
-    {"errors", "secrets", "log", "dates", "progress", "timeline", "faults", "watchdog", "embedded", "__init__"},
+    {"errors", "secrets", "log", "dates", "progress", "timeline", "faults", "watchdog", "embedded", "memory",
+     "__init__"},
     {"spec"}, {"source"}, {"sink"}, {"policy"}, {"pull"}, {"diff"}, {"scope"}, {"strategies"}, {"plan"},
     {"apply"}, {"report"}, {"demo"}, {"cli", "__main__"},
 ]

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from .. import log
+from .. import log, memory
 from ..errors import ChsyncError
 from .context import Context
 
@@ -147,5 +147,6 @@ def main(click_ctx, source, sink, customer, all_customers, config, table, params
     Example (everything on one machine, nothing else touched):
       chsync demo --scale 0.1
     """
+    memory.configure()
     log.set_quiet(quiet)
     click_ctx.obj = Context(source, sink, customer, config, all_customers, table, params)

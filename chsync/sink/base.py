@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 
 import pyarrow as pa
 
+from .. import memory
 from ..errors import BadInput, RuntimeFailure
 from ..spec.model import TableSpec
 from . import ddl
@@ -115,8 +116,10 @@ class ClickHouseSink(ABC):
     def prepare_pull(self) -> None:  # noqa: B027 - a hook; only an in-process sink needs it
         """Before the sink reads Postgres through postgresql(): set what its client needs."""
 
-    def release_memory(self) -> None:  # noqa: B027 - a hook; only an in-process sink's memory is ours
-        """After a step that used much memory: give what the sink has freed back to the system."""
+    def release_memory(self) -> None:
+        """After a step that used much memory: give what this process has freed back to the system (an
+        in-process sink adds its own allocator's)."""
+        memory.give_back()
 
     def check_reachable(self) -> None:  # noqa: B027 - a hook; only a cluster has other nodes
         """Before a destructive step: every node the step needs answers (a cluster checks each shard)."""

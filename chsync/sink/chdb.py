@@ -177,6 +177,7 @@ class ChdbSink(ClickHouseSink):
             self._run("SYSTEM JEMALLOC PURGE")
         except RuntimeFailure:
             pass   # a chDB built without jemalloc: nothing to give back this way
+        super().release_memory()
 
     def prepare_pull(self) -> None:
         # postgresql() runs libpq inside this process: its session zone decides how timestamptz arrives, its

@@ -230,9 +230,10 @@ def _record(source, sink, request: SyncRequest, choice) -> Plan:
 @contextlib.contextmanager
 def _checking_alongside(source, sink, request: SyncRequest, result: SyncResult):
     """Check the lookback days (`_check`) while the body writes the requested days: Postgres fingerprints
-    the lookback in one backend while another reads the day to write (a night of the demo's daily job:
-    2.5 s in sequence). Only when the days written lie outside the span the check reads; otherwise the
-    check runs after the body. The check's error, if any, is raised once the body has finished."""
+    the lookback in one backend while another reads the day to write (a quiet night of the demo, in
+    process: 1.94 s in sequence, 1.56 s at once). Only when the days written lie outside the span the
+    check reads; otherwise the check runs after the body. The check's error, if any, is raised once the
+    body has finished."""
     if not request.check:
         yield
         return

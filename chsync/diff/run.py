@@ -91,9 +91,14 @@ def day_fingerprints(source, sink, first: dt.date, last: dt.date) -> tuple[dict,
 def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict, dict, dict]:
     """`day_fingerprints` and the breakdown's counts of both sides (source, sink), from the same passes."""
     precision = sink.capabilities.time_precision
+
+    def sink_side(twin) -> tuple[dict, dict]:
+        days = twin.day_stats(first, last)
+        twin.release_memory()   # what the day stats freed stays with chDB, and the breakdown's peak would add to it
+        return days, twin.breakdown_counts(first, last)
+
     (source_days, source_counts), (sink_days, sink_counts) = _at_once(
-        sink, lambda twin: (twin.day_stats(first, last), twin.breakdown_counts(first, last)),
-        lambda: source.day_fingerprints_and_breakdown(first, last, precision))
+        sink, sink_side, lambda: source.day_fingerprints_and_breakdown(first, last, precision))
     return source_days, sink_days, source_counts, sink_counts
 
 

@@ -291,7 +291,9 @@ class ClickHouseSink(ABC):
         """{day: rows, distinct, duplicates (keys with >1 row), hash_sum (mod 2^64)} for days with rows."""
         key, source = self.spec.key, table or self.read_table
         stats: dict[dt.date, dict] = {}
-        for a, b in self.day_chunks(first, last, table):
+        for i, (a, b) in enumerate(self.day_chunks(first, last, table)):
+            if i:
+                self.release_memory()   # or each run's freed pages stay, and the next run's peak adds to them
             # a set of keys per day is lighter and quicker than a count per key; the keys of the run's rare
             # days with fewer keys than rows are counted one by one afterwards, for their duplicates
             sql = f"""SELECT {self.day_expr} AS chsync_day, count(), uniqExact({key}), sum({self.hash.sql()})

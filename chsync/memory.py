@@ -18,23 +18,30 @@ none of the three, 670 MB with Arrow's pool changed, 644 MB with the arenas capp
 from __future__ import annotations
 
 import ctypes
+import functools
 
 M_ARENA_MAX = -8      # mallopt's parameter number in glibc's malloc.h
 ARENAS = 2
 
 
+@functools.cache
+def _glibc():
+    """glibc, or None where the C library is another (musl, macOS): its own defaults then stand."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
 def configure() -> None:
     import pyarrow as pa
     pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, ARENAS)
-    except (OSError, AttributeError):
-        pass   # not glibc (musl, macOS): its own allocator's defaults stand
+    if _glibc():
+        _glibc().mallopt(M_ARENA_MAX, ARENAS)
 
 
 def give_back() -> None:
     """Return the free pages glibc's arenas hold to the system."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    if _glibc():
+        _glibc().malloc_trim(0)

@@ -140,10 +140,11 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         noun=spec.noun, source_rows=sum(n for n, _ in diff.source_days.values()), units=units,
         sink_rows=totals["rows"], sink_distinct=totals["distinct"],
         sink_duplicated=totals["duplicate_conversations"],
-        duplicates_by_placement=sink.duplicate_split(first, last), days=days,
+        duplicates_by_placement=(sink.duplicate_split(first, last) if totals["duplicate_conversations"]
+                                 else {"same_shard": 0, "cross_shard": 0}), days=days,
         day_column=spec.day, day_timezone=spec.day_timezone,
         breakdown_column=spec.breakdown, breakdown_title=breakdown_title(spec.breakdown),
-        breakdown=_breakdown(source, sink, first, last, diff),
+        breakdown=_breakdown(source, sink, first, last, diff, unique_keys=totals["rows"] == totals["distinct"]),
         stale_reasons=diff.reason_counts(), changed_columns=diff.column_counts(), mode=mode, why=why,
         samples=sample_ids if samples else None)
     sink.release_memory()   # the totals and the breakdown came after the diff's own release
@@ -151,9 +152,10 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
 
 
 def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date,
-               diff: RangeDiff) -> list[tuple[str, int, int]]:
-    """Rows per breakdown name on both sides (sink values named through the source's names table), as
-    the diff counted them when it did."""
+               diff: RangeDiff, *, unique_keys: bool) -> list[tuple[str, int, int]]:
+    """Rows per breakdown name on both sides (sink values named through the source's names table), the
+    source's as the diff counted them when it did. `unique_keys`: no sink key has two rows in the range,
+    so the sink counts rows without grouping by key."""
     names = source.breakdown_names()
     if diff.source_breakdown is None:
         src = source.breakdown_counts(first, last)
@@ -163,7 +165,7 @@ def _breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date, las
             named = None if raw is None else names.get(raw)
             name = "" if raw is None else raw if named is None else named
             src[name] = src.get(name, 0) + n
-    sink_counts = sink.breakdown_counts(first, last) if diff.sink_breakdown is None else diff.sink_breakdown
+    sink_counts = sink.breakdown_counts(first, last, unique_keys=unique_keys)
     snk: dict[str, int] = {}
     for value, n in sink_counts.items():
         name = names.get(value, value)

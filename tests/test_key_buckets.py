@@ -33,3 +33,19 @@ def test_buckets_of_keys_add_up_to_one_pass(env, monkeypatch):
     day_stats, totals, duplicated, _ = one_pass
     assert totals["duplicate_conversations"] == len(duplicated) > 0
     assert sum(d["rows"] for d in day_stats.values()) == totals["rows"] > totals["distinct"]
+
+
+def test_the_breakdown_of_unique_keys_is_counted_without_grouping_by_key(env):
+    """What verify does when the range totals say no key has two rows: the plain count per value equals the
+    count of distinct keys per value; on a range with duplicated keys it would not (hence the guard)."""
+    with env.sink() as sink:
+        generate(env.source, sink, scale=0.01, seed=4)
+        stats = sink.day_stats(FIRST, LAST)
+        day = next(d for d, s in sorted(stats.items()) if s["rows"] == s["distinct"])
+        totals = sink.range_totals(day, day)
+        assert totals["rows"] == totals["distinct"] > 0
+        assert sink.breakdown_counts(day, day, unique_keys=True) == sink.breakdown_counts(day, day)
+        whole = sink.range_totals(FIRST, LAST)
+        assert whole["rows"] > whole["distinct"]
+        assert sum(sink.breakdown_counts(FIRST, LAST, unique_keys=True).values()) == whole["rows"]
+        assert sum(sink.breakdown_counts(FIRST, LAST).values()) < whole["rows"]

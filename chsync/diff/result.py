@@ -77,9 +77,8 @@ class RangeDiff:
     source_days: dict[dt.date, tuple[int, int]] = dataclasses.field(default_factory=dict)
     sink_days: dict[dt.date, dict] = dataclasses.field(default_factory=dict)
     days: dict[dt.date, DayDiff] = dataclasses.field(default_factory=dict)   # only days whose fingerprints differ
-    # {breakdown value as text: rows} of each side, when the diff counted them (the source's None: NULL)
+    # {breakdown value as text: rows} of the source, when the diff counted them in its pass (None: NULL)
     source_breakdown: dict[str | None, int] | None = None
-    sink_breakdown: dict[str, int] | None = None
 
     def reason_counts(self) -> dict[str, int]:
         counts = sum((d.reasons() for d in self.days.values()), Counter())

@@ -37,7 +37,7 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
     """The diff with the source side hashed by Postgres (push) or inside the sink (pull); returns it
     with the mode that ran and why. `keep`: the caller needs only the counts and that many keys per
     class and day (the in-sink diff then holds the keys of a window or two, however many rows differ).
-    `breakdown`: a push diff counts the breakdown too (RangeDiff.source_breakdown, .sink_breakdown)."""
+    `breakdown`: a push diff counts the source's breakdown in its pass (RangeDiff.source_breakdown)."""
     from .transport import diff_transport
     transport = diff_transport(source, sink, mode)
     if transport.mode == "pull":   # (which gives memory back after each window)
@@ -58,8 +58,8 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     days = day_range(first, last)
     with StepProgress(len(days) + (1 if explain else 0), "compare") as progress:
         if breakdown:
-            (result.source_days, result.sink_days, result.source_breakdown,
-             result.sink_breakdown) = fingerprints_and_breakdown(source, sink, first, last)
+            (result.source_days, result.sink_days,
+             result.source_breakdown) = fingerprints_and_breakdown(source, sink, first, last)
         else:
             result.source_days, result.sink_days = day_fingerprints(source, sink, first, last)
         differing = set(_differing(days, result.source_days, result.sink_days))
@@ -88,18 +88,15 @@ def day_fingerprints(source, sink, first: dt.date, last: dt.date) -> tuple[dict,
                     lambda: source.day_fingerprints(first, last, precision))
 
 
-def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict, dict, dict]:
-    """`day_fingerprints` and the breakdown's counts of both sides (source, sink), from the same passes."""
+def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict, dict]:
+    """`day_fingerprints`, and the source's breakdown counted in the same pass. The sink's breakdown is
+    counted later, after the range totals (`build_scope`), which tell whether it must group by key; beside
+    Postgres's pass it would take the cores Postgres's parallel workers need."""
     precision = sink.capabilities.time_precision
-
-    def sink_side(twin) -> tuple[dict, dict]:
-        days = twin.day_stats(first, last)
-        twin.release_memory()   # what the day stats freed stays with chDB, and the breakdown's peak would add to it
-        return days, twin.breakdown_counts(first, last)
-
-    (source_days, source_counts), (sink_days, sink_counts) = _at_once(
-        sink, sink_side, lambda: source.day_fingerprints_and_breakdown(first, last, precision))
-    return source_days, sink_days, source_counts, sink_counts
+    (source_days, source_counts), sink_days = _at_once(
+        sink, lambda twin: twin.day_stats(first, last),
+        lambda: source.day_fingerprints_and_breakdown(first, last, precision))
+    return source_days, sink_days, source_counts
 
 
 def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:

@@ -340,12 +340,18 @@ class ClickHouseSink(ABC):
         shards (nothing in ClickHouse ever will). One node: all are same-shard."""
         return {"same_shard": len(self.duplicate_ids(first, last)), "cross_shard": 0}
 
-    def breakdown_counts(self, first: dt.date, last: dt.date) -> dict[str, int]:
-        """{breakdown value as text: distinct keys} over the range; {} without a breakdown column."""
+    def breakdown_counts(self, first: dt.date, last: dt.date, *, unique_keys: bool = False) -> dict[str, int]:
+        """{breakdown value as text: distinct keys} over the range; {} without a breakdown column.
+        `unique_keys`: no key has two rows in the range (`range_totals` says so), so its rows are counted
+        as they are, without grouping by key (scale 3's 49 days: 0.06 s against 0.7-0.8 s)."""
         column = self.spec.breakdown
         if column is None:
             return {}
         value = f"ifNull(toString({column}), '')" if self.spec.column(column).nullable else f"toString({column})"
+        if unique_keys:
+            return {str(v): int(n) for v, n in self.rows(
+                f"SELECT {value} AS chsync_v, count() FROM {self.read_table} "
+                f"WHERE {self.range_condition(first, last)} GROUP BY chsync_v")}
         counts: dict[str, int] = {}
         for bucket in self.key_buckets(first, last):   # (value, key) groups: uniqExact held every key at once
             for v, n in self.rows(f"SELECT chsync_v, count() FROM (SELECT {value} AS chsync_v FROM {self.read_table} "

@@ -1,9 +1,10 @@
-"""A local ClickHouse cluster for the tests: one standalone ZooKeeper and three ClickHouse servers
-(3 shards x 1 replica) from Debian's packages, on 127.0.0.1 free ports, each with its native and HTTP
-interfaces in plain text and over TLS (a certificate signed by a throwaway CA made at start, as the
-seed's cluster serves native TLS on 9440). Also a way to try chsync against a real cluster:
+"""A local ClickHouse cluster for the tests: one standalone ZooKeeper and ClickHouse servers (3 shards x 1
+replica, or x 2 replicas as production runs the seed's table) from Debian's packages, on 127.0.0.1 free
+ports, each with its native and HTTP interfaces in plain text and over TLS (a certificate signed by a
+throwaway CA made at start, as the seed's cluster serves native TLS on 9440). Also a way to try chsync
+against a real cluster:
 
-    python tests/harness/cluster.py up --workdir /tmp/ch-cluster     # prints hosts, ports, cluster names
+    python tests/harness/cluster.py up --workdir /tmp/ch-cluster [--replicas 2]   # hosts, ports, clusters
     python tests/harness/cluster.py status --workdir /tmp/ch-cluster
     python tests/harness/cluster.py down --workdir /tmp/ch-cluster
 
@@ -75,8 +76,8 @@ admin.enableServer=false
 maxClientCnxns=200
 """
 
-SHARD_XML = "<shard><internal_replication>{internal}</internal_replication>" \
-            "<replica><host>{host}</host><port>{port}</port></replica></shard>"
+SHARD_XML = "<shard><internal_replication>{internal}</internal_replication>{replicas}</shard>"
+REPLICA_XML = "<replica><host>{host}</host><port>{port}</port></replica>"
 
 CONFIG_XML = """<?xml version="1.0"?>
 <yandex>
@@ -111,7 +112,7 @@ CONFIG_XML = """<?xml version="1.0"?>
     <{plain}>{plain_shards}</{plain}>
   </remote_servers>
   <zookeeper><node><host>{host}</host><port>{zk}</port></node><session_timeout_ms>15000</session_timeout_ms></zookeeper>
-  <macros><shard>{shard}</shard><replica>replica{shard}</replica></macros>
+  <macros><shard>{shard}</shard><replica>replica{node}</replica></macros>
   <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
   <max_session_timeout>3600</max_session_timeout>
   <default_session_timeout>60</default_session_timeout>
@@ -210,11 +211,15 @@ class LocalCluster:
     cluster_replicated = "replicated"
     cluster_plain = "plain"
 
-    def __init__(self, workdir: str | Path, shards: int = SHARDS, *, die_with_parent: bool = True):
+    def __init__(self, workdir: str | Path, shards: int = SHARDS, *, replicas: int = 1, die_with_parent: bool = True):
         """die_with_parent: the servers get SIGKILL when this process dies, even by SIGKILL or a
-        `timeout` SIGTERM that skips pytest's finalizers. `up` turns it off to leave them running."""
+        `timeout` SIGTERM that skips pytest's finalizers. `up` turns it off to leave them running.
+
+        Nodes are numbered shard by shard (node i is replica i % replicas + 1 of shard i // replicas + 1),
+        so with one replica a node's number is its shard's; every per-node list below is in that order."""
         self.workdir = Path(workdir).resolve()
         self.shards = shards
+        self.replicas = replicas
         self.die_with_parent = die_with_parent
         self.procs: dict[str, subprocess.Popen] = {}
         self._log_offsets: dict[str, dict[Path, int]] = {}
@@ -227,6 +232,18 @@ class LocalCluster:
         self.password = secrets.token_urlsafe(12)
 
     # -- layout ----------------------------------------------------------------------------------
+    @property
+    def node_count(self) -> int:
+        return self.shards * self.replicas
+
+    def node_name(self, i: int) -> str:
+        """shard2 (its only or first replica), shard2r2 (its second)."""
+        shard, replica = divmod(i, self.replicas)
+        return f"shard{shard + 1}" + (f"r{replica + 1}" if replica else "")
+
+    def nodes_of_shard(self, shard: int) -> list[int]:
+        return list(range(shard * self.replicas, (shard + 1) * self.replicas))
+
     @property
     def hosts(self) -> list[tuple[str, int]]:
         return [(HOST, p) for p in self.tcp_ports]
@@ -280,7 +297,7 @@ class LocalCluster:
         return Client(HOST, port=self.tcp_ports[shard], **kw)
 
     def _shard_dir(self, i: int) -> Path:
-        return self.workdir / f"shard{i + 1}"
+        return self.workdir / self.node_name(i)
 
     def _certificates(self) -> None:
         """A throwaway CA, a certificate it signs for 127.0.0.1, and an unrelated CA (openssl)."""
@@ -299,7 +316,7 @@ class LocalCluster:
 
     def _configure(self) -> None:
         self._certificates()
-        n = self.shards
+        n = self.node_count
         ports = _free_ports(1 + 5 * n)
         self.zk_port, rest = ports[0], ports[1:]
         self.tcp_ports, self.http_ports, self.interserver_ports = rest[:n], rest[n:2 * n], rest[2 * n:3 * n]
@@ -310,7 +327,9 @@ class LocalCluster:
         zk = self.workdir / "zookeeper"
         (zk / "data").mkdir(parents=True, exist_ok=True)
         (zk / "zoo.cfg").write_text(ZOO_CFG.format(data=zk / "data", port=self.zk_port, host=HOST))
-        shards = {flag: "".join(SHARD_XML.format(internal=flag, host=HOST, port=p) for p in self.tcp_ports)
+        replicas = ["".join(REPLICA_XML.format(host=HOST, port=self.tcp_ports[k]) for k in self.nodes_of_shard(s))
+                    for s in range(self.shards)]
+        shards = {flag: "".join(SHARD_XML.format(internal=flag, replicas=r) for r in replicas)
                   for flag in ("true", "false")}
         for i in range(n):
             d = self._shard_dir(i)
@@ -319,7 +338,8 @@ class LocalCluster:
             (d / "config.xml").write_text(CONFIG_XML.format(
                 dir=d, host=HOST, http=self.http_ports[i], tcp=self.tcp_ports[i], inter=self.interserver_ports[i],
                 https=self.https_ports[i], tcps=self.tcp_secure_ports[i], tls=self.tls,
-                zk=self.zk_port, shard=i + 1, replicated=self.cluster_replicated, plain=self.cluster_plain,
+                zk=self.zk_port, shard=i // self.replicas + 1, node=i + 1,
+                replicated=self.cluster_replicated, plain=self.cluster_plain,
                 replicated_shards=shards["true"], plain_shards=shards["false"]))
             (d / "users.xml").write_text(USERS_XML.format(user=USER, password=self.password, access=ACCESS))
 
@@ -369,9 +389,9 @@ class LocalCluster:
 
     def _start_all(self, timeout: float) -> None:
         self.start_zookeeper(timeout)
-        for i in range(self.shards):
+        for i in range(self.node_count):
             self.start_shard(i, wait=False)
-        for i in range(self.shards):
+        for i in range(self.node_count):
             self.wait_shard(i, timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -433,8 +453,9 @@ class LocalCluster:
         raise HarnessError(f"ON CLUSTER DDL still failing after {timeout:.0f} s: {last}")
 
     # -- ClickHouse servers ----------------------------------------------------------------------
+    # A node is named by its number (see __init__): with one replica per shard, the shard's.
     def start_shard(self, i: int, wait: bool = True, timeout: float = 60.0) -> None:
-        name, d = f"shard{i + 1}", self._shard_dir(i)
+        name, d = self.node_name(i), self._shard_dir(i)
         if name in self.procs and self.procs[name].poll() is None:
             raise HarnessError(f"{name} is already running (pid {self.procs[name].pid})")
         self._spawn(name, [CLICKHOUSE, f"--config-file={d / 'config.xml'}"], d)
@@ -444,7 +465,7 @@ class LocalCluster:
     def wait_shard(self, i: int, timeout: float = 60.0) -> None:
         """Until the server answers a ZooKeeper query: a server that gets ON CLUSTER DDL before it has
         its ZooKeeper session segfaults (18.16)."""
-        self._wait_for(lambda: self._answers(i), f"shard{i + 1}", timeout)
+        self._wait_for(lambda: self._answers(i), self.node_name(i), timeout)
 
     def _answers(self, i: int) -> bool:
         try:  # a bare connect first: clickhouse-driver logs a traceback for each refused connection
@@ -460,18 +481,18 @@ class LocalCluster:
 
     def hang_shard(self, i: int) -> None:
         """SIGSTOP: the server keeps its sockets open and answers nothing (a hung node, not a dead one)."""
-        _signal(self.procs[f"shard{i + 1}"].pid, signal.SIGSTOP)
+        _signal(self.procs[self.node_name(i)].pid, signal.SIGSTOP)
 
     def wake_shard(self, i: int, timeout: float = 60.0) -> None:
         """SIGCONT, then until the node has its ZooKeeper session back and takes ON CLUSTER DDL again: a
         node woken after a long stop has lost its session, and DDL sent meanwhile finds it inactive."""
-        _signal(self.procs[f"shard{i + 1}"].pid, signal.SIGCONT)
+        _signal(self.procs[self.node_name(i)].pid, signal.SIGCONT)
         self.wait_shard(i, timeout)
         self.wait_ddl(timeout)
 
     def kill_shard(self, i: int) -> None:
         """SIGKILL, no shutdown: what a crashed or OOM-killed server looks like."""
-        name = f"shard{i + 1}"
+        name = self.node_name(i)
         if name in self.procs:
             _signal(self.procs[name].pid, signal.SIGKILL)
             self._reap(name)
@@ -522,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tests/harness/cluster.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--workdir", default="chsync-cluster", help="config, data and logs (default: %(default)s)")
+    parser.add_argument("--replicas", type=int, default=1, help="replicas per shard (default: %(default)s)")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir).resolve()
     try:
@@ -529,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
             current = status(workdir)
             if current and any(current["running"].values()):
                 raise HarnessError(f"a cluster is already running in {workdir}: run `down` first")
-            cluster = LocalCluster(workdir, die_with_parent=False).start()
+            cluster = LocalCluster(workdir, replicas=args.replicas, die_with_parent=False).start()
             print(json.dumps(cluster.describe(), indent=2))
             print(f"sink URL: clickhouse://{USER}:$(cat {workdir}/password)@{HOST}:{cluster.tcp_ports[0]}/DATABASE"
                   f"?cluster={cluster.cluster_replicated}&http_port={cluster.http_ports[0]}  (TLS: clickhouses://"

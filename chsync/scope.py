@@ -59,6 +59,7 @@ class Scope:
     mode: str
     why: str
     samples: dict[str, list[str]] | None = None
+    replicas: list[dict] | None = None       # replica_drift's records; None where rows have one copy
 
     @property
     def in_sync(self) -> bool:
@@ -101,6 +102,8 @@ class Scope:
         }
         if self.samples is not None:
             doc["samples"] = self.samples
+        if self.replicas is not None:
+            doc["replicas"] = {"differing": self.replicas}
         return doc
 
 
@@ -133,6 +136,11 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
             for kind in sample_ids:
                 sample_ids[kind].extend(getattr(d, kind)[: max(0, samples - len(sample_ids[kind]))])
         days.append(row)
+    replicas = sink.replica_drift(first, last) if sink.capabilities.replica_copies else None
+    diverged = {r["day"] for r in replicas or []}
+    for row in days:
+        if row.day.isoformat() in diverged:
+            row.in_sync = False
     totals = sink.range_totals(first, last)
     spec = source.spec
     scope = Scope(
@@ -146,7 +154,7 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         breakdown_column=spec.breakdown, breakdown_title=breakdown_title(spec.breakdown),
         breakdown=_breakdown(source, sink, first, last, diff, unique_keys=totals["rows"] == totals["distinct"]),
         stale_reasons=diff.reason_counts(), changed_columns=diff.column_counts(), mode=mode, why=why,
-        samples=sample_ids if samples else None)
+        samples=sample_ids if samples else None, replicas=replicas)
     sink.release_memory()   # the totals and the breakdown came after the diff's own release
     return scope
 

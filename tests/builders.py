@@ -129,9 +129,24 @@ def sink_day_ids(sink, day: dt.date) -> list[str]:
         f"SELECT toString(conversation_id) FROM {sink.read_table} WHERE toDate(ended_at) = '{day.isoformat()}'")]
 
 
+def replica_day_ids(sink, day: dt.date) -> dict[int, dict[tuple, list[str]]]:
+    """{shard: {replica: sorted raw ids of the day in its own local table}} on a cluster ({} elsewhere)."""
+    if not hasattr(sink, "replica_sets"):
+        return {}
+    sql = f"SELECT toString(conversation_id) FROM {sink.table} WHERE toDate(ended_at) = '{day.isoformat()}'"
+    return {shard: {node: sorted(r[0] for r in sink.on_node(node, sql)) for node in nodes}
+            for shard, nodes in sink.replica_sets().items()}
+
+
 def assert_sink_equals_source(conn, sink, days) -> None:
-    """Every day: no duplicate rows, no conversation missing or extra, per-day counts equal."""
+    """Every day: no duplicate rows, no conversation missing or extra, per-day counts equal; on a cluster
+    with replicas, every replica of a shard holds exactly what the others of that shard hold."""
     for day in days:
+        for shard, replicas in replica_day_ids(sink, day).items():
+            held = list(replicas.values())
+            assert all(ids == held[0] for ids in held), (
+                f"{day}: the replicas of shard {shard} differ: " + ", ".join(
+                    f"{node[1]} holds {len(ids)}" for node, ids in replicas.items()))
         expected, rows = source_ids(conn, day), sink_day_ids(sink, day)
         assert len(rows) == len(set(rows)), f"{day}: {len(rows) - len(set(rows))} duplicate rows"
         assert len(rows) == len(expected), f"{day}: sink has {len(rows)} rows, Postgres {len(expected)}"

@@ -40,18 +40,29 @@ def pg_server(tmp_path_factory):
     embedded.down(workdir)
 
 
-@pytest.fixture(scope="session")
-def local_cluster(tmp_path_factory):
+def _session_cluster(tmp_path_factory, replicas: int):
     from harness.cluster import LocalCluster, find_binaries
     problem = find_binaries()
     if problem:
         pytest.skip(problem)
-    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"))
+    cluster = LocalCluster(tmp_path_factory.mktemp(f"cluster-r{replicas}"), replicas=replicas)
     cluster.start()  # cleans up after itself if it fails
     try:
         yield cluster
     finally:  # servers also die with this process (PR_SET_PDEATHSIG) if pytest itself is killed
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory):
+    """3 shards x 1 replica."""
+    yield from _session_cluster(tmp_path_factory, 1)
+
+
+@pytest.fixture(scope="session")
+def replica_cluster(tmp_path_factory):
+    """3 shards x 2 replicas, as production runs the seed's ReplicatedReplacingMergeTree."""
+    yield from _session_cluster(tmp_path_factory, 2)
 
 
 class Env:
@@ -160,15 +171,16 @@ def drop_cluster_database(env: Env) -> None:
             time.sleep(1)
 
 
-@pytest.fixture(params=["chdb", pytest.param("cluster", marks=pytest.mark.cluster)])
+@pytest.fixture(params=["chdb", pytest.param("cluster", marks=pytest.mark.cluster),
+                        pytest.param("replicas", marks=pytest.mark.cluster)])
 def backend(request, env, tmp_path):
-    """The same test body on chDB and on the 3-shard cluster."""
+    """The same test body on chDB, on the 3-shard cluster and on 3 shards x 2 replicas."""
     if request.param == "chdb":
         init_seed_sink(env)
         yield env
         return
-    local_cluster = request.getfixturevalue("local_cluster")
-    yield on_cluster(env, local_cluster, tmp_path)
+    cluster = request.getfixturevalue("local_cluster" if request.param == "cluster" else "replica_cluster")
+    yield on_cluster(env, cluster, tmp_path)
     drop_cluster_database(env)
 
 

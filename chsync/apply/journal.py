@@ -45,6 +45,7 @@ class Journal:
         return self.sink.table
 
     def ensure(self) -> None:
+        require_writable(self.sink)
         self.store.ensure()
 
     def _stamp(self) -> int:
@@ -180,6 +181,7 @@ class Journal:
 
     def acquire(self, run: str, *, take_over: bool = False, what: str = "backfill") -> None:
         """Take the table's lock for `run`, or raise Refused naming who holds it."""
+        require_writable(self.sink)
         fault_point("lock")
         held = self.holder()
         if held:
@@ -245,6 +247,13 @@ class Journal:
             self._lock_row(run, held["claim"], "release")
 
 
+def require_writable(sink: ClickHouseSink) -> None:
+    """A sink chsync must not write to at all is refused before anything is written (bad input)."""
+    problem = sink.unsafe_for_writes
+    if problem:
+        raise BadInput(problem)
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -255,4 +264,4 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["Journal", "RUNS", "DAYS", "LOCKS", "iso"]
+__all__ = ["Journal", "RUNS", "DAYS", "LOCKS", "iso", "require_writable"]

@@ -34,7 +34,7 @@ from ..strategies.partition import Unit, check_guards, check_live, fingerprint_o
 from ..strategies.repair import repair_day
 from .backfill import new_run_id
 from .barrier import wait_for_mutations
-from .journal import Journal
+from .journal import Journal, require_writable
 from .parallel import Workers
 
 
@@ -152,6 +152,8 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
     finished)."""
     source.check_customer()
     sink.require_table()
+    if not request.dry_run:
+        require_writable(sink)
     caps = sink.capabilities
     if caps.partition_grain is None:
         raise RuntimeFailure(f"sink table {sink.table} is partitioned by {caps.partition_key}: the daily sync "

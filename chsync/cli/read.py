@@ -131,6 +131,9 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
             click.echo(f"{d['day']}: NOT in sync — source {d['source']:,}, sink {d['sink_rows']:,} rows / "
                        f"{d['sink_distinct']:,} distinct; missing {d['missing']:,}, stale {d['stale']:,}, "
                        f"changed {d['changed']:,}, duplicates {d['duplicates']:,}")
+        for r in doc.get("replicas", {}).get("differing", []):
+            click.echo(f"{r['day']}: replica {r['replica']} of shard {r['shard']} holds {r['rows']:,} rows, its "
+                       f"peer {r['peer']} {r['peer_rows']:,} (or their fingerprints differ)")
     else:
         click.echo(f"in sync: {len(doc['days'])} day(s), {scope.source_rows:,} {scope.noun[1]}")
     if bad:

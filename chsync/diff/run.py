@@ -100,8 +100,11 @@ def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> t
 
 
 def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:
-    """The days of the range whose fingerprints differ: no row leaves either database."""
-    return _differing(day_range(first, last), *day_fingerprints(source, sink, first, last))
+    """The days of the range whose fingerprints differ, or on which a shard's replicas differ from each other
+    (what the Distributed table reads depends on which replica it picks): no row leaves either database."""
+    differ = set(_differing(day_range(first, last), *day_fingerprints(source, sink, first, last)))
+    differ |= {dt.date.fromisoformat(r["day"]) for r in sink.replica_drift(first, last)}
+    return sorted(differ)
 
 
 def _differing(days: list[dt.date], source_days: dict, sink_days: dict) -> list[dt.date]:

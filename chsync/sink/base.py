@@ -101,7 +101,7 @@ class ClickHouseSink(ABC):
                 if on_node_done:
                     on_node_done(s.node)
 
-    def on_node(self, node: tuple[str, int], sql: str) -> list[tuple]:
+    def on_node(self, node: tuple[str, int], sql: str, settings: dict | None = None) -> list[tuple]:
         raise RuntimeFailure(f"{self.display_url} has no node {node[0]}:{node[1]}")
 
     @abstractmethod
@@ -123,6 +123,16 @@ class ClickHouseSink(ABC):
 
     def check_reachable(self) -> None:  # noqa: B027 - a hook; only a cluster has other nodes
         """Before a destructive step: every node the step needs answers (a cluster checks each shard)."""
+
+    @property
+    def unsafe_for_writes(self) -> str | None:
+        """Why chsync must not write to this sink at all (None: it may)."""
+        return None
+
+    def prove_replicas(self, first: dt.date, last: dt.date) -> None:  # noqa: B027 - a hook for replicas
+        """After a write to the days [first, last]: every copy of them is the same (a cluster with several
+        replicas per shard waits, bounded, for each replica to apply the write, then compares it with the
+        replica that took it), or the one that is not is named."""
 
     def __enter__(self):
         return self
@@ -273,7 +283,7 @@ class ClickHouseSink(ABC):
         buckets would each read the whole range."""
         if first == last:
             return [(first, last)]
-        rows = {_as_date(d): int(n) for d, n in self.rows(
+        rows = {as_date(d): int(n) for d, n in self.rows(
             f"SELECT {self.day_expr} AS chsync_day, count() FROM {table or self.read_table} "
             f"WHERE {self.range_condition(first, last)} GROUP BY chsync_day")}
         if sum(rows.values()) <= DAY_RUN_ROWS:
@@ -300,20 +310,20 @@ class ClickHouseSink(ABC):
                       FROM {source} WHERE {self.range_condition(a, b)} GROUP BY chsync_day"""
             run: dict[dt.date, dict] = {}
             for d, r, u, h in self.rows(sql):
-                run[_as_date(d)] = {"rows": int(r), "distinct": int(u), "duplicates": 0, "hash_sum": int(h) % MOD64}
+                run[as_date(d)] = {"rows": int(r), "distinct": int(u), "duplicates": 0, "hash_sum": int(h) % MOD64}
             duplicated = [d for d, s in run.items() if s["rows"] != s["distinct"]]
             if duplicated:
                 days = " OR ".join(f"({self.range_condition(d, d)})" for d in duplicated)
                 for d, dups in self.rows(f"""SELECT chsync_day, countIf(chsync_n > 1) FROM (
                         SELECT {self.day_expr} AS chsync_day, {key}, count() AS chsync_n FROM {source}
                         WHERE {days} GROUP BY chsync_day, {key}) GROUP BY chsync_day"""):
-                    run[_as_date(d)]["duplicates"] = int(dups)
+                    run[as_date(d)]["duplicates"] = int(dups)
             stats.update(run)
         return stats
 
     def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
         """{day: raw rows} (cheap: no hashing, no grouping by key)."""
-        return {_as_date(d): int(n) for d, n in self.rows(
+        return {as_date(d): int(n) for d, n in self.rows(
             f"SELECT {self.day_expr} AS chsync_day, count() FROM {self.read_table} "
             f"WHERE {self.range_condition(first, last)} GROUP BY chsync_day")}
 
@@ -404,15 +414,28 @@ class ClickHouseSink(ABC):
         """Empty the sink table on every node (the demo generator's fresh start)."""
         self.execute(f"TRUNCATE TABLE {self.table}{self.on_cluster}")
 
+    def replica_drift(self, first: dt.date, last: dt.date) -> list[dict]:
+        """Days of [first, last] on which a replica's own copy differs from its shard's first replica:
+        [{"day", "shard", "replica", "rows", "peer", "peer_rows"}] (replica and peer as host:port). [] where
+        there is one copy of each row."""
+        return []
+
+    def staged_fingerprint(self, stage: str, first: dt.date, last: dt.date) -> tuple[int, int, int]:
+        """The fingerprint of the staging exactly as the swap will take it: with replicas, the staging of
+        the replicas the swap runs on, not whichever replica a Distributed read picks."""
+        return self.table_fingerprint(stage, first, last)
+
     def drop_stage(self, day: dt.date) -> None:
         self.run(self.drop_stage_statements(day))
+
+    def fingerprint_sql(self, table: str, first: dt.date, last: dt.date) -> str:
+        return (f"SELECT count(), uniqExact({self.spec.key}), sum({self.hash.sql()}) "
+                f"FROM {table} WHERE {self.range_condition(first, last)}")
 
     def table_fingerprint(self, table: str, first: dt.date, last: dt.date | None = None) -> tuple[int, int, int]:
         """(rows, distinct keys, hash sum mod 2^64) of the days [first, last] of any table with the sink's
         structure."""
-        n, u, s = self.rows(f"SELECT count(), uniqExact({self.spec.key}), sum({self.hash.sql()}) "
-                            f"FROM {table} WHERE {self.range_condition(first, last or first)}")[0]
-        return int(n), int(u), int(s or 0) % MOD64
+        return fingerprint_row(self.rows(self.fingerprint_sql(table, first, last or first))[0])
 
     def swap_statements(self, day: dt.date) -> list[Statement]:
         return [Statement(f"ALTER TABLE {self.table} REPLACE PARTITION {self.partition_literal(day)} "
@@ -463,5 +486,10 @@ class ClickHouseSink(ABC):
                            f"{grain}")
 
 
-def _as_date(value) -> dt.date:
+def fingerprint_row(row: tuple) -> tuple[int, int, int]:
+    n, u, s = row
+    return int(n), int(u), int(s or 0) % MOD64
+
+
+def as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -15,6 +15,7 @@ class Capabilities:
     partition_grain: str | None      # "day" | "month" when the key is the spec's day column; None otherwise
     cluster: str | None = None
     shards: int = 1
+    replicas: int = 1                    # replicas of the most replicated shard
     replicated: bool = False
     distributed: bool = False
     sharding_key: str | None = None
@@ -38,6 +39,12 @@ class Capabilities:
         10.8 s with two). One on a cluster, as before: there each day's DDL runs ON CLUSTER through
         ZooKeeper's queue, and two workers have not been measured against one."""
         return 1 if self.cluster else 2
+
+    @property
+    def replica_copies(self) -> bool:
+        """Each shard keeps several copies of the table that replication keeps equal: a write lands on one
+        replica and reaches the others later, so each must be waited for and proven."""
+        return self.replicated and self.replicas > 1
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self) | {"partitions_are_days": self.partitions_are_days}

@@ -5,12 +5,14 @@ the server cannot do it ON CLUSTER (18.16)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+import time
 
 from ..errors import BadInput, RuntimeFailure
 from . import ddl
-from .base import Statement
+from .base import MOD64, Statement, as_date, fingerprint_row
 from .capabilities import Capabilities
-from .server import CONNECTION_CODES, QUORUM_CODES, ServerSink, has
+from .server import CONNECTION_CODES, QUORUM_CODES, UNKNOWN_INSERT_STATUS, ServerSink, has
 
 
 class ClusterSink(ServerSink):
@@ -31,25 +33,32 @@ class ClusterSink(ServerSink):
         return f"{self.stage_table(day)}_d"
 
     # -- nodes ---------------------------------------------------------------------------------
-    def shards(self) -> list[tuple[str, int]]:
-        """(host, tcp port) of the first replica of each shard of the cluster (asked once: the probe of a
-        silent node must not wait on that node again)."""
-        if self._shards is None:
-            rows = self.rows(f"SELECT shard_num, host_address, port FROM system.clusters "
-                             f"WHERE cluster = '{self.cluster}' AND replica_num = 1 ORDER BY shard_num")
-            self._shards = self._reachable_as_listed([(host, int(port)) for _, host, port in rows])
-        return self._shards
+    _topology: list[tuple[int, tuple[str, int]]] | None = None
 
-    _shards: list[tuple[str, int]] | None = None
-    _nodes: list[tuple[str, int]] | None = None
+    def topology(self) -> list[tuple[int, tuple[str, int]]]:
+        """(shard number, (host, tcp port)) of every replica of every shard, each shard's replicas in the
+        cluster's order (asked once: the probe of a silent node must not wait on that node again)."""
+        if self._topology is None:
+            rows = self.rows(f"SELECT shard_num, host_address, port FROM system.clusters "
+                             f"WHERE cluster = '{self.cluster}' ORDER BY shard_num, replica_num")
+            nodes = self._reachable_as_listed([(host, int(port)) for _, host, port in rows])
+            self._topology = [(int(shard), node) for (shard, _, _), node in zip(rows, nodes)]
+        return self._topology
+
+    def replica_sets(self) -> dict[int, list[tuple[str, int]]]:
+        """{shard number: its replicas}; the first is the one chsync stages on and swaps (`shards`)."""
+        sets: dict[int, list[tuple[str, int]]] = {}
+        for shard, node in self.topology():
+            sets.setdefault(shard, []).append(node)
+        return sets
+
+    def shards(self) -> list[tuple[str, int]]:
+        """(host, tcp port) of the first replica of each shard of the cluster."""
+        return [nodes[0] for nodes in self.replica_sets().values()]
 
     def nodes(self) -> list[tuple[str, int]]:
         """(host, tcp port) of every replica of every shard."""
-        if self._nodes is None:
-            rows = self.rows(f"SELECT host_address, port FROM system.clusters WHERE cluster = '{self.cluster}' "
-                             "ORDER BY shard_num, replica_num")
-            self._nodes = self._reachable_as_listed([(host, int(port)) for host, port in rows])
-        return self._nodes
+        return [node for _, node in self.topology()]
 
     def _reachable_as_listed(self, nodes: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """With TLS a node is reached on the URL's port unless tls_ports= maps its listed native port: that
@@ -66,14 +75,15 @@ class ClusterSink(ServerSink):
         return nodes
 
     def all_nodes_settings(self) -> dict | None:
-        # The server gives up waiting for the quorum before our socket does; the retry of the same block (a
-        # replicated table deduplicates it) waits on until a re-joining node has caught up.
-        return {"insert_quorum": len(self.nodes()), "insert_quorum_timeout": max(1000, int(self.url.timeout * 800))}
+        # The server gives up waiting for the quorum before our socket does (after replica_timeout); the retry
+        # of the same block (a replicated table deduplicates it) waits on while a re-joining node catches up.
+        return {"insert_quorum": len(self.nodes()),
+                "insert_quorum_timeout": max(1000, int(self.url.replica_wait * 1000))}
 
     def clone(self) -> ClusterSink:
         twin = super().clone()
         assert isinstance(twin, ClusterSink)
-        twin._shards = self._shards
+        twin._topology = self._topology
         return twin
 
     def check_reachable(self) -> None:
@@ -91,7 +101,7 @@ class ClusterSink(ServerSink):
             self.check_reachable()  # names the shard that is down, when one is
 
     def on_timeout(self) -> None:
-        if self._shards is not None:
+        if self._topology is not None:
             self.check_reachable()
 
     def on_transient(self, code: int) -> None:
@@ -103,6 +113,21 @@ class ClusterSink(ServerSink):
                 raise RuntimeFailure(f"node {node[0]}:{self.url.node_port(node[1])} of cluster {self.cluster} "
                                      f"does not answer ({problem}); the lock is written to every node: run again "
                                      "once it is back")
+        if code != UNKNOWN_INSERT_STATUS:
+            return
+        # Our own quorum write timed out: a node that answers but has held a write every node must take for
+        # longer than replica_timeout (its fetches stopped, its disk full) is named rather than waited for.
+        wait = int(self.url.replica_wait)
+        for shard, node in self.topology():
+            stuck = self.on_node(node, "SELECT database, table, any(postpone_reason), any(last_exception) "
+                                       "FROM system.replication_queue WHERE required_quorum > 0 "
+                                       "GROUP BY database, table LIMIT 1")
+            if stuck:
+                db, table, postponed, failed = stuck[0]
+                why = _first_line(postponed or failed)
+                raise RuntimeFailure(f"replica {self.where(node)} of shard {shard} has not applied a write to "
+                                     f"{db}.{table} that every node must take within {wait}s (replica_timeout= in "
+                                     f"the sink URL){': ' + why if why else ''}; run again once it fetches")
 
     def duplicate_split(self, first: dt.date, last: dt.date) -> dict[str, int]:
         dups = self.duplicate_ids(first, last)
@@ -131,8 +156,9 @@ class ClusterSink(ServerSink):
         if dist_engine.startswith("Distributed"):
             args = [a.strip() for a in dist_engine[dist_engine.index("(") + 1: dist_engine.rindex(")")].split(",", 3)]
             sharding_key = args[3] if len(args) > 3 else None
-        return Capabilities(backend="cluster", cluster=self.cluster, shards=len(topology), distributed=True,
-                            sharding_key=sharding_key,
+        replicas = max(len(nodes) for nodes in self.replica_sets().values())
+        return Capabilities(backend="cluster", cluster=self.cluster, shards=len(topology), replicas=replicas,
+                            distributed=True, sharding_key=sharding_key,
                             replace_partition_on_cluster=has(version, "replace_partition_on_cluster"), **base)
 
     # -- DDL -----------------------------------------------------------------------------------
@@ -161,8 +187,11 @@ class ClusterSink(ServerSink):
                 self._distributed_sql(self.read_table, self.table)]
 
     def stage_statements(self, day: dt.date) -> list[Statement]:
+        """With several replicas per shard the staging is replicated too: the staging Distributed table puts
+        each block on one replica of its shard, and replication completes the others' (see staged_fingerprint)."""
         stage = self.stage_table(day)
-        create = self.create_local_table_sql(stage, self.capabilities, replicated=False, if_not_exists=False,
+        create = self.create_local_table_sql(stage, self.capabilities, if_not_exists=False,
+                                             replicated=self.capabilities.replica_copies,
                                              grain=self.capabilities.partition_grain)
         return [*self.drop_stage_statements(day), Statement(create),
                 Statement(self._distributed_sql(self.stage_read_table(day), stage))]
@@ -178,6 +207,101 @@ class ClusterSink(ServerSink):
             return [Statement(sql.format(on=self.on_cluster, **parts))]
         return [Statement(sql.format(on="", **parts), node=shard) for shard in self.shards()]
 
+    # -- replicas ------------------------------------------------------------------------------
+    @property
+    def unsafe_for_writes(self) -> str | None:
+        caps = self.capabilities
+        if caps.replicas > 1 and not caps.replicated:
+            return (f"sink table {self.table} is not Replicated but cluster {self.cluster} has {caps.replicas} "
+                    "replicas per shard: chsync writes there only to Replicated*MergeTree tables, whose replicas "
+                    "ZooKeeper keeps equal (a plain table's replicas each get what one write happens to reach)")
+        return None
+
+    def stage_day(self, day: dt.date, data):
+        self.run(self.stage_statements(day))
+        if data.num_rows:   # a fresh staging table: nothing to deduplicate against, and no block is sent twice
+            self.insert_arrow(self.stage_read_table(day), data,
+                              {"insert_deduplicate": 0} if self.capabilities.replica_copies else None)
+        return self.stage_read_table(day)
+
+    def staged_fingerprint(self, stage: str, first: dt.date, last: dt.date) -> tuple[int, int, int]:
+        """With several replicas per shard: the sum over shards of the staging of the replica the swap runs
+        on (the first of each shard), each once it has every block of its shard."""
+        if not self.capabilities.replica_copies:
+            return super().staged_fingerprint(stage, first, last)
+        local, label = self.stage_table(first), _label(first, last)
+        total = [0, 0, 0]
+        for shard, nodes in self.replica_sets().items():
+            self._sync_replica(shard, nodes[0], local, f"{label}: the staging")
+            for i, n in enumerate(fingerprint_row(self.on_node(nodes[0], self.fingerprint_sql(local, first, last))[0])):
+                total[i] += n
+        return total[0], total[1], total[2] % MOD64
+
+    def prove_replicas(self, first: dt.date, last: dt.date) -> None:
+        if not self.capabilities.replica_copies:
+            return
+        label = _label(first, last)
+        for shard, nodes in self.replica_sets().items():
+            prints = {}
+            for node in nodes:
+                self._sync_replica(shard, node, self.table, label)
+                prints[node] = fingerprint_row(self.on_node(node, self.fingerprint_sql(self.table, first, last))[0])
+            reference = prints[nodes[0]]
+            for node, found in prints.items():
+                if found != reference:
+                    raise RuntimeFailure(
+                        f"{label}: replica {self.where(node)} of shard {shard} holds {found[0]:,} rows "
+                        f"({found[1]:,} distinct) where replica {self.where(nodes[0])} holds {reference[0]:,} "
+                        f"({reference[1]:,} distinct), or their fingerprints differ: a replica lost or kept parts; "
+                        "run the day again")
+
+    def replica_drift(self, first: dt.date, last: dt.date) -> list[dict]:
+        if not self.capabilities.replica_copies:
+            return []
+        sql = (f"SELECT {self.day_expr} AS chsync_day, count(), sum({self.hash.sql()}) FROM {self.table} "
+               f"WHERE {self.range_condition(first, last)} GROUP BY chsync_day")
+        found = []
+        for shard, nodes in self.replica_sets().items():
+            held = {node: {as_date(d): (int(n), int(h) % MOD64) for d, n, h in self.on_node(node, sql)}
+                    for node in nodes}
+            peer = held[nodes[0]]
+            for node in nodes[1:]:
+                for day in sorted(set(peer) | set(held[node])):
+                    mine, theirs = held[node].get(day, (0, 0)), peer.get(day, (0, 0))
+                    if mine != theirs:
+                        found.append({"day": day.isoformat(), "shard": shard, "replica": self.where(node),
+                                      "rows": mine[0], "peer": self.where(nodes[0]), "peer_rows": theirs[0]})
+        return sorted(found, key=lambda f: (f["day"], f["shard"]))
+
+    def _sync_replica(self, shard: int, node: tuple[str, int], table: str, what: str) -> None:
+        """Until `node` has applied every replicated write of `table` made so far: it has copied the
+        shared log's last entry into its queue and its queue is empty. Polled, because 18.16's SYSTEM SYNC
+        REPLICA ignores every timeout setting (it waited on a replica without fetches until the socket's
+        timeout). Bounded by replica_timeout; the replica is named when it expires."""
+        db, name = table.split(".")
+        sql = ("SELECT queue_size, log_pointer, log_max_index FROM system.replicas "
+               f"WHERE database = '{db}' AND table = '{name}'")
+        wait = self.url.replica_wait
+        deadline = time.monotonic() + wait
+        while True:
+            found = self.on_node(node, sql)
+            if not found:
+                raise RuntimeFailure(f"{what}: replica {self.where(node)} of shard {shard} has no replicated "
+                                     f"table {table}")
+            queue, pointer, last = (int(v) for v in found[0])
+            if queue == 0 and pointer > last:
+                return
+            if time.monotonic() > deadline:
+                stuck = self.on_node(node, "SELECT type, any(postpone_reason), any(last_exception) FROM "
+                                           f"system.replication_queue WHERE database = '{db}' AND table = "
+                                           f"'{name}' GROUP BY type ORDER BY type LIMIT 1")
+                why = f" ({stuck[0][0]}: {_first_line(stuck[0][1] or stuck[0][2])})" if stuck else ""
+                raise RuntimeFailure(f"{what}: replica {self.where(node)} of shard {shard} has not caught up "
+                                     f"within {wait:g}s (replica_timeout= in the sink URL): {queue} replication "
+                                     f"task(s) waiting{why}; resume once it fetches again (`chsync backfill "
+                                     "--resume last`, or the same sync)")
+            time.sleep(0.1)
+
     def drop_day_statements(self, day: dt.date) -> list[Statement]:
         return [Statement(f"ALTER TABLE {self.table}{self.on_cluster} DROP PARTITION {self.partition_literal(day)}")]
 
@@ -188,3 +312,16 @@ class ClusterSink(ServerSink):
                          f"WHERE database = '{self.db}' AND table = '{self.spec.sink.table}' AND is_done = 0")
         return [{"mutation_id": m, "command": c, "created": str(t), "fail_reason": f, "shard": h}
                 for m, c, t, f, h in rows]
+
+
+def _label(first: dt.date, last: dt.date) -> str:
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+
+
+def _first_line(text: str) -> str:
+    """A server exception as kept in system tables, without its code and wrapping."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    found = re.search(r"DB::Exception: (.*?)(?:, e\.what\(\)|$)", text.splitlines()[0])
+    return (found.group(1) if found else text.splitlines()[0])[:200]

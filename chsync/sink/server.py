@@ -38,7 +38,8 @@ RETRY_SECONDS = 60
 # KEEPER_EXCEPTION (Session expired, Connection loss), TABLE_IS_READ_ONLY: ZooKeeper is coming back;
 # TOO_FEW_LIVE_REPLICAS, UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE, UNKNOWN_STATUS_OF_INSERT (the quorum timed out):
 # a node that was away is re-joining (the lock's quorum writes wait for it).
-QUORUM_CODES = {285, 286, 319}
+UNKNOWN_INSERT_STATUS = 319   # an insert's quorum timed out
+QUORUM_CODES = {285, 286, UNKNOWN_INSERT_STATUS}
 _TRANSIENT_CODES = {999, 242} | QUORUM_CODES
 # ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT: a remote shard did not answer;
 # TIMEOUT_EXCEEDED: an ON CLUSTER statement waited for a host that is down.
@@ -192,9 +193,13 @@ class ServerSink(ClickHouseSink):
             self._node_clients[node] = self._connect(*node, listed=True)
         return self._node_clients[node]
 
-    def on_node(self, node: tuple[str, int], sql: str) -> list[tuple]:
+    def on_node(self, node: tuple[str, int], sql: str, settings: dict | None = None) -> list[tuple]:
         client = self.node_client(node)
-        return self._call(lambda: client.execute(sql), sql, f" at {node[0]}:{self.url.node_port(node[1])}")
+        return self._call(lambda: client.execute(sql, settings=settings), sql, f" at {self.where(node)}")
+
+    def where(self, node: tuple[str, int]) -> str:
+        """host:port as the user reaches the node."""
+        return f"{node[0]}:{self.url.node_port(node[1])}"
 
     def http_export(self, sql: str, port: int) -> tuple[str, str]:
         """(address, Authorization header) at which this server answers `sql` over its HTTP interface on

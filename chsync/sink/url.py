@@ -11,7 +11,7 @@ from ..secrets import redact_url
 from ..spec.model import IDENTIFIER, TableSpec
 
 PARAMS = {"cluster", "secure", "distributed", "replicated", "connect_timeout", "timeout", "http_port",
-          "ca_certs", "verify", "tls_ports"}
+          "ca_certs", "verify", "tls_ports", "replica_timeout"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +33,12 @@ class ServerURL:
     # With TLS, chsync reaches every node of a cluster on the URL's port (as clusters are set up: 9440 on
     # each host); tls_ports=9000:9440,9001:9441 maps the native ports system.clusters lists to others.
     tls_ports: tuple[tuple[int, int], ...] = ()
+    replica_timeout: float = 120.0  # seconds a replica may take to apply a write before it is named
+
+    @property
+    def replica_wait(self) -> float:
+        """The server's own wait for a replica: shorter than the socket's, so the server's error names it."""
+        return min(self.replica_timeout, self.timeout * 0.8)
 
     def node_port(self, listed: int) -> int:
         """The port to reach a node on, given the native port system.clusters lists for it."""
@@ -110,7 +116,7 @@ def parse_url(url: str) -> ServerURL:
                      unquote(parts.password or ""), database, params.get("cluster"), secure, flag("replicated"),
                      seconds("connect_timeout", 10), seconds("timeout", 300), params.get("distributed"),
                      int(http_port) if http_port else None, ca_certs, True if verify is None else verify,
-                     tuple(tls_ports))
+                     tuple(tls_ports), seconds("replica_timeout", 120))
 
 
 def spec_for_url(url: str, spec: TableSpec) -> TableSpec:

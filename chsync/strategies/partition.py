@@ -111,7 +111,7 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
         stage = sink.stage_day(first, data.drop_columns([HASH])) if puller is None else puller.stage_unit(unit, sink)
         on_state("staged", source_rows)
         try:
-            rows, distinct, staged = sink.table_fingerprint(stage, first, last)
+            rows, distinct, staged = sink.staged_fingerprint(stage, first, last)
             if (rows, staged) != expected or distinct != rows:
                 if puller is not None:   # a NULL the sink cannot hold is named, as a push read names it
                     source.refuse_nulls(first, last)
@@ -147,6 +147,7 @@ def _totals(sink: ClickHouseSink, first: dt.date, last: dt.date) -> tuple[int, i
 
 
 def check_live(sink: ClickHouseSink, unit: Unit, expected: tuple[int, int]) -> None:
+    sink.prove_replicas(unit.first, unit.last)   # then a read through a Distributed table sees one answer
     live_rows, live_distinct, live_sum = sink.table_fingerprint(sink.read_table, unit.first, unit.last)
     if (live_rows, live_sum) != expected or live_distinct != live_rows:
         raise RuntimeFailure(f"{unit.label}: the sink holds {live_rows:,} rows ({live_distinct:,} distinct) where "

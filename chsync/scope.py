@@ -60,6 +60,7 @@ class Scope:
     why: str
     samples: dict[str, list[str]] | None = None
     replicas: list[dict] | None = None       # replica_drift's records; None where rows have one copy
+    fingerprints: dict[dt.date, tuple[int, int]] = dataclasses.field(default_factory=dict)  # Postgres's, per day
 
     @property
     def in_sync(self) -> bool:
@@ -154,7 +155,7 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         breakdown_column=spec.breakdown, breakdown_title=breakdown_title(spec.breakdown),
         breakdown=_breakdown(source, sink, first, last, diff, unique_keys=totals["rows"] == totals["distinct"]),
         stale_reasons=diff.reason_counts(), changed_columns=diff.column_counts(), mode=mode, why=why,
-        samples=sample_ids if samples else None, replicas=replicas)
+        samples=sample_ids if samples else None, replicas=replicas, fingerprints=dict(diff.source_days))
     sink.release_memory()   # the totals and the breakdown came after the diff's own release
     return scope
 

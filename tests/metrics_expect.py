@@ -28,6 +28,8 @@ def sync_with_lookback() -> dict:
         {"day": "2026-01-29", "missing": 3, "stale": 7, "stale_reasons": {"dev_user": 5, "ended_at_reset": 2},
          "changed": 21, "duplicates": 8},
     ]
+    doc |= {"swept": ["2026-01-02"], "days_in_history": 49, "days_never_proven": 3,
+            "oldest_proof_age_seconds": 1296000.5}
     return doc
 
 
@@ -48,6 +50,10 @@ def expected_drift(command: str, doc: dict) -> dict[tuple[str, tuple], float]:
                      (("missing", "missing"), ("stale", "stale"), ("changed", "changed"),
                       ("duplicate", "duplicates"))},
                   **{("chsync_stale_rows", r): sum(d["stale_reasons"].get(r, 0) for d in healed) for r in reasons}}
+        if "days_never_proven" in doc:
+            values["chsync_days_never_proven"] = doc["days_never_proven"]
+            if doc["oldest_proof_age_seconds"] is not None:
+                values["chsync_oldest_proof_age_seconds"] = doc["oldest_proof_age_seconds"]
     elif command == "sync":
         values = {"chsync_rows_written": doc["rows_written"], "chsync_days_checked": len(doc["days"]),
                   "chsync_days_drifted": 0, "chsync_days_healed": 0,

@@ -28,6 +28,7 @@ from ..strategies.partition import Unit, check_guards, check_live, fingerprint_o
 from ..timeline import Timeline
 from .barrier import wait_for_mutations
 from .journal import Journal
+from .ledger import HEALED, PROVEN, Ledger
 from .parallel import Workers
 from .progress import DayProgress
 
@@ -44,7 +45,8 @@ def run_and_verify(job: Backfill, plan: Plan | None = None, *, resume: str | Non
         result = job.start(plan, take_over=take_over)
     first, last = dt.date.fromisoformat(result["from"]), dt.date.fromisoformat(result["to"])
     with job.timeline.step("Verify"):
-        out_of_sync, duplicated = final_proof(job, first, last)
+        out_of_sync, duplicated, live = final_proof(job, first, last)
+        _record_proofs(job, first, last, out_of_sync, live, result["run"])
     result["timeline"] = job.timeline.as_list()
     in_sync = not out_of_sync
     if in_sync and result["changed"]:
@@ -54,12 +56,12 @@ def run_and_verify(job: Backfill, plan: Plan | None = None, *, resume: str | Non
     return result
 
 
-def final_proof(job: Backfill, first: dt.date, last: dt.date) -> tuple[list[dt.date], int]:
-    """(days out of sync, duplicated keys) of the range after the run. Every fingerprint compared with the
-    sink's comes from Postgres's own SQL: for the units this process changed, the one their live rows
-    were checked against right after the change (reading Postgres a third time would prove nothing
-    more); for every other day (in sync when planned, or done by an earlier process) Postgres computes
-    it now, per day, in one query."""
+def final_proof(job: Backfill, first: dt.date, last: dt.date) -> tuple[list[dt.date], int, dict]:
+    """(days out of sync, duplicated keys, the sink's day_stats) of the range after the run. Every
+    fingerprint compared with the sink's comes from Postgres's own SQL: for the units this process
+    changed, the one their live rows were checked against right after the change (reading Postgres a
+    third time would prove nothing more); for every other day (in sync when planned, or done by an
+    earlier process) Postgres computes it now, per day, in one query."""
     sink, source = job.sink, job.source
     lo = min([first, *(u.first for u in job.proven)])
     hi = max([last, *(u.last for u in job.proven)])      # a month unit may reach past the range
@@ -77,7 +79,18 @@ def final_proof(job: Backfill, first: dt.date, last: dt.date) -> tuple[list[dt.d
         found = (sum(s["rows"] for s in days), sum(s["hash_sum"] for s in days) % (1 << 64))
         if found != (rows, hash_sum) or any(s["duplicates"] for s in days):
             out.update(d for d in day_range(a, b) if first <= d <= last)
-    return sorted(out), sink.range_totals(first, last)["duplicate_conversations"]
+    return sorted(out), sink.range_totals(first, last)["duplicate_conversations"], live
+
+
+def _record_proofs(job: Backfill, first: dt.date, last: dt.date, out_of_sync: list[dt.date],
+                   live: dict[dt.date, dict], run: str) -> None:
+    """The ledger: the days this run rewrote were healed; every day of the range found in sync is proven,
+    at the live rows and fingerprint final_proof compared with Postgres's."""
+    ledger = Ledger(job.journal, job.source.spec.customer)
+    rewritten = sorted(d for unit in job.proven for d in unit.days() if first <= d <= last)
+    ledger.record(HEALED, rewritten, "backfill", run)
+    ledger.record(PROVEN, {d: (live[d]["rows"], live[d]["hash_sum"]) if d in live else (0, 0)
+                           for d in day_range(first, last) if d not in out_of_sync}, "backfill", run)
 
 
 def new_run_id() -> str:

@@ -53,6 +53,10 @@ class Journal:
             self._last_ms = max(_now_ms(), self._last_ms + 1)
             return self._last_ms
 
+    def stamp(self) -> int:
+        """Epoch milliseconds, increasing within this process (the ledger's times too)."""
+        return self._stamp()
+
     def _insert(self, table: str, rows: list[tuple]) -> None:
         with self._lock:  # day workers write the journal through this one sink
             self.store.insert(f"{self.sink.db}.{table}", rows)

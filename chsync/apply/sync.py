@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from .. import __version__, log, policy
 from ..diff.result import DayDiff
-from ..diff.run import differing_days, drill_day
+from ..diff.run import compare_days, drill_day
 from ..diff.transport import not_pullable
 from ..errors import ChsyncError, Refused, RuntimeFailure
 from ..faults import fault_point
@@ -35,6 +35,7 @@ from ..strategies.repair import repair_day
 from .backfill import new_run_id
 from .barrier import wait_for_mutations
 from .journal import Journal, require_writable
+from .ledger import DRIFTED, HEALED, PROVEN, Ledger, ProofSummary, history_days, least_recently_proven, summarize
 from .parallel import Workers
 
 
@@ -46,6 +47,7 @@ class SyncedDay:
     rows_written: int
     action: str
     seconds: float
+    fingerprint: tuple[int, int] = (0, 0)    # Postgres's (rows, hash sum) the written day was proven equal to
 
     def to_json(self) -> dict:
         return {"day": self.day.isoformat(), "source": self.source_rows, "sink_rows_before": self.sink_rows_before,
@@ -81,6 +83,9 @@ class SyncResult:
     left: list[dt.date] = dataclasses.field(default_factory=list)   # drifted, not healed (cap, dry run)
     dry_run: bool = False
     drift: dict[dt.date, DayDiff] = dataclasses.field(default_factory=dict)   # of each drifted day, as found
+    agreeing: dict[dt.date, tuple[int, int]] = dataclasses.field(default_factory=dict)  # checked, found equal
+    swept: list[dt.date] = dataclasses.field(default_factory=list)   # checked because least recently proven
+    proofs: ProofSummary | None = None       # the table's history after this run (with a lookback)
 
     @property
     def rows_written(self) -> int:
@@ -99,7 +104,9 @@ class SyncResult:
             doc |= {"checked": [d.isoformat() for d in self.checked],
                     "drifted": [d.isoformat() for d in self.drifted],
                     "healed": [h.to_json() for h in self.healed], "left": [d.isoformat() for d in self.left],
-                    "dry_run": self.dry_run, "run": self.run}
+                    "dry_run": self.dry_run, "run": self.run, "swept": [d.isoformat() for d in self.swept]}
+            if self.proofs is not None:
+                doc |= self.proofs.to_json()
         return doc
 
 
@@ -130,8 +137,10 @@ class _DayRepair:
         check_guards(str(day), data.num_rows, totals["distinct"], spec.min_shrink_ratio, self.allow_shrink,
                      spec.noun[1])
         self.sink.check_reachable()
-        written, _ = repair_day(self, Unit(day, day), data, fingerprint_of(data), self.sink)
-        return SyncedDay(day, data.num_rows, totals["rows"], written, "repaired", time.monotonic() - started)
+        expected = fingerprint_of(data)
+        written, _ = repair_day(self, Unit(day, day), data, expected, self.sink)
+        return SyncedDay(day, data.num_rows, totals["rows"], written, "repaired", time.monotonic() - started,
+                         expected)
 
 
 @dataclasses.dataclass
@@ -141,6 +150,7 @@ class SyncRequest:
     max_heal: int | None = None
     dry_run: bool = False
     allow_shrink: bool = False
+    sweep: int = 0                           # also check this many days of the history, least recently proven
     mode: str = "push"
     workers: int | None = None               # None: the sink's default (Capabilities.day_workers)
     wait: float = 0.0                        # seconds to wait for another writer's lock
@@ -164,7 +174,7 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
                                not_pullable=reason)
     units = source.units()
     result = SyncResult(source.spec.customer, units, mode=choice.name, mode_why=choice.why,
-                        lookback=bool(request.check), dry_run=request.dry_run)
+                        lookback=bool(request.check or request.sweep), dry_run=request.dry_run)
     if units and source.spec.units:
         log.info(f"{source.spec.units.label.lower()} scanned {units[0]} (filtered to {units[1]}: "
                  f"{source.spec.customer})")
@@ -172,26 +182,35 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
     if not swaps:
         log.info(f"{sink.table} is partitioned by month: each day's differing keys are repaired instead of "
                  "rewriting its month")
+    journal = Journal(sink)
+    ledger = Ledger(journal, source.spec.customer)
     if request.dry_run:
         result.days = []
-        _check(source, sink, request, result)
+        request = _with_sweep(sink, ledger, request, result)
+        if request.check:
+            _check(source, sink, request, result)
         result.left = list(result.drifted)
+        if request.check:
+            result.proofs = _summary(sink, ledger, request)
         return result
-    journal = Journal(sink)
     journal.ensure()
     result.run = f"sync-{new_run_id()}"
     sink.stage_suffix = "_" + result.run.rsplit("-", 1)[-1]
     _acquire(journal, result.run, request.wait)
     try:
         journal.start_run(result.run, _record(source, sink, request, choice), kind="sync")
+        request = _with_sweep(sink, ledger, request, result)
         with _checking_alongside(source, sink, request, result):
-            _write(source, sink, request, request.days, result, choice.name, swaps, journal)
+            _write(source, sink, request, request.days, result, choice.name, swaps, journal, ledger)
         if request.check:
+            ledger.record(PROVEN, result.agreeing, "check", result.run)
+            ledger.record(DRIFTED, result.drifted, "check", result.run)
             heal = result.drifted[: request.max_heal] if request.max_heal is not None else result.drifted
             result.left = [d for d in result.drifted if d not in heal]
-            _write(source, sink, request, heal, result, choice.name, swaps, journal, healing=True)
+            _write(source, sink, request, heal, result, choice.name, swaps, journal, ledger, healing=True)
             for day in result.left:
                 journal.day_state(result.run, day, "drifted", detail="left for a later run (--max-heal-days)")
+            result.proofs = _summary(sink, ledger, request)
         journal.run_state(result.run, "finished", "in sync" if result.in_sync else "drift left")
         journal.prune(source.spec.keep_journal_days)
     except BaseException as e:
@@ -202,6 +221,27 @@ def run_sync(source: PostgresSource, sink: ClickHouseSink, request: SyncRequest)
     result.days.sort(key=lambda d: d.day)            # workers finish in any order
     result.healed.sort(key=lambda h: h.day)
     return result
+
+
+def _with_sweep(sink: ClickHouseSink, ledger: Ledger, request: SyncRequest, result: SyncResult) -> SyncRequest:
+    """The request with the sweep's days added to those it checks: the `sweep` days of the table's history
+    before the checked (or written) days that were proven longest ago, or never."""
+    if not request.sweep:
+        return request
+    before = min([*request.days, *request.check]) - dt.timedelta(days=1)
+    taken = {*request.days, *request.check}
+    candidates = [d for d in history_days(sink, sink.spec, before) if d not in taken]
+    result.swept = least_recently_proven(ledger.proofs(), candidates, request.sweep)
+    if result.swept:
+        log.info(f"sweep: also checking {len(result.swept)} day(s) least recently proven "
+                 f"({', '.join(d.isoformat() for d in result.swept[:5])}{' ...' if len(result.swept) > 5 else ''})")
+    return dataclasses.replace(request, check=sorted(taken.difference(request.days) | set(result.swept)))
+
+
+def _summary(sink: ClickHouseSink, ledger: Ledger, request: SyncRequest) -> ProofSummary:
+    """How long the table's days have gone unproven, after this run."""
+    last = max([*request.days, *request.check])
+    return summarize(ledger.proofs(), history_days(sink, sink.spec, last))
 
 
 def _acquire(journal: Journal, run: str, wait: float) -> None:
@@ -260,13 +300,27 @@ def _check(source, sink, request: SyncRequest, result: SyncResult) -> None:
     is healed, from the rows read to heal it (`_write`)."""
     days = sorted(request.check)
     fault_point("check", days[0])
-    wanted = set(days)
-    drifted = [d for d in differing_days(source, sink, days[0], days[-1]) if d in wanted]
+    drifted: list[dt.date] = []
+    for first, last in _runs_of(days):    # a sweep's days lie apart: compare each run of days by itself
+        differ, agree = compare_days(source, sink, first, last)
+        drifted += differ
+        result.agreeing.update(agree)
     result.checked = days
     result.drifted = drifted
     log.info(f"checked {len(days)} day(s): {len(drifted)} drifted"
              + (f" ({', '.join(d.isoformat() for d in drifted[:10])}{' ...' if len(drifted) > 10 else ''})"
                 if drifted else ""))
+
+
+def _runs_of(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days as runs of consecutive days, (first, last) each."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in days:
+        if runs and day - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def _failed(journal: Journal, run: str, day: dt.date, error: ChsyncError) -> None:
@@ -278,7 +332,7 @@ def _failed(journal: Journal, run: str, day: dt.date, error: ChsyncError) -> Non
 
 
 def _write(source, sink, request: SyncRequest, days: list[dt.date], result: SyncResult, mode: str, swaps: bool,
-           journal: Journal, healing: bool = False) -> None:
+           journal: Journal, ledger: Ledger, healing: bool = False) -> None:
     if not days:
         return
     pool = Workers(source, sink, request.workers if swaps else 1)
@@ -303,7 +357,7 @@ def _write(source, sink, request: SyncRequest, days: list[dt.date], result: Sync
                 done = swap_unit(src, snk, Unit(day, day), allow_shrink=request.allow_shrink, puller=puller,
                                  on_read=found if healing and not puller else None)
                 return SyncedDay(day, done.source_rows, done.sink_rows_before, done.rows_written, done.action,
-                                 done.seconds)
+                                 done.seconds, done.expected)
             except Refused as e:
                 return e
             except ChsyncError as e:     # the run stops here: the journal says which day it stopped on
@@ -322,6 +376,9 @@ def _write(source, sink, request: SyncRequest, days: list[dt.date], result: Sync
                 result.healed.append(Healed(day, result.drift[day]))
             journal.day_state(result.run, day, "checked", outcome.rows_written, outcome.seconds,
                               "healed" if healing else "synced")
+            if healing:
+                ledger.record(HEALED, [day], "heal", result.run)
+            ledger.record(PROVEN, {day: outcome.fingerprint}, "heal" if healing else "sync", result.run)
             log.info(f"{day}: {outcome.rows_written:,} rows written ({'healed, ' if healing else ''}"
                      f"{outcome.action}, {outcome.sink_rows_before:,} rows before, {outcome.seconds:.2f}s)")
             progress.advance(f"{day} {outcome.action}")

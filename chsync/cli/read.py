@@ -1,6 +1,8 @@
-"""Read-only commands: scope, diff, verify."""
+"""Read-only commands: scope, diff, verify (which records its proofs), history."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -104,12 +106,14 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
     no duplicates. Exit 0 only when every day is in sync, 1 otherwise. The default --mode push has
     Postgres hash its own rows, so the proof does not depend on how the rows got there.
 
-    Read-only.
+    Read-only: nothing in Postgres or the sink table changes. Each day's outcome is recorded in the
+    ledger (chsync_proofs, beside the journal), which `sync --sweep` and `chsync history` read.
 
     \b
     Example:
       chsync verify --from 2026-01-01 --to 2026-02-18
     """
+    from ..apply.ledger import record_verify
     from ..scope import build_scope
     from ..source.catalog import require
     first, last = parse_range(from_, to)
@@ -118,9 +122,11 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
             source.check_customer()
             require(source, source.spec)
             doc = build_scope(source, sink, first, last, mode=mode)
+            record_verify(sink, doc)
             return doc.to_json(), 0 if doc.in_sync else EXIT_CHECKS_FAILED
         return fan_out(ctx, as_json, "verify", one)
     scope = build_scope(ctx.checked_source(), ctx.sink, first, last, mode=mode)
+    record_verify(ctx.sink, scope)
     doc = scope.to_json()
     bad = [d for d in doc["days"] if not d["in_sync"]]
     ctx.results = [(ctx.spec, doc, EXIT_CHECKS_FAILED if bad else 0)]
@@ -140,4 +146,38 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
         log.error(f"{len(bad)} of {len(doc['days'])} day(s) out of sync: "
                   f"{', '.join(d['day'] for d in bad[:10])}{' ...' if len(bad) > 10 else ''}")
         return EXIT_CHECKS_FAILED
+    return 0
+
+
+@main.command()
+@click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the calendar heatmap as one self-contained HTML page.")
+@command
+def history(ctx: Context, as_json: bool, html_file):
+    """Every day of the table's history (from the spec's [sync] history_from, else the sink's first day,
+    to its last day) with what the ledger knows of it: when it was last proven equal to Postgres (by
+    verify, the daily job's check or sweep, a swap, a backfill), when drift was last found, when it was
+    healed. Prints a summary (or --json, the document behind it); --html FILE draws it as a calendar.
+
+    Read-only: reads the sink only (the ledger and the table's first and last day).
+
+    \b
+    Example:
+      chsync history --html history.html
+    """
+    from ..apply.ledger import history as build_history
+    from ..report.history import history_html
+    ctx.sink.require_table_exists()
+    doc = build_history(ctx.sink, ctx.spec).to_json()
+    if html_file:
+        Path(html_file).write_text(history_html(doc), encoding="utf-8")
+    if as_json:
+        emit(doc)
+        return 0
+    states = {s: sum(1 for d in doc["days"] if d["state"] == s) for s in ("proven", "healed", "drifted", "never")}
+    oldest = doc["oldest_proof_age_seconds"]
+    click.echo(f"{doc['table']}: {len(doc['days']):,} days ({doc['from']} – {doc['to']}): "
+               f"{states['proven'] + states['healed']:,} proven ({states['healed']:,} of them healed), "
+               f"{states['drifted']:,} with drift found and not proven since, {states['never']:,} never proven; "
+               f"oldest proof {'—' if oldest is None else f'{oldest / 86400:.1f} days old'}")
     return 0

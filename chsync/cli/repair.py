@@ -26,6 +26,10 @@ STRATEGY_CHOICES = ["auto", *STRATEGIES]
                    "replace exactly those that differ. Default: the spec's [sync] lookback_days, else 0.")
 @click.option("--only-drifted", is_flag=True,
               help="With --from/--to: compare every day and replace only those that differ.")
+@click.option("--sweep", type=click.IntRange(0, 3650), default=0, metavar="K",
+              help="With --day: also compare the K days of the table's whole history (from its first "
+                   "day, or the spec's [sync] history_from) proven longest ago, or never, and heal those that "
+                   "differ; every day is then proven at least once every (days / K) runs.")
 @click.option("--max-heal-days", type=click.IntRange(0, None), default=None,
               help="Replace at most this many drifted days in one run; the rest are reported (exit 1).")
 @click.option("--dry-run", is_flag=True, help="Compare and report what would be synced and healed; write nothing.")
@@ -38,7 +42,7 @@ STRATEGY_CHOICES = ["auto", *STRATEGIES]
 @workers_option
 @metrics_options
 @command
-def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, max_heal_days, dry_run, wait,
+def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, sweep, max_heal_days, dry_run, wait,
          allow_shrink, mode, workers):
     """The daily job, idempotent: each day's source set REPLACES that day in the sink (staged, checked
     against the source, swapped in as one partition; on a month-partitioned table the day's differing
@@ -53,13 +57,14 @@ def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, ma
     sync, 1 when drifted days were left (cap, --dry-run), 3 when a guard refused a day, 4 on a failure.
 
     \b
-    Example (the daily job, from cron):
-      chsync sync --day "$(date -u -d yesterday +%F)" --lookback 14 --metrics-file /var/lib/node_exporter/chsync.prom
+    Example (the daily job, from cron; --sweep 7 proves a year of history every 53 nights or sooner):
+      chsync sync --day "$(date -u -d yesterday +%F)" --lookback 14 --sweep 7 \
+        --metrics-file /var/lib/node_exporter/chsync.prom
     """
     from ..apply.sync import run_sync
     from ..source.catalog import require
     request = _sync_request(ctx, day, from_, to, lookback, only_drifted, max_heal_days, dry_run, wait,
-                            allow_shrink, mode, workers)
+                            allow_shrink, mode, workers, sweep)
     if not dry_run:
         ctx.writable()
 
@@ -87,7 +92,7 @@ def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, ma
 
 
 def _sync_request(ctx: Context, day, from_, to, lookback, only_drifted, max_heal, dry_run, wait, allow_shrink,
-                  mode, workers):
+                  mode, workers, sweep=0):
     from ..apply.sync import SyncRequest
     days = resolve_days(day, from_, to)
     if only_drifted and day:
@@ -96,13 +101,15 @@ def _sync_request(ctx: Context, day, from_, to, lookback, only_drifted, max_heal
         raise BadInput("--lookback goes with --day (for a range, use --only-drifted)")
     if lookback is None and day:
         lookback = ctx.spec.lookback_days if len(ctx.specs) == 1 else None
+    if sweep and not day:
+        raise BadInput("--sweep goes with --day D (and --lookback N): it adds the history's oldest-proven days")
     check: list = []
     if only_drifted:
         check, days = days, []
     elif lookback:
         check = [days[0] - dt.timedelta(days=n) for n in range(lookback, 0, -1)]
     return SyncRequest(days=days, check=check, max_heal=max_heal, dry_run=dry_run, allow_shrink=allow_shrink,
-                       mode=mode, workers=workers, wait=wait)
+                       mode=mode, workers=workers, wait=wait, sweep=sweep)
 
 
 def _plan_for(ctx: Context, source, sink, from_, to, strategy: str, mode: str):

@@ -102,9 +102,16 @@ def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> t
 def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:
     """The days of the range whose fingerprints differ, or on which a shard's replicas differ from each other
     (what the Distributed table reads depends on which replica it picks): no row leaves either database."""
-    differ = set(_differing(day_range(first, last), *day_fingerprints(source, sink, first, last)))
+    return compare_days(source, sink, first, last)[0]
+
+
+def compare_days(source, sink, first: dt.date, last: dt.date) -> tuple[list[dt.date], dict[dt.date, tuple[int, int]]]:
+    """(`differing_days`, Postgres's (rows, hash sum) of every other day: the days found equal)."""
+    days = day_range(first, last)
+    source_days, sink_days = day_fingerprints(source, sink, first, last)
+    differ = set(_differing(days, source_days, sink_days))
     differ |= {dt.date.fromisoformat(r["day"]) for r in sink.replica_drift(first, last)}
-    return sorted(differ)
+    return sorted(differ), {day: source_days.get(day, (0, 0)) for day in days if day not in differ}
 
 
 def _differing(days: list[dt.date], source_days: dict, sink_days: dict) -> list[dt.date]:

@@ -20,6 +20,10 @@ Which number comes from where in the JSON document printed by `--json` (names wi
 | stale_rows{reason=R} | sum healed[].stale_reasons.R / - | stale_reasons.R | - |
 
 (1) verify.duplicate_conversations.
+
+A sync with a lookback also gives the table's whole history, from the ledger (apply/ledger.py):
+chsync_days_never_proven (days_never_proven) and chsync_oldest_proof_age_seconds
+(oldest_proof_age_seconds, no sample while no day has been proven).
 Without the lookback keys a sync checked the days it synced. A duplicate is a key with more than one
 sink row. stale_rows has one sample per reason the document names, zeros included, so a reason's
 series does not vanish on a clean run. A run ended in sync when: sync, no day was refused and every
@@ -153,6 +157,12 @@ def registry_for(command: str, doc: dict | None, *, table: str, customer: str | 
                   "has them for that day.", [*LABELS, "reason"], registry=registry)
     for reason, rows in sorted(numbers.stale_rows.items()):
         stale.labels(**labels, reason=reason).set(rows)
+    if "days_never_proven" in doc:   # a sync with a lookback: the table's whole history, from the ledger
+        gauge("chsync_days_never_proven", "Days of the table's history never proven equal to the source.",
+              doc["days_never_proven"])
+        if doc["oldest_proof_age_seconds"] is not None:
+            gauge("chsync_oldest_proof_age_seconds", "Age of the oldest last proof among the table's days: how "
+                  "long the least recently proven day has gone unchecked.", doc["oldest_proof_age_seconds"])
     return registry
 
 

@@ -321,6 +321,12 @@ class ClickHouseSink(ABC):
             stats.update(run)
         return stats
 
+    def day_span(self) -> tuple[dt.date, dt.date] | None:
+        """The earliest and the latest day the table holds (None when it is empty): its history."""
+        (first, last, n), = self.rows(f"SELECT min({self.day_expr}), max({self.day_expr}), count() "
+                                      f"FROM {self.read_table}")
+        return (as_date(first), as_date(last)) if n else None
+
     def day_rows(self, first: dt.date, last: dt.date) -> dict[dt.date, int]:
         """{day: raw rows} (cheap: no hashing, no grouping by key)."""
         return {as_date(d): int(n) for d, n in self.rows(

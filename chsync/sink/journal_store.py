@@ -1,8 +1,8 @@
-"""The SQL of the run journal, the run list and the lock (apply/journal.py holds their meaning): append-only
-tables in the sink database. Times are epoch milliseconds (UInt64), so the same tables work on servers
-without DateTime64.
+"""The SQL of the run journal, the run list, the lock (apply/journal.py holds their meaning) and the ledger
+of proofs (apply/ledger.py): append-only tables in the sink database. Times are epoch milliseconds
+(UInt64), so the same tables work on servers without DateTime64.
 
-On a cluster the three tables are replicated to every node (one ZooKeeper path per table, one replica per
+On a cluster the tables are replicated to every node (one ZooKeeper path per table, one replica per
 node, whatever the data's sharding), so any node shows the runs and the lock when the node chsync used
 is gone. Lock rows are written with a quorum of every node and read with sequential consistency, which
 makes the lock's claims linearizable (apply/journal.py builds the mutual exclusion on that). A journal
@@ -19,15 +19,23 @@ from .base import ClickHouseSink, literal
 RUNS = "chsync_runs"
 DAYS = "chsync_journal"
 LOCKS = "chsync_locks"
+PROOFS = "chsync_proofs"
+TABLES = (RUNS, DAYS, LOCKS, PROOFS)
 COLUMNS = {
     RUNS: ("run String, customer String, sink_table String, from_day String, to_day String, strategy String, "
            "state String, at UInt64, detail String, plan String"),
     DAYS: "run String, day String, state String, at UInt64, rows Int64, seconds Float64, detail String",
     LOCKS: "sink_table String, run String, host String, pid UInt32, since UInt64, released UInt8, at UInt64",
+    # outcome: proven (equal to Postgres, with its rows and fingerprint), drifted, healed
+    PROOFS: ("sink_table String, customer String, day String, at UInt64, outcome String, rows Int64, hash UInt64, "
+             "how String, run String"),
 }
-ORDER = {RUNS: "(run, at)", DAYS: "(run, at)", LOCKS: "(sink_table, at)"}
-# Months of `at`: old journal rows go by dropping whole partitions (a DELETE would be a mutation).
-PARTITION = "toYYYYMM(toDateTime(intDiv(at, 1000)))"
+ORDER = {RUNS: "(run, at)", DAYS: "(run, at)", LOCKS: "(sink_table, at)", PROOFS: "(sink_table, customer, day, at)"}
+# Months of `at`: old journal rows go by dropping whole partitions (a DELETE would be a mutation). The
+# ledger is kept whole (one row per proof; `prune` leaves it), by the month of the day proven.
+PARTITION = {name: "toYYYYMM(toDateTime(intDiv(at, 1000)))" for name in (RUNS, DAYS, LOCKS)} | {
+    PROOFS: "substring(day, 1, 7)"}
+PROOF_COLUMNS = ("sink_table", "customer", "day", "at", "outcome", "rows", "hash", "how", "run")
 # Added after the first release: old journals get them in place (ALTER TABLE … ADD COLUMN).
 ADDED = {
     RUNS: [("spec", "String"), ("version", "String"), ("kind", "String")],
@@ -47,6 +55,7 @@ class JournalStore:
         self.runs = f"{sink.db}.{RUNS}"
         self.days = f"{sink.db}.{DAYS}"
         self.locks = f"{sink.db}.{LOCKS}"
+        self.proofs = f"{sink.db}.{PROOFS}"
         self.replicated = sink.capabilities.cluster is not None
 
     # -- tables --------------------------------------------------------------------------------
@@ -54,9 +63,9 @@ class JournalStore:
         if self.replicated:
             self._ensure_replicated()
             return
-        for name in (RUNS, DAYS, LOCKS):
+        for name in TABLES:
             self.sink.execute(f"CREATE TABLE IF NOT EXISTS {self.sink.db}.{name} ({COLUMNS[name]}) "
-                              f"ENGINE = MergeTree PARTITION BY {PARTITION} ORDER BY {ORDER[name]}")
+                              f"ENGINE = MergeTree PARTITION BY {PARTITION[name]} ORDER BY {ORDER[name]}")
             self._add_columns(name)
 
     def _add_columns(self, name: str, run=None) -> None:
@@ -71,23 +80,24 @@ class JournalStore:
         db = self.sink.db
         return (f"CREATE TABLE IF NOT EXISTS {db}.{table} ON CLUSTER {self.sink.capabilities.cluster} "
                 f"({columns_of(name)}) ENGINE = ReplicatedMergeTree('/clickhouse/chsync/{db}/{name}', "
-                f"'{{shard}}-{{replica}}') PARTITION BY {PARTITION} ORDER BY {ORDER[name]}")
+                f"'{{shard}}-{{replica}}') PARTITION BY {PARTITION[name]} ORDER BY {ORDER[name]}")
 
     def _engines_here(self) -> dict:
         return dict(self.sink.rows(f"SELECT name, engine FROM system.tables WHERE database = '{self.sink.db}' "
-                                   f"AND name IN ('{RUNS}', '{DAYS}', '{LOCKS}')"))
+                                   f"AND name IN ({', '.join(map(literal, TABLES))})"))
 
     def _ensure_replicated(self) -> None:
         # Replicated here means they were made ON CLUSTER after every node's plain tables were converted, so
         # the other nodes need not be asked (one of them may be the dead node this run is working around).
         here = self._engines_here()
-        if len(here) == 3 and all(engine.startswith("Replicated") for engine in here.values()):
+        if len(here) == len(TABLES) and all(engine.startswith("Replicated") for engine in here.values()):
             return
         nodes = self.sink.nodes()
+        ours = ", ".join(map(literal, TABLES))
         engines = {node: dict(self.sink.on_node(node, f"SELECT name, engine FROM system.tables WHERE database = "
-                                                     f"'{self.sink.db}' AND name IN ('{RUNS}', '{DAYS}', '{LOCKS}')"))
+                                                     f"'{self.sink.db}' AND name IN ({ours})"))
                    for node in nodes}
-        for name in (RUNS, DAYS, LOCKS):
+        for name in TABLES:
             old = [node for node in nodes if engines[node].get(name, "").startswith("MergeTree")]
             if all(engines[node].get(name, "").startswith("Replicated") for node in nodes):
                 continue
@@ -129,6 +139,10 @@ class JournalStore:
         names = ("run", "customer", "sink_table", "from_day", "to_day", "strategy", "state", "at", "detail", "plan",
                  *(c for c, _ in ADDED[RUNS]))
         self.sink.insert_rows(self.runs, [tuple(values.get(n, "") for n in names)])
+
+    def insert_proofs(self, rows: list[dict]) -> None:
+        if rows:
+            self.sink.insert_rows(self.proofs, [tuple(r[c] for c in PROOF_COLUMNS) for r in rows])
 
     def insert_lock(self, values: dict) -> None:
         """A lock row, acknowledged by every node before this returns (on a cluster)."""
@@ -179,6 +193,14 @@ class JournalStore:
                               f"AND state = 'finished' AND detail = 'in sync'")
         at = rows[0][0] if rows else 0
         return at / 1000 if at else None
+
+    def proofs_of(self, sink_table: str, customer: str) -> list[tuple]:
+        """(day, last proven at, its rows, last drifted at, last healed at) per day with any proof; 0 for
+        never."""
+        return self.sink.rows(
+            f"SELECT day, maxIf(at, outcome = 'proven'), argMaxIf(rows, at, outcome = 'proven'), "
+            f"maxIf(at, outcome = 'drifted'), maxIf(at, outcome = 'healed') FROM {self.proofs} "
+            f"WHERE sink_table = {literal(sink_table)} AND customer = {literal(customer)} GROUP BY day")
 
     def lock_rows(self, sink_table: str) -> list[dict]:
         """Every lock row of the table (claims, tickets, releases), as the quorum wrote them."""

@@ -11,6 +11,7 @@ Three shapes of file:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import tomllib
 from importlib import resources
@@ -47,7 +48,7 @@ _KEYS = {
     "tenant": {"customers", "units"},
     "units": {"table", "customer", "label"},
     "guards": {"min_shrink_ratio"},
-    "sync": {"lookback_days", "keep_journal_days"},
+    "sync": {"lookback_days", "keep_journal_days", "history_from"},
 }
 LEGACY_FIELDS = {
     ("filter", "customer"): str, ("filter", "source_types"): list, ("filter", "require_agent_assistance"): bool,
@@ -227,6 +228,7 @@ def _full(doc: dict, where: str, origin: str) -> TableSpec:
         min_shrink_ratio=ratio,
         lookback_days=_count(sync.get("lookback_days"), f"{where}: sync.lookback_days"),
         keep_journal_days=_count(sync.get("keep_journal_days", 90), f"{where}: sync.keep_journal_days") or 90,
+        history_from=_date(sync.get("history_from"), f"{where}: sync.history_from"),
         origin=origin)
     for text, what in [(f.sql, f"filter {f.reason}") for f in spec.filters if f.sql] + \
                       [(c.sql, f"column {c.name}") for c in spec.columns if c.sql]:
@@ -394,6 +396,20 @@ def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadInput(f"{where} must be a number")
     return float(value)
+
+
+def _date(value: Any, where: str) -> dt.date | None:
+    """A TOML date (history_from = 2025-01-01) or the same as a string."""
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else _not_a_date(where)
+    except ValueError:
+        return _not_a_date(where)
+
+
+def _not_a_date(where: str):
+    raise BadInput(f"{where} must be a date, YYYY-MM-DD")
 
 
 def _count(value: Any, where: str) -> int | None:

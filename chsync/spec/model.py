@@ -8,6 +8,7 @@ column of any table. A TableSpec is resolved: its parameters (the customer among
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import re
@@ -96,6 +97,7 @@ class TableSpec:
     min_shrink_ratio: float = 0.5
     lookback_days: int | None = None
     keep_journal_days: int = 90
+    history_from: dt.date | None = None   # the first day of the table's history (sweep, history page)
     origin: str = "spec"            # where it came from, for messages
     legacy: bool = False            # the seed spec overlaid by an old-style [filter]/[sink] file
 
@@ -223,6 +225,8 @@ class TableSpec:
         doc = plain(self)
         for col in doc["columns"]:
             col["type"] = str(self.column(col["name"]).type)
+        if doc["history_from"] is None:   # added later: a spec without it means (and hashes) what it did
+            del doc["history_from"]
         return doc
 
     @property

@@ -37,7 +37,7 @@ _RATE = re.compile(r"(calibrated: reading \S+ \([\d,]+ rows\) took )[\d.]+s; rea
 _STAGING = re.compile(r"(_staging_\d{8})(_[0-9a-z]+)+\b")
 _PORT = re.compile(r"127\.0\.0\.1:\d+")
 _MASKED_KEYS = {"seconds", "eta_seconds", "started", "start", "end", "at", "since", "run", "eta_basis",
-                "workdir", "report", "report_html", "pid", "host", "claim"}
+                "workdir", "report", "report_html", "pid", "host", "claim", "oldest_proof_age_seconds"}
 _MASKED_TEXT_KEYS = {"source", "sink"}    # URLs there; numbers under the same names are data
 
 

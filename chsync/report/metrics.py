@@ -77,6 +77,8 @@ class DriftNumbers:
     drift_rows: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(DRIFT_KINDS, 0))
     stale_rows: dict[str, int] = dataclasses.field(default_factory=dict)
     in_sync: bool = False
+    days_never_proven: int | None = None           # a sync with a lookback: the whole history's
+    oldest_proof_age_seconds: float | None = None
 
 
 def drift_numbers(command: str, doc: dict) -> DriftNumbers:
@@ -104,7 +106,8 @@ def _sync_numbers(doc: dict) -> DriftNumbers:
     return DriftNumbers(
         rows_written=doc["rows_written"], days_checked=len(doc["checked"]), days_drifted=len(doc["drifted"]),
         days_healed=len(healed), drift_rows=drift_rows, stale_rows=stale_rows,
-        in_sync=not doc["refused"] and set(doc["drifted"]) <= healed_days)
+        in_sync=not doc["refused"] and set(doc["drifted"]) <= healed_days,
+        days_never_proven=doc.get("days_never_proven"), oldest_proof_age_seconds=doc.get("oldest_proof_age_seconds"))
 
 
 def _verify_numbers(doc: dict) -> DriftNumbers:
@@ -157,12 +160,12 @@ def registry_for(command: str, doc: dict | None, *, table: str, customer: str | 
                   "has them for that day.", [*LABELS, "reason"], registry=registry)
     for reason, rows in sorted(numbers.stale_rows.items()):
         stale.labels(**labels, reason=reason).set(rows)
-    if "days_never_proven" in doc:   # a sync with a lookback: the table's whole history, from the ledger
+    if numbers.days_never_proven is not None:
         gauge("chsync_days_never_proven", "Days of the table's history never proven equal to the source.",
-              doc["days_never_proven"])
-        if doc["oldest_proof_age_seconds"] is not None:
-            gauge("chsync_oldest_proof_age_seconds", "Age of the oldest last proof among the table's days: how "
-                  "long the least recently proven day has gone unchecked.", doc["oldest_proof_age_seconds"])
+              numbers.days_never_proven)
+    if numbers.oldest_proof_age_seconds is not None:
+        gauge("chsync_oldest_proof_age_seconds", "Age of the oldest last proof among the table's days: how "
+              "long the least recently proven day has gone unchecked.", numbers.oldest_proof_age_seconds)
     return registry
 
 

@@ -96,7 +96,7 @@ def main() -> None:
                       file=sys.stderr)
     finally:
         cluster.stop()
-        embedded.down(work / "embedded")
+        embedded.down(work / "embedded", purge=True)
 
     sink_label = {"cluster": "ClickHouse 18.16, 3 shards (Replicated, cityHash64)", "chdb": "chDB 26.9 (embedded)"}
     print(f"\nScale {args.scale} (seed {args.seed}); {os.cpu_count()} cores\n")

@@ -114,7 +114,7 @@ def main() -> None:
                     raise SystemExit(f"{name}: the backfill did not end in sync: {doc['verify']}")
     finally:
         cluster.stop()
-        embedded.down(work / "embedded")
+        embedded.down(work / "embedded", purge=True)
         if not args.keep and not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -243,7 +243,7 @@ def main() -> None:
             notes.append({"label": label, "extra_sample": sorted(extra)[:5], "lacking_sample": sorted(lacking)[:5]})
     finally:
         cluster.stop()
-        embedded.down(work / "embedded")
+        embedded.down(work / "embedded", purge=True)
 
     print(f"\nScale {args.scale} (seed {args.seed}), {sink_total:,} sink rows on 3 shards, "
           f"generate {gen_s:.1f} s, views materialized for reladiff in {materialize_s:.1f} s (Postgres) + "

@@ -165,7 +165,7 @@ def main() -> None:
                 results[("chsync demo (end to end)", version)] = [(wall, rss)]
                 measured_chsync(version_env, "embedded", "down", "--workdir", str(workdir), expect=(0, 1, 2))
         _print(scale, generated, floor_s, floor_rows, results, list(versions))
-    embedded.down(args.workdir)
+    embedded.down(args.workdir, purge=True)
 
 
 def _print(scale, generated, floor_s, floor_rows, results, versions) -> None:

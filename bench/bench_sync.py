@@ -74,7 +74,7 @@ def generated(workdir: str, scale: float, seed: int):
         regenerate(urls, scale, seed)
         yield urls
     finally:
-        embedded.down(workdir)
+        embedded.down(workdir, purge=True)
 
 
 def floor(urls: dict) -> tuple[float, int]:

@@ -142,22 +142,25 @@ def _create_database(admin_dsn: str) -> None:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
 
-def down(workdir: str | Path) -> dict:
+def down(workdir: str | Path, *, purge: bool = False) -> dict:
+    """Stop the Postgres `up` started for WORKDIR. Its data stays (the next `up` starts it again with
+    everything in it) unless `purge`, which also removes the Postgres data and the chDB directory."""
     workdir = Path(workdir).resolve()
     state = _load_state(workdir)
+    if state:
+        if state["backend"] == "system":
+            if Path(state["data"], "postmaster.pid").exists():
+                _run(_as_postgres([f"{state['bindir']}/pg_ctl", "-D", state["data"], "-m", "fast", "-w", "stop"]),
+                     "pg_ctl stop")
+        else:
+            _stop_by_pid(Path(state["data"]))
+        (workdir / STATE).unlink()
+    if purge:
+        for data in (_data_root(workdir), workdir / "pg", workdir / "pgserver", workdir / "chdb"):
+            shutil.rmtree(data, ignore_errors=True)
     if not state:
-        return {"stopped": False, "reason": "nothing was started here"}
-    if state["backend"] == "system":
-        if Path(state["data"], "postmaster.pid").exists():
-            _run(_as_postgres([f"{state['bindir']}/pg_ctl", "-D", state["data"], "-m", "fast", "-w", "stop"]),
-                 "pg_ctl stop")
-        root = Path(state["data"]).parent
-        if root != workdir / "pg":
-            shutil.rmtree(root, ignore_errors=True)
-    else:
-        _stop_by_pid(Path(state["data"]))
-    (workdir / STATE).unlink()
-    return {"stopped": True}
+        return {"stopped": False, "purged": purge, "reason": "nothing was started here"}
+    return {"stopped": True, "purged": purge}
 
 
 def _stop_by_pid(data: Path, timeout: float = 30.0) -> None:

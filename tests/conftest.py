@@ -37,7 +37,7 @@ def pg_server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("embedded")
     urls = embedded.up(workdir)
     yield urls["source"].rsplit("/", 1)[0]
-    embedded.down(workdir)
+    embedded.down(workdir, purge=True)
 
 
 def _session_cluster(tmp_path_factory, replicas: int):

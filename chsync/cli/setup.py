@@ -159,20 +159,26 @@ def embedded_up(ctx: Context, as_json: bool, workdir):
 
 @embedded.command("down")
 @_workdir_option
+@click.option("--purge", is_flag=True, help="Also delete the embedded Postgres's data and the chDB directory.")
 @command
-def embedded_down(ctx: Context, as_json: bool, workdir):
-    """Stop the Postgres that `up` started in WORKDIR (nothing else).
+def embedded_down(ctx: Context, as_json: bool, workdir, purge):
+    """Stop the Postgres that `up` started in WORKDIR (nothing else). Its data is kept: the next `up`
+    starts it again with everything in it. (Run as root, Postgres keeps its data in a directory of its
+    own under the system's temp directory, which the `postgres` user owns.)
 
-    Writes: stops only the Postgres process recorded in WORKDIR; no data is removed (it stays in
-    WORKDIR).
+    Writes: stops only the Postgres process recorded in WORKDIR; no data is removed unless --purge,
+    which deletes the embedded Postgres's data and the chDB directory for good.
 
     \b
     Example:
       chsync embedded down --workdir /tmp/try
     """
     from .. import embedded as emb
-    doc = emb.down(workdir)
-    emit(doc) if as_json else click.echo("stopped" if doc["stopped"] else doc["reason"])
+    doc = emb.down(workdir, purge=purge)
+    if as_json:
+        emit(doc)
+    else:
+        click.echo(("stopped" if doc["stopped"] else doc["reason"]) + ("; its data deleted" if purge else ""))
 
 
 @embedded.command("status")

@@ -208,7 +208,7 @@ def main() -> None:
             files = capture(urls["source"], f"chdb://{tmp}/chdb", Path(tmp))
             files.update(capture_demo(Path(tmp)))
         finally:
-            embedded.down(Path(tmp) / "pg")
+            embedded.down(Path(tmp) / "pg", purge=True)
     if FILES.exists():
         for old in FILES.rglob("*"):
             if old.is_file():

@@ -154,7 +154,7 @@ class PulledSource:
         naive UTC (the session zone) and are truncated to the sink's precision."""
         from ..sink.canonical import ch_type
         if col.type.is_time:
-            return (f"toDateTime64({expr}, 3, 'UTC')" if self.precision == 3
+            return (f"toDateTime64({expr}, {self.precision}, 'UTC')" if self.precision
                     else f"toDateTime(toStartOfSecond(toDateTime64({expr}, 6, 'UTC')), 'UTC')")
         target = ch_type(dataclasses.replace(col, nullable=False), self.precision, False)
         if col.nullable:

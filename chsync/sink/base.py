@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import uuid
 from abc import ABC, abstractmethod
 
@@ -18,7 +19,7 @@ from .. import memory
 from ..errors import BadInput, RuntimeFailure
 from ..spec.model import TableSpec
 from . import ddl
-from .canonical import RowHash, accepts, expected
+from .canonical import RowHash, accepts, expected, time_type
 from .capabilities import Capabilities, partition_grain
 
 MOD64 = 1 << 64
@@ -190,8 +191,20 @@ class ClickHouseSink(ABC):
         return ddl.day_partition(self.spec, grain)
 
     def grain_of(self, partition_key: str) -> str | None:
-        return partition_grain(partition_key, self.spec.day, self.spec.day_timezone,
-                               self.spec.day_column.type.kind == "date")
+        is_date = self.spec.day_column.type.kind == "date"
+        grain = partition_grain(partition_key, self.spec.day, self.spec.day_timezone, is_date)
+        if grain is None and not is_date and self.spec.day_timezone != "UTC" and \
+                same_zone(self.day_zone(), self.spec.day_timezone):   # a key without a zone, on a column whose
+            grain = partition_grain(partition_key, self.spec.day, "UTC", is_date)   # own zone is the day zone
+        return grain
+
+    def day_zone(self) -> str | None:
+        """The zone in which the sink table's day column reads as dates: its type's, else the server's
+        (None when the column is a date, or missing)."""
+        kind = time_type(self.columns_found().get(self.spec.day, ""))
+        if kind is None:
+            return None
+        return kind[1] or str(self.rows("SELECT timezone()")[0][0])
 
     # -- schema --------------------------------------------------------------------------------
     def table_exists(self, table: str | None = None) -> bool:
@@ -247,8 +260,25 @@ class ClickHouseSink(ABC):
                                  f"the columns {self.spec.origin} declares (new columns: `chsync migrate`)")
         for col in self.spec.columns:
             if not accepts(col, have[col.name]):
-                raise RuntimeFailure(f"sink table {self.table} column {col.name} has type {have[col.name]}, "
-                                     f"expected {expected(col)}: point chsync at a table with the spec's schema")
+                raise BadInput(f"sink table {self.table} column {col.name} has type {have[col.name]}, "
+                               f"expected {expected(col)}: point chsync at a table with the spec's schema")
+        digits = {kind[0] for c in self.spec.columns if c.type.is_time and (kind := time_type(have[c.name]))}
+        if len(digits) > 1:
+            raise BadInput(f"sink table {self.table} keeps times at {' and '.join(map(str, sorted(digits)))} digits "
+                           "of a second in different columns: chsync compares every time at one precision")
+        self._require_day_zone(have)
+
+    def _require_day_zone(self, have: dict[str, str]) -> None:
+        """A partition key on the bare day column cuts days in that column's own zone (its type's, else
+        the server's): the spec's day_timezone must be that zone, or swaps would replace the wrong rows."""
+        zone, day = self.day_zone(), self.spec.day
+        key = self.capabilities.partition_key.replace(" ", "")
+        if zone is None or same_zone(zone, self.spec.day_timezone) or not re.search(rf"\({re.escape(day)}\)", key):
+            return
+        whose = "the server's time zone" if time_type(have[day])[1] is None else "its type's time zone"  # type: ignore[index]
+        raise BadInput(f"sink table {self.table} is partitioned by {key} on {day} {have[day]}, which reads days in "
+                       f"{whose} {zone}, but the spec's days are {self.spec.day_timezone}: set [table] "
+                       f"day_timezone = \"{zone}\" in the spec")
 
     # -- reads (raw, no FINAL) -----------------------------------------------------------------
     def range_condition(self, first: dt.date, last: dt.date) -> str:
@@ -490,6 +520,20 @@ class ClickHouseSink(ABC):
         if self.capabilities.partition_grain != grain:
             raise BadInput(f"sink table {self.table} is partitioned by {self.capabilities.partition_key}, not by "
                            f"{grain}")
+
+
+def same_zone(a: str | None, b: str | None) -> bool:
+    """Two zone names that give every instant the same offset (Etc/UTC is UTC), over the years tables span."""
+    if a is None or b is None or a == b:
+        return a == b
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        za, zb = ZoneInfo(a), ZoneInfo(b)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    start = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+    return all((t := start + dt.timedelta(days=7 * i)).astimezone(za).utcoffset() == t.astimezone(zb).utcoffset()
+               for i in range(52 * 60))
 
 
 def fingerprint_row(row: tuple) -> tuple[int, int, int]:

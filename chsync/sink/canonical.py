@@ -28,8 +28,20 @@ def _base_type(t: ColumnType, precision: int) -> str:
     }[t.kind]
 
 
+TIME_PRECISIONS = (0, 3, 6)   # the digits of a second chsync compares times at (Postgres can truncate to these)
+
+
+def time_type(found: str) -> tuple[int, str | None] | None:
+    """(digits of a second, zone or None for the server's) of a DateTime or DateTime64 type, else None."""
+    m = re.fullmatch(r"(?:Nullable\()?DateTime(?:64\((\d+)(?:,'([^']*)')?\)|\('([^']*)'\))?\)?", found.replace(" ", ""))
+    if not m:
+        return None
+    return int(m.group(1) or 0), (m.group(2) or m.group(3) or None)
+
+
 def accepts(col: Column, found: str) -> bool:
-    """Whether an existing sink column of type `found` can hold the declared column."""
+    """Whether an existing sink column of type `found` can hold the declared column (a time column's zone
+    is checked apart: base.require_table)."""
     found = found.replace(" ", "")
     m = re.fullmatch(r"LowCardinality\((.*)\)", found)
     if m and col.type.kind == "text":
@@ -39,7 +51,8 @@ def accepts(col: Column, found: str) -> bool:
         return False
     inner = m.group(1) if m else found
     if col.type.is_time:
-        return inner in ("DateTime64(3,'UTC')", "DateTime('UTC')")
+        kind = time_type(inner)
+        return kind is not None and kind[0] in TIME_PRECISIONS
     if col.type.kind == "numeric":
         return inner in (f"Decimal({col.type.precision},{col.type.scale})",
                          f"Decimal{_decimal_width(col.type.precision)}({col.type.scale})")
@@ -50,7 +63,7 @@ def accepts(col: Column, found: str) -> bool:
 
 def expected(col: Column) -> str:
     if col.type.is_time:
-        return "DateTime64(3, 'UTC') or DateTime('UTC')"
+        return "DateTime64(p[, 'zone']) with p = 0, 3 or 6, or DateTime[('zone')]"
     kind = ch_type(col, 3, False)
     return f"{kind} (or LowCardinality)" if col.type.kind == "text" else kind
 
@@ -96,8 +109,8 @@ def hashed(col: Column, x: str) -> str:
         data = f"toFixedString(reinterpretAsString(toUInt8({x})), 1)"
     elif kind == "date":   # days since 2000-01-01 (10,957 days after 1970-01-01)
         data = big_endian(f"toInt32(toInt32(toUInt16({x})) - 10957)", 4)
-    elif kind == "timestamptz":  # a double holds the milliseconds of any DateTime64(3) exactly
-        data = big_endian(f"toInt64(round(toFloat64({x}) * 1000)) * 1000 - {EPOCH_2000_US}", 8)
+    elif kind == "timestamptz":  # a double is within 0.2 µs of any DateTime64(6) of our era: rounding is exact
+        data = big_endian(f"toInt64(round(toFloat64({x}) * 1000000)) - {EPOCH_2000_US}", 8)
     elif kind == "numeric":
         data = f"concat({numeric_text(col, x)}, ';')"
     else:

@@ -20,6 +20,7 @@ import pyarrow as pa
 from ..errors import BadInput, Refused, RuntimeFailure
 from ..spec.model import TableSpec
 from .base import ClickHouseSink
+from .canonical import time_type
 from .capabilities import Capabilities
 
 _PYTHON_TABLE_LOCK = threading.Lock()
@@ -205,8 +206,8 @@ class ChdbSink(ClickHouseSink):
 
 
 def time_precision(spec: TableSpec, types: dict[str, str], default: int) -> int:
-    """3 when the table's time columns are DateTime64, 0 for DateTime (18.16), `default` with none."""
-    for col in spec.columns:
-        if col.type.is_time and col.name in types:
-            return 3 if "DateTime64" in types[col.name] else 0
-    return default
+    """The digits of a second the table keeps: the fewest of its time columns (DateTime: 0, DateTime64(p):
+    p), `default` without any. Every time is compared at that precision."""
+    found = [kind[0] for col in spec.columns if col.type.is_time and col.name in types
+             and (kind := time_type(types[col.name])) is not None]
+    return min(found, default=default)

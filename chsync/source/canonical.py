@@ -54,8 +54,9 @@ def value(col: Column, expr: str, precision: int) -> str:
     """What a push read selects for the column: the value the sink stores (times truncated to its
     precision, a non-nullable NULL as the type's zero)."""
     t = col.type
-    if t.kind == "timestamptz":
-        out = f"date_trunc('{'milliseconds' if precision == 3 else 'second'}', {expr})"
+    if t.kind == "timestamptz":   # Postgres keeps microseconds: precision 6 is the value itself
+        unit = {0: "second", 3: "milliseconds"}.get(precision)
+        out = f"date_trunc('{unit}', {expr})" if unit else f"({expr})"
     elif t.kind == "uuid":
         out = f"({expr})::text"
     elif t.kind == "numeric":

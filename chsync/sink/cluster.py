@@ -279,7 +279,7 @@ class ClusterSink(ServerSink):
         REPLICA ignores every timeout setting (it waited on a replica without fetches until the socket's
         timeout). Bounded by replica_timeout; the replica is named when it expires."""
         db, name = table.split(".")
-        sql = ("SELECT queue_size, log_pointer, log_max_index FROM system.replicas "
+        sql = ("SELECT queue_size, log_pointer, log_max_index, zookeeper_path FROM system.replicas "
                f"WHERE database = '{db}' AND table = '{name}'")
         wait = self.url.replica_wait
         deadline = time.monotonic() + wait
@@ -288,8 +288,13 @@ class ClusterSink(ServerSink):
             if not found:
                 raise RuntimeFailure(f"{what}: replica {self.where(node)} of shard {shard} has no replicated "
                                      f"table {table}")
-            queue, pointer, last = (int(v) for v in found[0])
-            if queue == 0 and pointer > last:
+            queue, pointer, last, path = found[0]
+            if int(queue) == 0 and int(pointer) > int(last):
+                return
+            # log_pointer = log_max_index = 0 is both "one entry, not copied yet" and "no entry at all" (a
+            # shard that got no rows): ZooKeeper tells them apart
+            if int(queue) == 0 and int(pointer) == 0 and not self.on_node(
+                    node, f"SELECT count() FROM system.zookeeper WHERE path = '{path}/log'")[0][0]:
                 return
             if time.monotonic() > deadline:
                 stuck = self.on_node(node, "SELECT type, any(postpone_reason), any(last_exception) FROM "

@@ -284,7 +284,12 @@ class ClusterSink(ServerSink):
         wait = self.url.replica_wait
         deadline = time.monotonic() + wait
         while True:
-            found = self.on_node(node, sql)
+            try:
+                found = self.on_node(node, sql)
+            except RuntimeFailure as e:
+                raise RuntimeFailure(f"{what}: replica {self.where(node)} of shard {shard} does not answer ({e}); "
+                                     "resume once it is back (`chsync backfill --resume last`, or the same "
+                                     "sync)") from None
             if not found:
                 raise RuntimeFailure(f"{what}: replica {self.where(node)} of shard {shard} has no replicated "
                                      f"table {table}")

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from builders import assert_sink_equals_source, replica_day_ids, source_ids
+from builders import Paused, assert_sink_equals_source, journal_of_last_run, replica_day_ids, source_ids
 from clickhouse_driver import Client
 from conftest import cluster_spec, drop_cluster_database, on_cluster
 
@@ -181,3 +181,23 @@ def test_the_journal_is_seen_from_every_replica(drifted):
         url = drifted.cluster.url(drifted.db, "replicated", shard=node, extra="replicated=1")
         runs = json.loads(drifted.cli("runs", "--json", env={"CHSYNC_SINK": url}, check=True).stdout)
         assert [(r["run"], r["state"]) for r in runs] == [(run, "finished")], node
+
+
+def test_a_replica_stopped_during_a_swap_is_named_and_resume_finishes_the_day(drifted, tmp_path):
+    cluster = drifted.cluster
+    stopped = 0 * cluster.replicas + 1                      # the second replica of shard 1
+    paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", "swap", "--yes", "--workers", "1"),
+                    drifted.environ(), f"verified:{DAY}", tmp_path / "fault")
+    cluster.kill_shard(stopped)                             # the staging is proven; the swap is next
+    paused.go()
+    done = paused.wait()
+    assert done.returncode == 4, done.stderr
+    error = [line for line in done.stderr.splitlines() if line.startswith("chsync: error")]
+    assert len(error) == 1 and f"{DAY}: replica 127.0.0.1:{cluster.tcp_ports[stopped]} of shard 1" in error[0]
+    run, meta, states = journal_of_last_run(drifted)
+    assert states[DAY] == "failed" and all(states[d] in ("checked", "skipped") for d in states if d < DAY)
+
+    cluster.start_shard(stopped)
+    done = drifted.cli_json("backfill", "--resume", "last", "--take-over", "--yes")
+    assert done["run"] == run and done["state"] == "finished" and done["verify"]["in_sync"]
+    assert_every_replica_equals_postgres(drifted)

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
+# The unit tier first: no database, no root, seconds; a mistake there stops the run before any server starts.
+python3 -m pytest -q -p no:cacheprovider tests/unit
+
 apt_install() {
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
     echo "scripts/test.sh: cannot install $* (needs root + apt): the tests that need it will skip" >&2
@@ -29,4 +32,4 @@ fi
 # The house rules a reviewer would otherwise check by hand: lint and types, then the suite.
 python3 -m ruff check chsync tests bench
 python3 -m mypy chsync
-exec python3 -m pytest -q "$@"
+exec python3 -m pytest -q --ignore=tests/unit "$@"

@@ -76,6 +76,7 @@ def add_duplicates(sink, keys) -> None:
                       for c in sink.spec.names)
     for key in keys:  # separate inserts: chDB collapses duplicates inside one INSERT
         sink.execute(f"INSERT INTO {table} ({columns}) SELECT {older} FROM {table} WHERE conversation_id = '{key}'")
+    sink.wait_for_replicas()
 
 
 def make_drifted(env):

@@ -69,6 +69,7 @@ def generate(source_dsn: str, sink: ClickHouseSink, spec: TableSpec, *, scale: f
                 say(f"Postgres: {len(world.postgres[table.name]):,} rows in {table.name}")
                 bar.advance(table.name)
             written = sink_rows.write(sink, world, seed)
+            sink.wait_for_replicas()
             say(f"sink: {written:,} rows written as the old job left them")
             bar.advance("sink")
     except psycopg.Error as e:

@@ -441,6 +441,7 @@ def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed:
                 gen.say("Postgres: constraints and indexes added")
                 bar.advance("Postgres: constraints and indexes")
             _, usecases = job.result()
+            sink.wait_for_replicas()   # what the truth says, every replica says
             truth = gen.truth(usecases)
             gen.check(truth)
             bar.advance("ground truth counted and checked")

@@ -130,6 +130,10 @@ class ClickHouseSink(ABC):
         """Why chsync must not write to this sink at all (None: it may)."""
         return None
 
+    def wait_for_replicas(self) -> None:  # noqa: B027 - a hook for replicas
+        """Until every replica of the sink table has applied every write made so far (bounded), so that a
+        read through a Distributed table answers the same whichever replica it picks."""
+
     def prove_replicas(self, first: dt.date, last: dt.date) -> None:  # noqa: B027 - a hook for replicas
         """After a write to the days [first, last]: every copy of them is the same (a cluster with several
         replicas per shard waits, bounded, for each replica to apply the write, then compares it with the

@@ -87,14 +87,16 @@ class ClusterSink(ServerSink):
         return twin
 
     def check_reachable(self) -> None:
-        """Every shard answers within the connect timeout, or the first that does not is named."""
-        for number, shard in enumerate(self.shards(), 1):
-            problem = self.probe(shard)
+        """Every node a day's write needs answers within the connect timeout, or the first that does not is
+        named: each shard's first replica, and with replicated copies every replica (the staging's DDL runs
+        on each, and each must apply the swap)."""
+        nodes = self.topology() if self.capabilities.replica_copies else list(enumerate(self.shards(), 1))
+        for number, node in nodes:
+            problem = self.probe(node)
             if problem:
-                raise RuntimeFailure(f"shard {number} ({shard[0]}:{self.url.node_port(shard[1])}) of cluster "
-                                     f"{self.cluster} does not "
+                raise RuntimeFailure(f"shard {number} ({self.where(node)}) of cluster {self.cluster} does not "
                                      f"answer ({problem}); days already checked stay done: resume the run once the "
-                                     "shard is back")
+                                     "node is back")
 
     def on_server_error(self, code: int, where: str) -> None:
         if code in CONNECTION_CODES and not where:
@@ -254,6 +256,11 @@ class ClusterSink(ServerSink):
                         f"({found[1]:,} distinct) where replica {self.where(nodes[0])} holds {reference[0]:,} "
                         f"({reference[1]:,} distinct), or their fingerprints differ: a replica lost or kept parts; "
                         "run the day again")
+
+    def wait_for_replicas(self) -> None:
+        if self.capabilities.replica_copies:
+            for shard, node in self.topology():
+                self._sync_replica(shard, node, self.table, "the table's writes")
 
     def replica_drift(self, first: dt.date, last: dt.date) -> list[dict]:
         if not self.capabilities.replica_copies:

@@ -18,10 +18,13 @@ RANGE = ("--from", "2026-01-18", "--to", "2026-01-23")
 FULL = ("--from", "2026-01-01", "--to", "2026-02-18")
 
 @pytest.fixture(params=["replicated", "plain"])
-def cluster_env(request, env, local_cluster, tmp_path):
+def cluster_env(request, env, tmp_path):
     """`env` (embedded Postgres) with its sink on the cluster in both layouts, a fresh database per test,
-    filled with seed-shaped drifted data."""
-    on_cluster(env, local_cluster, tmp_path, layout=request.param)
+    filled with seed-shaped drifted data: Replicated tables on 3 shards x 2 replicas, as production runs
+    them; plain tables (rand() sharding) on 3 shards x 1 (chsync writes plain tables only without
+    replicas)."""
+    cluster = request.getfixturevalue("replica_cluster" if request.param == "replicated" else "local_cluster")
+    on_cluster(env, cluster, tmp_path, layout=request.param)
     with open_sink(env.sink_url, cluster_spec(env)) as sink:
         env.truth = generate(env.source, sink, scale=0.003, seed=5)
     yield env
@@ -89,10 +92,13 @@ def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
     result = _json(cluster_env, "backfill", *FULL, "--strategy", "swap", "--workers", "2", "--yes")
     assert result["verify"]["in_sync"] and result["verify"]["duplicate_conversations"] == 0
     assert _cli(cluster_env, "verify", *FULL).returncode == 0
-    shards = [Client(h, port=p).execute(f"SELECT count() FROM {cluster_env.db}.conversation_with_labels")[0][0]
-              for h, p in cluster_env.cluster.hosts]
+    nodes = [Client(h, port=p).execute(f"SELECT count() FROM {cluster_env.db}.conversation_with_labels")[0][0]
+             for h, p in cluster_env.cluster.hosts]
+    replicas = cluster_env.cluster.replicas
+    shards = [nodes[i:i + replicas] for i in range(0, len(nodes), replicas)]
     source = _json(cluster_env, "verify", *FULL)["source"]["conversations"]
-    assert all(n > 0 for n in shards) and sum(shards) == source
+    assert all(len(set(copies)) == 1 for copies in shards), f"replicas of a shard differ: {shards}"
+    assert all(copies[0] > 0 for copies in shards) and sum(copies[0] for copies in shards) == source
 
 
 @pytest.mark.parametrize("cluster_env, strategy", [

@@ -2,8 +2,8 @@
 separated) acts right after the journal records the state <point> (for <day>, or the first that comes),
 or at one of the named points that are not journal states ("read": just before a day's source read;
 "pull": just before the sink reads a window of days from Postgres, named by its first day (pull mode);
-"lock": just before a writer takes the table's lock; "check": just before a sync compares its lookback
-days, named by the first of them). The actions:
+"lock": just before a writer takes the table's lock; "batch": after each batch of a pushed day is
+staged; "check": just before a sync compares its lookback days, named by the first of them). The actions:
 
 - fail: raise a RuntimeFailure (exit 4), as a failed query would;
 - kill: the process sends itself SIGKILL;

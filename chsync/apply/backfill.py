@@ -24,7 +24,7 @@ from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from ..source.sql import HASH
 from ..strategies import get as get_strategy
-from ..strategies.partition import Unit, check_guards, check_live, fingerprint_of
+from ..strategies.partition import BATCH_ROWS, Unit, check_guards, check_live, fingerprint_of
 from ..timeline import Timeline
 from .barrier import wait_for_mutations
 from .journal import Journal
@@ -99,8 +99,9 @@ def new_run_id() -> str:
 
 class Backfill:
     def __init__(self, source: PostgresSource, sink: ClickHouseSink, *, allow_shrink: bool = False,
-                 barrier_timeout: float = 600.0, workers: int | None = None):
+                 barrier_timeout: float = 600.0, workers: int | None = None, batch_rows: int = BATCH_ROWS):
         self.source, self.sink = source, sink
+        self.batch_rows = batch_rows
         self.workers = workers
         self.allow_shrink = allow_shrink
         self.barrier_timeout = barrier_timeout

@@ -30,7 +30,7 @@ from ..progress import StepProgress
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from ..source.sql import HASH
-from ..strategies.partition import Unit, check_guards, check_live, fingerprint_of, swap_unit
+from ..strategies.partition import BATCH_ROWS, Unit, check_guards, check_live, fingerprint_of, swap_unit
 from ..strategies.repair import repair_day
 from .backfill import new_run_id
 from .barrier import wait_for_mutations
@@ -151,6 +151,7 @@ class SyncRequest:
     dry_run: bool = False
     allow_shrink: bool = False
     sweep: int = 0                           # also check this many days of the history, least recently proven
+    batch_rows: int = BATCH_ROWS             # rows of a day held in memory at once (a swap stages in batches)
     mode: str = "push"
     workers: int | None = None               # None: the sink's default (Capabilities.day_workers)
     wait: float = 0.0                        # seconds to wait for another writer's lock
@@ -355,7 +356,7 @@ def _write(source, sink, request: SyncRequest, days: list[dt.date], result: Sync
                 if not swaps:
                     return _DayRepair(src, snk, request.allow_shrink, result.run).day(day)
                 done = swap_unit(src, snk, Unit(day, day), allow_shrink=request.allow_shrink, puller=puller,
-                                 on_read=found if healing and not puller else None)
+                                 on_read=found if healing and not puller else None, batch_rows=request.batch_rows)
                 return SyncedDay(day, done.source_rows, done.sink_rows_before, done.rows_written, done.action,
                                  done.seconds, done.expected)
             except Refused as e:

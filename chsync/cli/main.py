@@ -99,6 +99,15 @@ def workers_option(fn):
                              "grows. Each worker has its own connections; 1 runs the days in order.")(fn)
 
 
+def batch_option(fn):
+    from ..strategies.partition import BATCH_ROWS
+    return click.option("--batch-rows", type=click.IntRange(1000, None), default=BATCH_ROWS, show_default=True,
+                        metavar="N",
+                        help="Rows of a day held in memory at once: a larger day is read and staged in batches of "
+                             "N, then checked and swapped as one partition (the swap stays atomic). Memory "
+                             "grows with N, not with the size of a day.")(fn)
+
+
 def mode_option(default: str):
     return click.option(
         "--mode", type=click.Choice(["push", "pull", "auto"]), default=default, show_default=True,

@@ -12,7 +12,17 @@ from ..dates import parse_range, resolve_days
 from ..errors import EXIT_CHECKS_FAILED, EXIT_REFUSED, BadInput, Refused
 from ..strategies import STRATEGIES
 from .context import Context
-from .main import command, emit, fan_out, main, metrics_options, mode_option, range_options, workers_option
+from .main import (
+    batch_option,
+    command,
+    emit,
+    fan_out,
+    main,
+    metrics_options,
+    mode_option,
+    range_options,
+    workers_option,
+)
 
 STRATEGY_CHOICES = ["auto", *STRATEGIES]
 
@@ -40,10 +50,11 @@ STRATEGY_CHOICES = ["auto", *STRATEGIES]
               help="Let a day become empty or shrink below half of what the sink holds.")
 @mode_option("push")
 @workers_option
+@batch_option
 @metrics_options
 @command
 def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, sweep, max_heal_days, dry_run, wait,
-         allow_shrink, mode, workers):
+         allow_shrink, mode, workers, batch_rows):
     """The daily job, idempotent: each day's source set REPLACES that day in the sink (staged, checked
     against the source, swapped in as one partition; on a month-partitioned table the day's differing
     keys are repaired instead), so re-running a day never duplicates. With --lookback N it also heals:
@@ -65,6 +76,7 @@ def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, sw
     from ..source.catalog import require
     request = _sync_request(ctx, day, from_, to, lookback, only_drifted, max_heal_days, dry_run, wait,
                             allow_shrink, mode, workers, sweep)
+    request.batch_rows = batch_rows
     if not dry_run:
         ctx.writable()
 
@@ -195,10 +207,11 @@ def _confirm(plan: dict, yes: bool) -> None:
 @click.option("--barrier-timeout", default=600.0, show_default=True, help="Seconds to wait for mutations.")
 @mode_option("push")
 @workers_option
+@batch_option
 @metrics_options
 @command
 def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume, yes, allow_shrink, take_over,
-             barrier_timeout, mode, workers):
+             barrier_timeout, mode, workers, batch_rows):
     """Repair the range in the sink with a plan (see `chsync plan`), then verify it.
 
     Destructive: deletes and rewrites the planned days in the sink (bulk and per-day leave them empty
@@ -217,7 +230,8 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
     from ..source.catalog import require
 
     def job(source, sink) -> Backfill:
-        return Backfill(source, sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout, workers=workers)
+        return Backfill(source, sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout, workers=workers,
+                        batch_rows=batch_rows)
 
     ctx.writable()
     if ctx.many():

@@ -445,10 +445,18 @@ class ClickHouseSink(ABC):
 
     def stage_day(self, day: dt.date, data: pa.Table) -> str:
         """Load one day into fresh staging with the live table's structure; returns where to read it."""
-        self.run(self.stage_statements(day))
+        self.create_stage(day)
         if data.num_rows:
-            self.insert_arrow(self.stage_read_table(day), data)
+            self.insert_stage(day, data)
         return self.stage_read_table(day)
+
+    def create_stage(self, day: dt.date) -> None:
+        """A fresh, empty staging table for the day (or its month) with the live table's structure."""
+        self.run(self.stage_statements(day))
+
+    def insert_stage(self, day: dt.date, data: pa.Table) -> None:
+        """One batch of the day's rows into its staging table (a day may come in several)."""
+        self.insert_arrow(self.stage_read_table(day), data)
 
     def truncate(self) -> None:
         """Empty the sink table on every node (the demo generator's fresh start)."""

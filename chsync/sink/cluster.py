@@ -219,12 +219,10 @@ class ClusterSink(ServerSink):
                     "ZooKeeper keeps equal (a plain table's replicas each get what one write happens to reach)")
         return None
 
-    def stage_day(self, day: dt.date, data):
-        self.run(self.stage_statements(day))
-        if data.num_rows:   # a fresh staging table: nothing to deduplicate against, and no block is sent twice
-            self.insert_arrow(self.stage_read_table(day), data,
-                              {"insert_deduplicate": 0} if self.capabilities.replica_copies else None)
-        return self.stage_read_table(day)
+    def insert_stage(self, day: dt.date, data) -> None:
+        # a fresh staging table: nothing to deduplicate against, and no block is sent twice
+        self.insert_arrow(self.stage_read_table(day), data,
+                          {"insert_deduplicate": 0} if self.capabilities.replica_copies else None)
 
     def staged_fingerprint(self, stage: str, first: dt.date, last: dt.date) -> tuple[int, int, int]:
         """With several replicas per shard: the sum over shards of the staging of the replica the swap runs

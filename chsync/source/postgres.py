@@ -283,6 +283,32 @@ class PostgresSource:
         self._refuse_nulls(data, first)
         return arrow_types(data, list(self.spec.columns))
 
+    def read_range_batches(self, first: dt.date, last: dt.date, precision: int, batch_rows: int):
+        """`read_range` as tables of about `batch_rows` rows each, streamed from one statement (one snapshot):
+        memory holds a batch, not the day. The read timeout covers the whole statement."""
+        try:
+            with self._guard(self.read_timeout), self.adbc.cursor() as cur:
+                cur.execute(self.sql(precision).read(first, last))
+                reader = cur.fetch_record_batch()   # the driver's batches: up to its byte-size hint each
+                held: list[pa.RecordBatch] = []
+                for batch in reader:
+                    held.append(batch)
+                    table = pa.Table.from_batches(held, reader.schema)
+                    while table.num_rows >= batch_rows:
+                        yield self._typed(table.slice(0, batch_rows), first)
+                        table = table.slice(batch_rows)
+                    held = table.to_batches()
+                if held and sum(b.num_rows for b in held):
+                    yield self._typed(pa.Table.from_batches(held, reader.schema), first)
+        except RuntimeFailure:
+            raise
+        except Exception as e:
+            raise self._fail(e) from None
+
+    def _typed(self, data: pa.Table, first: dt.date) -> pa.Table:
+        self._refuse_nulls(data, first)
+        return arrow_types(data, list(self.spec.columns))
+
     def read_keys(self, day: dt.date, keys: list[str], precision: int = 3) -> pa.Table:
         """Rows of the day's source set with these keys (to explain which columns changed)."""
         return arrow_types(self.arrow(self.sql(precision).read(day, day, keys=keys, with_hash=False)),

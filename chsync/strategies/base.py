@@ -47,6 +47,7 @@ class Run(Writer, Protocol):
     sink: Any
     puller: Any
     allow_shrink: bool
+    batch_rows: int
     run_id: str
     journal: Any
     timeline: Any

@@ -7,6 +7,7 @@ Nothing touches the live table before the source read succeeded and the guards p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import time
@@ -19,6 +20,11 @@ from ..faults import fault_point
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from ..source.sql import HASH
+
+# Rows of a pushed day held in memory at once: a larger day is staged in several inserts into one staging
+# table, then checked and swapped as one partition. A seed day (at most ~60K rows) is one batch
+# (bench/bench_scale.py measures the peak by scale).
+BATCH_ROWS = 200_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,68 +80,100 @@ def _noop(state: str, rows: int = 0, detail: str = "") -> None:
 
 
 def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow_shrink: bool = False,
-              on_state=_noop, puller=None, on_read=None) -> Swapped:
+              on_state=_noop, puller=None, on_read=None, batch_rows: int = BATCH_ROWS) -> Swapped:
     """`on_state(state, rows[, detail])` is told "staged", "verified", "swapping" (after each node, where the
     swap runs node by node) and "swapped" as they happen; the unit is checked when this returns. With a
     `puller` the sink copies the unit from Postgres itself (pull mode), and the copy must match Postgres's
-    own fingerprint of it. `on_read(rows)` is given a push read's rows before the sink changes."""
+    own fingerprint of it. Pushed, the unit is read and staged `batch_rows` rows at a time, so memory holds a
+    batch, not a day; `on_read(rows)` is given the read's keys and row hashes before the sink changes.
+
+    Staging touches nothing readers see, so the guards run once the source set is counted: after the
+    staging, before the swap."""
     started = time.monotonic()
     caps = sink.capabilities
     first, last = unit.first, unit.last
     fault_point("read", first)
-    if puller is None:
-        data = source.read_range(first, last, caps.time_precision)
-        expected = fingerprint_of(data)
-        source_rows = expected[0]
-        if on_read is not None:
-            on_read(data)
-    else:
-        data = None
-        days = source.day_fingerprints(first, last, caps.time_precision)
-        source_rows = sum(n for n, _ in days.values())
-        expected = (source_rows, sum(h for _, h in days.values()) % (1 << 64))
-    before = _totals(sink, first, last)
-    result = Swapped(unit, source_rows, before[0], before[1])
-    check_guards(unit.label, source_rows, before[1], source.spec.min_shrink_ratio, allow_shrink,
-                 source.spec.noun[1])
     sink.check_reachable()
-
-    if source_rows == 0:
-        if before[0]:
-            sink.drop_day(first)
-            result.action = "dropped"
+    before = _totals(sink, first, last)
+    staged = False
+    try:
+        if puller is None:
+            expected, staged = _stage_pushed(source, sink, unit, caps.time_precision, batch_rows, on_read)
         else:
-            result.action = "unchanged-empty"
-        on_state("swapped", 0)
-    else:
-        stage = sink.stage_day(first, data.drop_columns([HASH])) if puller is None else puller.stage_unit(unit, sink)
-        on_state("staged", source_rows)
-        try:
-            rows, distinct, staged = sink.staged_fingerprint(stage, first, last)
-            if (rows, staged) != expected or distinct != rows:
-                if puller is not None:   # a NULL the sink cannot hold is named, as a push read names it
-                    source.refuse_nulls(first, last)
-                what = "day" if unit.first == unit.last else "month"
-                why = ("the sink's own reading of Postgres does not match Postgres's fingerprint: the Postgres "
-                       "session time zone of the sink's client is not UTC, a row changed while it was copied, or "
-                       "the spec's SQL means something else in ClickHouse" if puller is not None
-                       else "the rows changed on the way")
-                raise RuntimeFailure(f"{unit.label}: staging holds {rows:,} rows (fingerprint {staged:x}) but the "
-                                     f"source has {expected[0]:,} (fingerprint {expected[1]:x}): {why}; live "
-                                     f"{what} left untouched: re-run it, or use --mode push")
-            on_state("verified", rows)
+            days = source.day_fingerprints(first, last, caps.time_precision)
+            expected = (sum(n for n, _ in days.values()), sum(h for _, h in days.values()) % (1 << 64))
+        source_rows = expected[0]
+        result = Swapped(unit, source_rows, before[0], before[1])
+        check_guards(unit.label, source_rows, before[1], source.spec.min_shrink_ratio, allow_shrink,
+                     source.spec.noun[1])
+        if source_rows == 0:
+            if before[0]:
+                sink.drop_day(first)
+                result.action = "dropped"
+            else:
+                result.action = "unchanged-empty"
+            on_state("swapped", 0)
+        else:
+            if puller is not None:
+                sink.check_reachable()
+                puller.stage_unit(unit, sink)
+                staged = True
+            on_state("staged", source_rows)
+            _prove_staging(source, sink, unit, expected, pulled=puller is not None)
+            on_state("verified", source_rows)
             nodes = [s.node for s in sink.swap_statements(first) if s.node]
             sink.swap_in(first, lambda node: on_state(
-                "swapping", rows, f"swapped on {node[0]}:{node[1]} ({nodes.index(node) + 1} of {len(nodes)} nodes)"))
-            on_state("swapped", rows)
-        finally:
+                "swapping", source_rows,
+                f"swapped on {node[0]}:{node[1]} ({nodes.index(node) + 1} of {len(nodes)} nodes)"))
+            on_state("swapped", source_rows)
+            result.rows_written = source_rows
+    finally:
+        if staged:
             sink.drop_stage(first)
-        result.rows_written = source_rows
 
     check_live(sink, unit, expected)
     result.expected = expected
     result.seconds = time.monotonic() - started
     return result
+
+
+def _stage_pushed(source: PostgresSource, sink: ClickHouseSink, unit: Unit, precision: int, batch_rows: int,
+                  on_read) -> tuple[tuple[int, int], bool]:
+    """Read the unit from Postgres batch by batch into one fresh staging table; returns (its fingerprint as
+    Postgres computed it, whether a staging table was made). No rows: no staging."""
+    rows, hashes, staged = 0, 0, False
+    read: list[pa.Table] = []
+    with contextlib.closing(source.read_range_batches(unit.first, unit.last, precision, batch_rows)) as batches:
+        for batch in batches:
+            if not staged:
+                sink.create_stage(unit.first)
+                staged = True
+            sink.insert_stage(unit.first, batch.drop_columns([HASH]))
+            fault_point("batch", unit.first)
+            rows += batch.num_rows
+            hashes = (hashes + hash_sum(batch.column(HASH))) % (1 << 64)
+            if on_read is not None:
+                read.append(batch.select([source.spec.key, HASH]))
+    if on_read is not None:
+        on_read(pa.concat_tables(read) if read else pa.table({source.spec.key: [], HASH: pa.array([], pa.int64())}))
+    return (rows, hashes), staged
+
+
+def _prove_staging(source: PostgresSource, sink: ClickHouseSink, unit: Unit, expected: tuple[int, int], *,
+                   pulled: bool) -> None:
+    """The staging the swap will take equals Postgres's fingerprint of the unit, else nothing is swapped."""
+    rows, distinct, staged = sink.staged_fingerprint(sink.stage_read_table(unit.first), unit.first, unit.last)
+    if (rows, staged) == expected and distinct == rows:
+        return
+    if pulled:   # a NULL the sink cannot hold is named, as a push read names it
+        source.refuse_nulls(unit.first, unit.last)
+    what = "day" if unit.first == unit.last else "month"
+    why = ("the sink's own reading of Postgres does not match Postgres's fingerprint: the Postgres session time "
+           "zone of the sink's client is not UTC, a row changed while it was copied, or the spec's SQL means "
+           "something else in ClickHouse" if pulled else "the rows changed on the way")
+    raise RuntimeFailure(f"{unit.label}: staging holds {rows:,} rows (fingerprint {staged:x}) but the source has "
+                         f"{expected[0]:,} (fingerprint {expected[1]:x}): {why}; live {what} left untouched: "
+                         "re-run it, or use --mode push")
 
 
 def _totals(sink: ClickHouseSink, first: dt.date, last: dt.date) -> tuple[int, int]:

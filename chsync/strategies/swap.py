@@ -44,6 +44,7 @@ class Swap(Strategy):
 
     def run_unit(self, run: Run, unit: Unit, action: str, source, sink):
         done = swap_unit(source, sink, unit, allow_shrink=run.allow_shrink, puller=run.puller,
+                         batch_rows=run.batch_rows,
                          on_state=lambda state, n, detail="": run.state(unit, state, n, detail=detail))
         run.proved(unit, done.expected)
         return done.rows_written, done.action

@@ -1,6 +1,10 @@
 """Benchmark (issue #4): backfill on the local 3-shard ClickHouse 18.16 cluster vs the same data on chDB, one run.
 
     python bench/bench_cluster.py --scale 0.2 [--workdir /tmp/chsync-bench-cluster] [--strategies swap,bulk]
+                                  [--sinks cluster,replicas,chdb]
+
+`replicas` is the same cluster with 2 replicas per shard (each write waited for and proven on every
+replica).
 
 One embedded Postgres (the source of both), the local cluster (`tests/harness/cluster.py`:
 ZooKeeper + 3 shards x 1 replica) with the layout the cluster tests use (`?cluster=replicated&replicated=1`:
@@ -65,18 +69,20 @@ def main() -> None:
     spec = load_specs(None)[0]
 
     urls = embedded.up(work / "embedded")
-    cluster = LocalCluster(work / "cluster")
+    wanted = [s for s in args.sinks.split(",") if s]
+    clusters = {name: LocalCluster(work / name, replicas=2 if name == "replicas" else 1)
+                for name in ("cluster", "replicas") if name in wanted}
     rows = []
     try:
-        t0 = time.monotonic()
-        cluster.start()
-        started = time.monotonic() - t0
-        sinks = {"cluster": cluster.url(DATABASE, cluster.cluster_replicated) + "&replicated=1",
-                 "chdb": urls["sink"]}
-        print(f"cluster up in {started:.1f} s: tcp ports {cluster.tcp_ports}, zookeeper {cluster.zk_port}",
-              file=sys.stderr)
+        sinks = {"chdb": urls["sink"]}
+        for name, cluster in clusters.items():
+            t0 = time.monotonic()
+            cluster.start()
+            sinks[name] = cluster.url(DATABASE, cluster.cluster_replicated) + "&replicated=1"
+            print(f"{name} up in {time.monotonic() - t0:.1f} s: tcp ports {cluster.tcp_ports}, zookeeper "
+                  f"{cluster.zk_port}", file=sys.stderr)
         source_tables_for_init(urls, spec, args.seed)
-        for name in [s for s in args.sinks.split(",") if s]:
+        for name in wanted:
             url = sinks[name]
             env = {**os.environ, "CHSYNC_SOURCE": urls["source"], "CHSYNC_SINK": url, "PGTZ": "UTC"}
             measured_chsync(env, "--config", str(cfg), "init", "--json")
@@ -95,10 +101,13 @@ def main() -> None:
                 print(f"{name} {strategy}: {wall:.1f} s, {written:,} rows, {verdict}; timeline: {steps}",
                       file=sys.stderr)
     finally:
-        cluster.stop()
+        for cluster in clusters.values():
+            cluster.stop()
         embedded.down(work / "embedded", purge=True)
 
-    sink_label = {"cluster": "ClickHouse 18.16, 3 shards (Replicated, cityHash64)", "chdb": "chDB 26.9 (embedded)"}
+    sink_label = {"cluster": "ClickHouse 18.16, 3 shards (Replicated, cityHash64)",
+                  "replicas": "ClickHouse 18.16, 3 shards x 2 replicas (Replicated, cityHash64)",
+                  "chdb": "chDB 26.9 (embedded)"}
     print(f"\nScale {args.scale} (seed {args.seed}); {os.cpu_count()} cores\n")
     print("| sink | strategy | generate | backfill wall (plan + backfill + verify) | peak RSS | rows written "
           "| rows/s | verify | read window |")

@@ -163,8 +163,9 @@ def cluster_spec(env: Env) -> TableSpec:
 def drop_cluster_database(env: Env) -> None:
     from clickhouse_driver import Client
     for _ in range(30):  # after a ZooKeeper restart the first tries may see "Session expired"
-        try:
-            Client("127.0.0.1", port=env.cluster.tcp_ports[0]).execute(
+        try:   # bounded: a node a failed test left down must not hang the session
+            Client("127.0.0.1", port=env.cluster.tcp_ports[0], send_receive_timeout=90,
+                   settings={"distributed_ddl_task_timeout": 60}).execute(
                 f"DROP DATABASE IF EXISTS {env.db} ON CLUSTER {env.cluster_name}")
             return
         except Exception:

@@ -15,7 +15,7 @@ import time
 import pyarrow as pa
 
 from ..diff.compare import hash_sum
-from ..errors import Refused, RuntimeFailure
+from ..errors import ChsyncError, Refused, RuntimeFailure
 from ..faults import fault_point
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
@@ -127,11 +127,14 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
                 f"swapped on {node[0]}:{node[1]} ({nodes.index(node) + 1} of {len(nodes)} nodes)"))
             on_state("swapped", source_rows)
             result.rows_written = source_rows
-    finally:
-        if staged:
-            sink.drop_stage(first)
-
-    check_live(sink, unit, expected)
+        check_live(sink, unit, expected)
+    except BaseException:
+        if staged:   # the error that ended the day is the one to report, not a cleanup's on a node that is down
+            with contextlib.suppress(ChsyncError):
+                sink.drop_stage(first)
+        raise
+    if staged:
+        sink.drop_stage(first)
     result.expected = expected
     result.seconds = time.monotonic() - started
     return result

@@ -20,10 +20,11 @@ PARTS = {"swap": (0, 3), "repair": (3, 5), "bulk": (5, 8), "per-day": (8, 14)}
 
 
 @pytest.fixture
-def shop(env, local_cluster, tmp_path):
+def shop(env, replica_cluster, tmp_path):
+    """The example table on 3 shards x 2 replicas, as production runs a Replicated table."""
     env.db = f"chsync_shop_{os.getpid()}"
-    env.sink_url = local_cluster.url(env.db, "replicated", extra="replicated=1")
-    env.cluster, env.cluster_name, env.backend = local_cluster, "replicated", "cluster"
+    env.sink_url = replica_cluster.url(env.db, "replicated", extra="replicated=1")
+    env.cluster, env.cluster_name, env.backend = replica_cluster, "replicated", "cluster"
     env.config = str(EXAMPLE)
     truth = tmp_path / "truth.json"
     env.cli("generate", "--scale", "0.005", "--seed", "3", "--truth", str(truth), check=True)
@@ -51,6 +52,8 @@ def test_example_spec_scope_every_strategy_and_verify_on_the_cluster(shop):
     doc = shop.cli_json("verify", *whole)
     assert doc["in_sync"] and doc["sink"]["duplicate_conversations"] == 0
     assert doc["sink"]["rows"] == doc["sink"]["distinct"] == doc["source"]["rows"] == truth["totals"]["source"]
-    shards = [c.execute(f"SELECT count() FROM {shop.db}.delivered_orders")[0][0]
-              for c in (shop.cluster.client(i) for i in range(3))]
-    assert all(shards) and sum(shards) == truth["totals"]["source"]
+    nodes = [c.execute(f"SELECT count() FROM {shop.db}.delivered_orders")[0][0]
+             for c in (shop.cluster.client(i) for i in range(shop.cluster.node_count))]
+    shards = [nodes[i:i + shop.cluster.replicas] for i in range(0, len(nodes), shop.cluster.replicas)]
+    assert all(len(set(copies)) == 1 for copies in shards), f"replicas of a shard differ: {shards}"
+    assert all(c[0] for c in shards) and sum(c[0] for c in shards) == truth["totals"]["source"]

@@ -189,15 +189,16 @@ def test_a_replica_stopped_during_a_swap_is_named_and_resume_finishes_the_day(dr
     paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", "swap", "--yes", "--workers", "1"),
                     drifted.environ(), f"verified:{DAY}", tmp_path / "fault")
     cluster.kill_shard(stopped)                             # the staging is proven; the swap is next
-    paused.go()
-    done = paused.wait()
-    assert done.returncode == 4, done.stderr
-    error = [line for line in done.stderr.splitlines() if line.startswith("chsync: error")]
-    assert len(error) == 1 and f"{DAY}: replica 127.0.0.1:{cluster.tcp_ports[stopped]} of shard 1" in error[0]
-    run, meta, states = journal_of_last_run(drifted)
-    assert states[DAY] == "failed" and all(states[d] in ("checked", "skipped") for d in states if d < DAY)
-
-    cluster.start_shard(stopped)
+    try:
+        paused.go()
+        done = paused.wait()
+        assert done.returncode == 4, done.stderr
+        error = [line for line in done.stderr.splitlines() if line.startswith("chsync: error")]
+        assert len(error) == 1 and f"{DAY}: replica 127.0.0.1:{cluster.tcp_ports[stopped]} of shard 1" in error[0]
+        run, meta, states = journal_of_last_run(drifted)
+        assert states[DAY] == "failed" and all(states[d] in ("checked", "skipped") for d in states if d < DAY)
+    finally:
+        cluster.start_shard(stopped)
     done = drifted.cli_json("backfill", "--resume", "last", "--take-over", "--yes")
     assert done["run"] == run and done["state"] == "finished" and done["verify"]["in_sync"]
     assert_every_replica_equals_postgres(drifted)

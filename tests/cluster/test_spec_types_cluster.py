@@ -18,7 +18,8 @@ pytestmark = pytest.mark.cluster
 _db = itertools.count()
 
 
-def test_random_specs_round_trip_on_the_cluster(env, local_cluster):
+def test_random_specs_round_trip_on_the_cluster(env, replica_cluster):
+    """On 3 shards x 2 replicas: every write proven on every replica, every type's fingerprint equal."""
     checked = []
 
     @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -27,7 +28,7 @@ def test_random_specs_round_trip_on_the_cluster(env, local_cluster):
     def check(case, data):
         database = f"chsync_types_{os.getpid()}_{next(_db)}"
         spec_path = case.write_spec(env.tmp / "spec.toml", database)
-        url = local_cluster.url(database, "replicated", extra="replicated=1")
+        url = replica_cluster.url(database, "replicated", extra="replicated=1")
         with opened(env, case, spec_path, url) as (spec, source, sink):
             try:
                 check_spec(source, spec)

@@ -279,7 +279,8 @@ class ClickHouseSink(ABC):
         key = self.capabilities.partition_key.replace(" ", "")
         if zone is None or same_zone(zone, self.spec.day_timezone) or not re.search(rf"\({re.escape(day)}\)", key):
             return
-        whose = "the server's time zone" if time_type(have[day])[1] is None else "its type's time zone"  # type: ignore[index]
+        kind = time_type(have[day])
+        whose = "its type's time zone" if kind is not None and kind[1] else "the server's time zone"
         raise BadInput(f"sink table {self.table} is partitioned by {key} on {day} {have[day]}, which reads days in "
                        f"{whose} {zone}, but the spec's days are {self.spec.day_timezone}: set [table] "
                        f"day_timezone = \"{zone}\" in the spec")

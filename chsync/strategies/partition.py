@@ -23,7 +23,7 @@ from ..source.sql import HASH
 
 # Rows of a pushed day held in memory at once: a larger day is staged in several inserts into one staging
 # table, then checked and swapped as one partition. A seed day (at most ~60K rows) is one batch
-# (bench/bench_scale.py measures the peak by scale).
+# (bench/bench_batches.py measures the peak by batch size).
 BATCH_ROWS = 200_000
 
 

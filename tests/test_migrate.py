@@ -78,9 +78,13 @@ def test_a_column_added_is_migrated_then_backfilled(items, tmp_path):
     dry = items.cli_json("migrate", "--dry-run")
     assert dry["added"] == ["price"] and dry["dry_run"]
     add = "ADD COLUMN price Nullable(Decimal(8, 2)) AFTER n"
-    if items.backend == "cluster":   # the local table ON CLUSTER, the Distributed table node by node
-        assert dry["statements"] == [f"ALTER TABLE {items.db}.items ON CLUSTER replicated {add}"] + [
-            f"-- on shard 127.0.0.1:{port}\nALTER TABLE {items.db}.items_d {add}" for port in items.cluster.tcp_ports]
+    if items.backend == "cluster":   # the local table ON CLUSTER (with replicas: on each shard's first
+        # replica, replication carries it), the Distributed table node by node
+        ports = items.cluster.tcp_ports
+        local = [f"ALTER TABLE {items.db}.items ON CLUSTER replicated {add}"] if items.cluster.replicas == 1 else [
+            f"-- on shard 127.0.0.1:{port}\nALTER TABLE {items.db}.items {add}" for port in ports[::2]]
+        assert dry["statements"] == local + [
+            f"-- on shard 127.0.0.1:{port}\nALTER TABLE {items.db}.items_d {add}" for port in ports]
     else:
         assert dry["statements"] == [f"ALTER TABLE shop.items {add}"]
     assert items.cli_json("migrate", "--dry-run")["statements"] == dry["statements"]   # nothing ran

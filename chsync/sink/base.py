@@ -461,7 +461,12 @@ class ClickHouseSink(ABC):
 
     def truncate(self) -> None:
         """Empty the sink table on every node (the demo generator's fresh start)."""
-        self.execute(f"TRUNCATE TABLE {self.table}{self.on_cluster}")
+        self.run(self.table_statements(f"TRUNCATE TABLE {self.table}", ""))
+
+    def table_statements(self, head: str, tail: str) -> list[Statement]:
+        """A statement that changes the sink table's rows, `head` [ON CLUSTER] `tail`, for every node that
+        holds them (a cluster may send it to one replica per shard instead)."""
+        return [Statement(f"{head}{self.on_cluster}{tail}")]
 
     def replica_drift(self, first: dt.date, last: dt.date) -> list[dict]:
         """Days of [first, last] on which a replica's own copy differs from its shard's first replica:
@@ -494,7 +499,7 @@ class ClickHouseSink(ABC):
         self.run(self.swap_statements(day), on_node_done)
 
     def drop_day_statements(self, day: dt.date) -> list[Statement]:
-        return [Statement(f"ALTER TABLE {self.table} DROP PARTITION {self.partition_literal(day)}")]
+        return self.table_statements(f"ALTER TABLE {self.table}", f" DROP PARTITION {self.partition_literal(day)}")
 
     def drop_day(self, day: dt.date) -> None:
         self.run(self.drop_day_statements(day))
@@ -502,8 +507,8 @@ class ClickHouseSink(ABC):
     # -- mutations (the seed's options A and B, and repair) ------------------------------------
     def delete_where_statements(self, condition: str) -> list[Statement]:
         if self.capabilities.lightweight_delete:
-            return [Statement(f"DELETE FROM {self.table}{self.on_cluster} WHERE {condition}")]
-        return [Statement(f"ALTER TABLE {self.table}{self.on_cluster} DELETE WHERE {condition}")]
+            return self.table_statements(f"DELETE FROM {self.table}", f" WHERE {condition}")
+        return self.table_statements(f"ALTER TABLE {self.table}", f" DELETE WHERE {condition}")
 
     def delete_range_statements(self, first: dt.date, last: dt.date) -> list[Statement]:
         return self.delete_where_statements(self.range_condition(first, last))

@@ -172,15 +172,26 @@ class ClusterSink(ServerSink):
         return [self.table, self.read_table]
 
     def migrate_statements(self) -> list[Statement]:
-        """The local table ON CLUSTER; the Distributed table on each node by itself: 18.16 refuses an ALTER
-        ON CLUSTER of a table that is not replicated on a cluster whose shards replicate internally (code
-        371), and a Distributed table's columns are each node's own metadata anyway."""
+        """The local table ON CLUSTER (with replicated copies: on one replica per shard, see
+        table_statements); the Distributed table on each node by itself: 18.16 refuses an ALTER ON CLUSTER
+        of a table that is not replicated on a cluster whose shards replicate internally (code 371), and a
+        Distributed table's columns are each node's own metadata anyway."""
         added = self.schema_change().added
         caps = self.capabilities
-        local = ddl.add_columns(self.spec, [self.table], added, caps, self.on_cluster)
+        head = f"ALTER TABLE {self.table}"
+        local = [s for sql in ddl.add_columns(self.spec, [self.table], added, caps)
+                 for s in self.table_statements(head, sql.removeprefix(head))]
         distributed = ddl.add_columns(self.spec, [self.read_table], added, caps)
-        return [Statement(sql) for sql in local] + [Statement(sql, node=node) for node in self.nodes()
-                                                   for sql in distributed]
+        return local + [Statement(sql, node=node) for node in self.nodes() for sql in distributed]
+
+    def table_statements(self, head: str, tail: str) -> list[Statement]:
+        """With replicated copies: on the first replica of each shard, replication carrying it to the others.
+        18.16's DDL worker runs an ALTER (or TRUNCATE) ON CLUSTER of a Replicated table once per shard, and
+        under load both replicas raced for it: the loser's DDL worker stopped ("Node exists: …/executed") and
+        every later ON CLUSTER statement waited on that node until its timeout."""
+        if self.capabilities.replica_copies:
+            return [Statement(f"{head}{tail}", node=shard) for shard in self.shards()]
+        return super().table_statements(head, tail)
 
     def init_statements(self) -> list[str]:
         caps = self.capabilities
@@ -317,8 +328,6 @@ class ClusterSink(ServerSink):
                                      "--resume last`, or the same sync)")
             time.sleep(0.1)
 
-    def drop_day_statements(self, day: dt.date) -> list[Statement]:
-        return [Statement(f"ALTER TABLE {self.table}{self.on_cluster} DROP PARTITION {self.partition_literal(day)}")]
 
     def pending_mutations(self) -> list[dict]:
         reason = "latest_fail_reason" if self.capabilities.mutation_fail_reason else "''"

@@ -109,7 +109,7 @@ def hashed(col: Column, x: str) -> str:
         data = f"toFixedString(reinterpretAsString(toUInt8({x})), 1)"
     elif kind == "date":   # days since 2000-01-01 (10,957 days after 1970-01-01)
         data = big_endian(f"toInt32(toInt32(toUInt16({x})) - 10957)", 4)
-    elif kind == "timestamptz":  # a double is within 0.2 µs of any DateTime64(6) of our era: rounding is exact
+    elif kind == "timestamptz":  # a double holds a DateTime64(6) of our era to well under a µs: rounding is exact
         data = big_endian(f"toInt64(round(toFloat64({x}) * 1000000)) - {EPOCH_2000_US}", 8)
     elif kind == "numeric":
         data = f"concat({numeric_text(col, x)}, ';')"

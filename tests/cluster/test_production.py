@@ -167,7 +167,8 @@ def test_the_connected_node_dies_mid_backfill_another_shows_the_run_refuses_a_wr
     cluster = drifted.cluster
     paused = Paused(drifted.argv("backfill", *RANGE, "--strategy", "swap", "--yes"), drifted.environ(),
                     f"staged:{DAY}", tmp_path / "fault")
-    assert all(set(e.values()) == {"ReplicatedMergeTree"} and len(e) == 3 for e in _engines(cluster, drifted.db))
+    # the runs, the days, the lock and the ledger of proofs, each replicated to every node
+    assert all(set(e.values()) == {"ReplicatedMergeTree"} and len(e) == 4 for e in _engines(cluster, drifted.db))
     cluster.kill_shard(0)                       # the node chsync talks to
     paused.go()
     assert paused.wait().returncode == 4

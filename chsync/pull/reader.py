@@ -69,8 +69,9 @@ class Puller:
         # An in-process sink's connections to Postgres are this process's: past the timeout they are shut
         # and the statement fails; a server's are not, so the watchdog ends the process instead.
         peer = (self.link.host, self.link.port) if self.sink.capabilities.in_process else None
-        try:
-            with guard(self.source.read_timeout, f"Postgres at {self.source.endpoint} (read by the sink)", peer):
+        try:   # the sink's reads of Postgres count against the source's max_reads too
+            with self.source.read_slot(), \
+                    guard(self.source.read_timeout, f"Postgres at {self.source.endpoint} (read by the sink)", peer):
                 return fn(*args)
         except RuntimeFailure as e:
             raise RuntimeFailure(self.link.scrub(str(e))) from None

@@ -7,11 +7,15 @@ import contextlib
 import datetime as dt
 import functools
 import json
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 
+from .. import log
 from ..errors import BadInput, RuntimeFailure
 from ..secrets import redact_url
 from ..spec.model import TableSpec
@@ -25,6 +29,57 @@ SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "extra_float_digits": "3"
 CONNECT_TIMEOUT, READ_TIMEOUT = 10, 300     # seconds; the DSN's connect_timeout= and read_timeout= override
 # TCP keepalives notice a peer that went away without a word (libpq's own parameters; the DSN may override).
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}
+# Statements of one source in flight at once in this process, whatever --workers says: Postgres is production,
+# and each read is a backend busy hashing a day. The DSN's max_reads= overrides.
+MAX_READS = 2
+# A hot standby cancels a read whose snapshot or lock its replay of the primary needs (a recovery conflict):
+# the read is tried again after each of these pauses, then fails naming the settings that prevent it.
+CONFLICT_RETRY_SECONDS = (1.0, 2.0, 4.0)
+# What a standby's cancellation carries: 40001 (a snapshot, lock or tablespace conflict) or 40P01 (a
+# buffer-pin or lock deadlock with the replay). chsync never runs serializable, so 40001 means a conflict.
+CONFLICT_SQLSTATES = ("40001", "40P01")
+CHSYNC_PARAMS = ("read_timeout", "max_reads")   # chsync's own DSN parameters: libpq would refuse them
+
+T = TypeVar("T")
+
+
+def recovery_conflict(sqlstate: str | None, message: str) -> bool:
+    """Whether a failed read was cancelled by a hot standby's recovery conflict, which a new statement (a
+    new snapshot) may well pass. The message is matched too, for drivers that lose the SQLSTATE."""
+    return sqlstate in CONFLICT_SQLSTATES or "conflict with recovery" in message
+
+
+class RecoveryConflict(RuntimeFailure):
+    """A read a hot standby cancelled for a conflict with its recovery (retried before anyone sees it)."""
+
+
+class ReadSlots:
+    """At most `limit` reads of one source at once, shared by the source's clones (day workers, the daily
+    job's check). A thread that holds a slot and reads again (a read inside a read) does not take a second
+    one, so it never waits for itself."""
+
+    def __init__(self, limit: int, wait_seconds: float):
+        self.limit, self.wait_seconds = limit, wait_seconds
+        self._free = threading.BoundedSemaphore(limit)
+        self._held = threading.local()
+
+    @contextlib.contextmanager
+    def slot(self, what: str) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        # bounded: every holder's statement is bounded by the read timeout
+        if depth == 0 and not self._free.acquire(timeout=self.wait_seconds):
+            raise RuntimeFailure(f"{what}: no read slot came free within {self.wait_seconds:g}s "
+                                 f"(max_reads={self.limit})")
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0:
+                self._free.release()
+
+
+_told_standby: set[str] = set()   # endpoints whose standby lag this process has logged
 
 
 def open_source(dsn: str | None, spec: TableSpec) -> PostgresSource:
@@ -58,19 +113,32 @@ def split_dsn(dsn: str) -> tuple[str, float, float]:
 
     read_timeout = seconds("read_timeout", READ_TIMEOUT)
     connect_timeout = seconds("connect_timeout", CONNECT_TIMEOUT)
-    params.pop("read_timeout", None)
+    for name in CHSYNC_PARAMS:
+        params.pop(name, None)
     params = {**KEEPALIVES, **params, "connect_timeout": f"{connect_timeout:g}"}
     return urlunsplit(parts._replace(query=urlencode(params))), connect_timeout, read_timeout
 
 
+def max_reads(dsn: str) -> int:
+    """The DSN's max_reads= (concurrent reads of the source by this process), default MAX_READS."""
+    value = dict(parse_qsl(urlsplit(dsn).query, keep_blank_values=True)).get("max_reads", str(MAX_READS))
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise BadInput(f"source {redact_url(dsn)!r}: max_reads must be a whole number of concurrent reads "
+                       f"from 1 to 64 (default {MAX_READS})")
+    return int(value)
+
+
 class PostgresSource:
-    def __init__(self, dsn: str, spec: TableSpec):
+    def __init__(self, dsn: str, spec: TableSpec, slots: ReadSlots | None = None):
         self.dsn = dsn
         self.libpq_dsn, self.connect_timeout, self.read_timeout = split_dsn(dsn)
         parts = urlsplit(dsn)
         self.host, self.port = parts.hostname or "localhost", parts.port or 5432
         self.endpoint = f"{self.host}:{self.port}"
         self.spec = spec
+        # a waiter may see every slot's holder run a whole statement first
+        self.slots = slots or ReadSlots(max_reads(dsn), 4 * self.read_timeout)
+        self.standby: bool | None = None    # known once connected
         self._pg: Any = None
         self._adbc: Any = None
         self._sql: dict[int, SourceSQL] = {}
@@ -88,7 +156,36 @@ class PostgresSource:
 
     def _fail(self, e: Exception) -> RuntimeFailure:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        return RuntimeFailure(f"Postgres at {redact_url(self.dsn)} failed: {reason}")
+        kind = RecoveryConflict if recovery_conflict(getattr(e, "sqlstate", None), str(e)) else RuntimeFailure
+        return kind(f"Postgres at {redact_url(self.dsn)} failed: {reason}")
+
+    def read_slot(self):
+        """Held while a statement reads this source (the sink's own reads of it too): at most max_reads at once."""
+        return self.slots.slot(f"Postgres at {self.endpoint}")
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """`attempt()`, tried again while a hot standby cancels it for a recovery conflict."""
+        for tried in range(len(CONFLICT_RETRY_SECONDS) + 1):
+            try:
+                return attempt()
+            except RecoveryConflict as e:
+                self._after_conflict(e, tried)
+        raise AssertionError("unreachable")
+
+    def _after_conflict(self, e: RecoveryConflict, tried: int) -> None:
+        """Between the tries of a read a standby cancelled: fresh connections (a conflict may have ended the
+        session), a pause, one line; past the last try, the error names the standby's settings to change."""
+        self.close()
+        if tried >= len(CONFLICT_RETRY_SECONDS):
+            raise RuntimeFailure(
+                f"Postgres at {redact_url(self.dsn)} (a hot standby) cancelled the read {tried + 1} times for a "
+                f"conflict with recovery (its replay of the primary needed what the read held): raise "
+                f"max_standby_streaming_delay or enable hot_standby_feedback on it, or read the primary; "
+                f"last: {str(e).split(' failed: ', 1)[-1]}") from None
+        pause = CONFLICT_RETRY_SECONDS[tried]
+        log.info(f"Postgres at {self.endpoint} cancelled a read for a conflict with recovery (a hot standby "
+                 f"replaying the primary): trying again in {pause:g}s")
+        time.sleep(pause)
 
     @property
     def pg(self):
@@ -101,7 +198,33 @@ class PostgresSource:
             except psycopg.Error as e:
                 raise RuntimeFailure(f"cannot connect to Postgres at {redact_url(self.dsn)}: "
                                      f"{str(e).strip().splitlines()[-1]}") from None
+            self._tell_standby()
         return self._pg
+
+    def _tell_standby(self) -> None:
+        """On a hot standby, one line per process saying how old the data it serves is: everything chsync
+        reads is the primary as of the standby's last replayed commit."""
+        import psycopg
+        try:
+            with self._guard(self.read_timeout):
+                row = self._pg.execute(
+                    "SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp(), "
+                    "extract(epoch FROM now() - pg_last_xact_replay_timestamp()), "
+                    "CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END, "
+                    "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() END"
+                ).fetchone()
+        except psycopg.Error:
+            return   # informative only: a server without these functions is read as before
+        standby, replayed, age, paused, behind = row
+        self.standby = bool(standby)
+        if not standby or self.endpoint in _told_standby:
+            return
+        _told_standby.add(self.endpoint)
+        when = (f"as of its last replayed commit, {replayed:%Y-%m-%d %H:%M:%S} UTC ({float(age):.1f} s ago)"
+                if replayed else "as of the standby's start (no commit replayed since)")
+        state = ("; replay is paused" if paused else "; replay is behind the WAL it received" if behind
+                 else "; replay has applied all the WAL it received")
+        log.info(f"Postgres at {self.endpoint} is a hot standby (read replica): the data read is {when}{state}")
 
     @property
     def adbc(self):
@@ -128,8 +251,8 @@ class PostgresSource:
         return {**SESSION, "statement_timeout": f"{int(self.read_timeout * 1000)}"}
 
     def clone(self) -> PostgresSource:
-        """The same source with its own connections, for another thread."""
-        return PostgresSource(self.dsn, self.spec)
+        """The same source with its own connections, for another thread; its reads share this one's slots."""
+        return PostgresSource(self.dsn, self.spec, self.slots)
 
     def close(self) -> None:
         for conn in (self._adbc, self._pg):
@@ -144,25 +267,31 @@ class PostgresSource:
         """Control queries. `params` only with chsync's own SQL: the spec's may hold a literal `%`.
         `planner`: settings for this statement only (SET LOCAL in its own transaction)."""
         import psycopg
-        try:
-            local = self.pg.transaction() if planner else contextlib.nullcontext()
-            with self._guard(self.read_timeout), local, self.pg.cursor() as cur:
-                for name, value in (planner or {}).items():
-                    cur.execute(f"SET LOCAL {name} = {value}")
-                cur.execute(sql, params)
-                return cur.fetchall()
-        except psycopg.Error as e:
-            raise self._fail(e) from None
+
+        def once() -> list[tuple]:
+            try:
+                with self.read_slot():
+                    local = self.pg.transaction() if planner else contextlib.nullcontext()
+                    with self._guard(self.read_timeout), local, self.pg.cursor() as cur:
+                        for name, value in (planner or {}).items():
+                            cur.execute(f"SET LOCAL {name} = {value}")
+                        cur.execute(sql, params)
+                        return cur.fetchall()
+            except psycopg.Error as e:
+                raise self._fail(e) from None
+        return self._retrying(once)
 
     def arrow(self, sql: str) -> pa.Table:
-        try:
-            with self._guard(self.read_timeout), self.adbc.cursor() as cur:
-                cur.execute(sql)
-                return cur.fetch_arrow_table()
-        except RuntimeFailure:
-            raise
-        except Exception as e:
-            raise self._fail(e) from None
+        def once() -> pa.Table:
+            try:
+                with self.read_slot(), self._guard(self.read_timeout), self.adbc.cursor() as cur:
+                    cur.execute(sql)
+                    return cur.fetch_arrow_table()
+            except RuntimeFailure:
+                raise
+            except Exception as e:
+                raise self._fail(e) from None
+        return self._retrying(once)
 
     # -- the tenant ----------------------------------------------------------------------------
     def check_customer(self) -> None:
@@ -283,27 +412,45 @@ class PostgresSource:
         self._refuse_nulls(data, first)
         return arrow_types(data, list(self.spec.columns))
 
-    def read_range_batches(self, first: dt.date, last: dt.date, precision: int, batch_rows: int):
+    def read_range_batches(self, first: dt.date, last: dt.date, precision: int, batch_rows: int,
+                           on_restart: Callable[[], None] | None = None):
         """`read_range` as tables of about `batch_rows` rows each, streamed from one statement (one snapshot):
-        memory holds a batch, not the day. The read timeout covers the whole statement."""
-        try:
-            with self._guard(self.read_timeout), self.adbc.cursor() as cur:
-                cur.execute(self.sql(precision).read(first, last))
-                reader = cur.fetch_record_batch()   # the driver's batches: up to its byte-size hint each
-                held: list[pa.RecordBatch] = []
-                for batch in reader:
-                    held.append(batch)
-                    table = pa.Table.from_batches(held, reader.schema)
-                    while table.num_rows >= batch_rows:
-                        yield self._typed(table.slice(0, batch_rows), first)
-                        table = table.slice(batch_rows)
-                    held = table.to_batches()
-                if held and sum(b.num_rows for b in held):
-                    yield self._typed(pa.Table.from_batches(held, reader.schema), first)
-        except RuntimeFailure:
-            raise
-        except Exception as e:
-            raise self._fail(e) from None
+        memory holds a batch, not the day. The read timeout covers the whole statement. A read a standby
+        cancels (recovery conflict) starts over; once batches were given out, only when `on_restart` is
+        there to forget them first (else the caller would hold part of one snapshot and part of another)."""
+        for tried in range(len(CONFLICT_RETRY_SECONDS) + 1):
+            given = False
+            try:
+                with self.read_slot(), self._guard(self.read_timeout), self.adbc.cursor() as cur:
+                    cur.execute(self.sql(precision).read(first, last))
+                    reader = cur.fetch_record_batch()   # the driver's batches: up to its byte-size hint each
+                    held: list[pa.RecordBatch] = []
+                    for batch in reader:
+                        held.append(batch)
+                        table = pa.Table.from_batches(held, reader.schema)
+                        while table.num_rows >= batch_rows:
+                            given = True
+                            yield self._typed(table.slice(0, batch_rows), first)
+                            table = table.slice(batch_rows)
+                        held = table.to_batches()
+                    if held and sum(b.num_rows for b in held):
+                        given = True
+                        yield self._typed(pa.Table.from_batches(held, reader.schema), first)
+                return
+            except RecoveryConflict as e:
+                conflict = e
+            except RuntimeFailure:
+                raise
+            except Exception as e:
+                failure = self._fail(e)
+                if not isinstance(failure, RecoveryConflict):
+                    raise failure from None
+                conflict = failure
+            if given and on_restart is None:
+                raise RuntimeFailure(str(conflict)) from None
+            self._after_conflict(conflict, tried)
+            if given and on_restart is not None:
+                on_restart()
 
     def _typed(self, data: pa.Table, first: dt.date) -> pa.Table:
         self._refuse_nulls(data, first)

@@ -146,7 +146,18 @@ def _stage_pushed(source: PostgresSource, sink: ClickHouseSink, unit: Unit, prec
     Postgres computed it, whether a staging table was made). No rows: no staging."""
     rows, hashes, staged = 0, 0, False
     read: list[pa.Table] = []
-    with contextlib.closing(source.read_range_batches(unit.first, unit.last, precision, batch_rows)) as batches:
+
+    def restart() -> None:
+        """A hot standby cancelled the read part-way (a recovery conflict): it starts over in a new snapshot,
+        so what was staged from the old one goes."""
+        nonlocal rows, hashes, staged
+        if staged:
+            sink.drop_stage(unit.first)
+        rows, hashes, staged = 0, 0, False
+        read.clear()
+
+    with contextlib.closing(source.read_range_batches(unit.first, unit.last, precision, batch_rows,
+                                                      on_restart=restart)) as batches:
         for batch in batches:
             if not staged:
                 sink.create_stage(unit.first)

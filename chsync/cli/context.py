@@ -91,11 +91,9 @@ class Context:
                 raise BadInput(spec.unsafe_for_swaps)
 
     def checked_source(self):
-        from ..source.catalog import require
-        source = self.source
-        source.check_customer()
-        require(source, source.spec)
-        return source
+        """The source, its customer and the spec checked against it (once: the api does not check it again)."""
+        from ..api import check_source
+        return check_source(self.source)
 
     @property
     def sink(self):

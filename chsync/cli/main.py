@@ -10,7 +10,7 @@ import time
 
 import click
 
-from .. import log, memory
+from .. import api, log
 from ..errors import ChsyncError
 from .context import Context
 
@@ -156,6 +156,6 @@ def main(click_ctx, source, sink, customer, all_customers, config, table, params
     Example (everything on one machine, nothing else touched):
       chsync demo --scale 0.1
     """
-    memory.configure()
+    api.configure_runtime()
     log.set_quiet(quiet)
     click_ctx.obj = Context(source, sink, customer, config, all_customers, table, params)

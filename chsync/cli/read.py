@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from .. import log
+from .. import api, log
 from ..dates import parse_range
-from ..errors import EXIT_CHECKS_FAILED
 from .context import Context
 from .main import command, emit, fan_out, main, metrics_options, mode_option, range_options
 
@@ -34,14 +31,10 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
       chsync scope --from 2026-01-01 --to 2026-02-18 --out report/
     """
     from ..report.markdown import scope_markdown
-    from ..scope import build_scope
     first, last = parse_range(from_, to)
-    doc = build_scope(ctx.checked_source(), ctx.sink, first, last, samples=samples, mode=mode).to_json()
-    log.info(f"mode {doc['mode']['mode']}: {doc['mode']['why']}")
+    doc = dict(api.scope(source=ctx.checked_source(), sink=ctx.sink, first=first, last=last, samples=samples,
+                         mode=mode, out=out).document)
     ctx.results = [(ctx.spec, doc, 0)]
-    if out:
-        from ..report.files import write_scope_report
-        write_scope_report(out, doc)
     emit(doc) if as_json else click.echo(scope_markdown(doc))
     return 0
 
@@ -63,18 +56,14 @@ def diff(ctx: Context, as_json: bool, from_, to, limit, mode):
     Example:
       chsync diff --from 2026-01-20 --to 2026-01-20 --limit 5
     """
-    from ..diff.run import diff_with_mode
     first, last = parse_range(from_, to)
-    source = ctx.checked_source()
-    ctx.sink.require_table()
-    result, mode, why = diff_with_mode(source, ctx.sink, first, last, mode, keep=limit)
-    log.info(f"mode {mode}: {why}")
-    doc = result.to_json(ctx.spec.customer, limit) | {"mode": {"mode": mode, "why": why}}
+    result = api.diff(source=ctx.checked_source(), sink=ctx.sink, first=first, last=last, limit=limit, mode=mode)
+    doc = dict(result.document)
     if as_json:
         emit(doc)
     else:
         _print_diff(doc)
-    return 0 if doc["in_sync"] else EXIT_CHECKS_FAILED
+    return result.exit_code
 
 
 def _print_diff(doc: dict) -> None:
@@ -113,23 +102,16 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
     Example:
       chsync verify --from 2026-01-01 --to 2026-02-18
     """
-    from ..apply.ledger import record_verify
-    from ..scope import build_scope
-    from ..source.catalog import require
     first, last = parse_range(from_, to)
     if ctx.many():
         def one(source, sink):
-            source.check_customer()
-            require(source, source.spec)
-            doc = build_scope(source, sink, first, last, mode=mode)
-            record_verify(sink, doc)
-            return doc.to_json(), 0 if doc.in_sync else EXIT_CHECKS_FAILED
+            result = api.verify(source=source, sink=sink, first=first, last=last, mode=mode)
+            return dict(result.document), result.exit_code
         return fan_out(ctx, as_json, "verify", one)
-    scope = build_scope(ctx.checked_source(), ctx.sink, first, last, mode=mode)
-    record_verify(ctx.sink, scope)
-    doc = scope.to_json()
+    result = api.verify(source=ctx.checked_source(), sink=ctx.sink, first=first, last=last, mode=mode)
+    doc = dict(result.document)
+    ctx.results = [(ctx.spec, doc, result.exit_code)]
     bad = [d for d in doc["days"] if not d["in_sync"]]
-    ctx.results = [(ctx.spec, doc, EXIT_CHECKS_FAILED if bad else 0)]
     if as_json:
         emit(doc)
     elif bad:
@@ -141,12 +123,11 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
             click.echo(f"{r['day']}: replica {r['replica']} of shard {r['shard']} holds {r['rows']:,} rows, its "
                        f"peer {r['peer']} {r['peer_rows']:,} (or their fingerprints differ)")
     else:
-        click.echo(f"in sync: {len(doc['days'])} day(s), {scope.source_rows:,} {scope.noun[1]}")
+        click.echo(f"in sync: {result.days} day(s), {result.source_rows:,} {result.noun}")
     if bad:
         log.error(f"{len(bad)} of {len(doc['days'])} day(s) out of sync: "
                   f"{', '.join(d['day'] for d in bad[:10])}{' ...' if len(bad) > 10 else ''}")
-        return EXIT_CHECKS_FAILED
-    return 0
+    return result.exit_code
 
 
 @main.command()
@@ -165,19 +146,14 @@ def history(ctx: Context, as_json: bool, html_file):
     Example:
       chsync history --html history.html
     """
-    from ..apply.ledger import history as build_history
-    from ..report.history import history_html
-    ctx.sink.require_table_exists()
-    doc = build_history(ctx.sink, ctx.spec).to_json()
-    if html_file:
-        Path(html_file).write_text(history_html(doc), encoding="utf-8")
+    result = api.history(sink=ctx.sink, html=html_file)
+    doc = dict(result.document)
     if as_json:
         emit(doc)
         return 0
-    states = {s: sum(1 for d in doc["days"] if d["state"] == s) for s in ("proven", "healed", "drifted", "never")}
-    oldest = doc["oldest_proof_age_seconds"]
-    click.echo(f"{doc['table']}: {len(doc['days']):,} days ({doc['from']} – {doc['to']}): "
-               f"{states['proven'] + states['healed']:,} proven ({states['healed']:,} of them healed), "
-               f"{states['drifted']:,} with drift found and not proven since, {states['never']:,} never proven; "
+    oldest = result.oldest_proof_age_seconds
+    click.echo(f"{doc['table']}: {result.days:,} days ({doc['from']} – {doc['to']}): "
+               f"{result.proven:,} proven ({result.healed:,} of them healed), "
+               f"{result.drifted:,} with drift found and not proven since, {result.never:,} never proven; "
                f"oldest proof {'—' if oldest is None else f'{oldest / 86400:.1f} days old'}")
     return 0

@@ -57,10 +57,8 @@ def test_read_only_commands_give_the_primarys_numbers_and_a_backfill_reads_the_s
     assert read == primary
     primary, read = drifted.cli_json("scope", *RANGE), replica.cli_json("scope", *RANGE)
     assert read["days"] == primary["days"] and read["totals"] == primary["totals"]
-    plan = replica.cli_json("plan", *RANGE)
-    assert [d["action"] for d in plan["days"]] == ["skip", "swap", "swap", "swap"]
 
-    done = replica.cli("backfill", *RANGE, "--yes")
+    done = replica.cli("backfill", *RANGE, "--yes")     # its plan, reads and final proof on the standby
     assert done.returncode == 0, done.stderr
     assert "is a hot standby (read replica)" in done.stderr and "verify: in sync" in done.stdout
     with drifted.pg() as conn, drifted.sink() as sink:
@@ -123,8 +121,9 @@ def cancel_the_read_on_the_standby(env, standby: HotStandby, paused: Paused, tim
             time.sleep(0.02)
         base_lock.execute("BEGIN")
         base_lock.execute("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
+        # the standby replays this lock before either commit that releases the child table, so it finds
+        # the read still holding conversations, and cancels it
         flush.execute("SELECT txid_current()")
-        time.sleep(0.5)       # the standby replays the lock and cancels the read holding conversations
         base_lock.execute("COMMIT")
         child_lock.execute("COMMIT")
 

@@ -19,10 +19,25 @@ from hypothesis import strategies as st
 
 DAYS = (dt.date(2026, 1, 20), dt.date(2026, 1, 21))
 ZONES = ("UTC", "Asia/Kathmandu", "America/St_Johns")   # whole hours, +05:45, -03:30
-SCALARS = ("uuid", "bigint", "int", "text", "boolean", "date", "timestamptz", "numeric", "double")
-ZEROS = {"text": "", "bigint": 0, "int": 0, "boolean": False, "double": 0.0}
-PG_TYPES = {"uuid": "uuid", "bigint": "bigint", "int": "integer", "text": "text", "boolean": "boolean", "date": "date",
-            "timestamptz": "timestamptz", "double": "double precision", "text[]": "text[]"}
+SCALARS = ("uuid", "bigint", "int", "smallint", "text", "boolean", "date", "timestamptz", "timestamp", "numeric",
+           "double", "real", "bytea", "json", "jsonb", "inet", "time", "interval", "enum")
+ZEROS = {"text": "", "bigint": 0, "int": 0, "smallint": 0, "boolean": False, "double": 0.0, "real": 0.0}
+PG_TYPES = {"uuid": "uuid", "bigint": "bigint", "int": "integer", "smallint": "smallint", "text": "text",
+            "boolean": "boolean", "date": "date", "timestamptz": "timestamptz", "timestamp": "timestamp",
+            "double": "double precision", "real": "real", "bytea": "bytea", "json": "json", "jsonb": "jsonb",
+            "inet": "inet", "time": "time", "interval": "interval", "enum": "pt_mood", "text[]": "text[]"}
+# Values compared as Postgres's text of them: each sample is already that text, so it is also what the sink
+# must hold. jsonb maps its input (any key order and spacing) to the text Postgres normalises it to.
+ENUM_LABELS = ["a", "it's", 'say "hi"', "é", "Z a", "\\N"]
+INETS = ["192.168.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "192.168.1.5/24", "0.0.0.0", "::ffff:1.2.3.4"]
+TIMES = ["00:00:00", "23:59:59.999999", "12:00:00.5", "00:00:00.000001", "13:14:15"]
+INTERVALS = ["00:00:00", "1 day", "-1 days +02:03:04.5", "1 year 2 mons", "00:00:00.000001", "-00:00:01",
+             "3 days 04:05:06", "178000000 years"]
+JSONB = {r'{"b":1,  "a":[1,2,{"\u00e9":"x\u00e9"}]}': '{"a": [1, 2, {"é": "xé"}], "b": 1}',
+         '{"aa": null, "b": true}': '{"b": true, "aa": null}', '[]': '[]', r'"x\ty"': r'"x\ty"',
+         '{"k": 1.50, "k2": -0}': '{"k": 1.50, "k2": 0}', '{"a":1,"a":2}': '{"a": 2}', 'null': 'null',
+         r'{"😀": "\\\""}': r'{"😀": "\\\""}'}
+JSONS = ['{"b":1,  "a":[1,2]}', '{"a":1,"a":2}', '[]', ' "x" ', r'{"é": "\u00e9"}', '1.50', 'null']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,14 +49,21 @@ class Col:
     scale: int = 0
     child: bool = False         # a text[] gathered from pt_child
     low_cardinality: bool = False
+    declared: str = ""          # the spec's and Postgres's type when not the kind's own (varchar(5) for text)
 
     @property
     def type(self) -> str:
-        return f"numeric({self.precision},{self.scale})" if self.kind == "numeric" else self.kind
+        return self.declared or (f"numeric({self.precision},{self.scale})" if self.kind == "numeric" else self.kind)
 
     @property
     def pg_type(self) -> str:
-        return self.type if self.kind == "numeric" else PG_TYPES[self.kind]
+        return self.type if self.kind == "numeric" or self.declared else PG_TYPES[self.kind]
+
+    @property
+    def push_only(self) -> bool:
+        """postgresql() cannot read it as Postgres holds it (a bytea's escaped text, an interval in the
+        session's IntervalStyle): chsync pushes such a table."""
+        return self.kind in ("bytea", "interval")
 
     @property
     def has_zero(self) -> bool:
@@ -89,6 +111,9 @@ class Case:
     def create(self, conn) -> None:
         """(Re)create the Postgres tables and fill them."""
         conn.execute("DROP TABLE IF EXISTS pt_base, pt_child")
+        conn.execute("DROP TYPE IF EXISTS pt_mood")
+        labels = ", ".join("'" + label.replace("'", "''") + "'" for label in ENUM_LABELS)
+        conn.execute(f"CREATE TYPE pt_mood AS ENUM ({labels})")
         defs = [f"{c.name} {c.pg_type}" + (" PRIMARY KEY" if c is self.key else
                                             " NOT NULL" if c in (self.day, self.version) else "")
                 for c in self.columns if not c.child]
@@ -118,17 +143,26 @@ class Case:
 
     def day_of(self, row: dict) -> dt.date:
         d = row["d"]
+        if isinstance(d, dt.datetime) and d.tzinfo is None:
+            return d.date()
         if isinstance(d, dt.datetime):
             from zoneinfo import ZoneInfo
             return d.astimezone(ZoneInfo(self.zone)).date()
         return d
 
 
+SMALLEST_NORMAL = {"double": 2.2250738585072014e-308, "real": 1.1754943508222875e-38}
+
+
 def subnormal(case: Case) -> bool:
-    """Whether a double of the case is subnormal (below 2.2250738585072014e-308): chDB's postgresql() cannot
-    read one ("Cannot parse PostgreSQL value"), so such a table can only be pushed."""
-    return any(c.kind == "double" and r[c.name] and abs(r[c.name]) < 2.2250738585072014e-308
+    """Whether a double or real of the case is subnormal: chDB's postgresql() cannot read one ("Cannot parse
+    PostgreSQL value"), so such a table can only be pushed."""
+    return any(c.kind in SMALLEST_NORMAL and r[c.name] and abs(r[c.name]) < SMALLEST_NORMAL[c.kind]
                for c in case.columns for r in case.rows)
+
+
+def push_only(case: Case) -> bool:
+    return subnormal(case) or any(c.push_only for c in case.columns)
 
 
 def pg_value(col: Col, value):
@@ -155,14 +189,18 @@ def stored(col: Col, value, precision: int):
         value = decimal.Decimal(0) if col.kind == "numeric" else ZEROS[col.kind]
     if col.kind == "double":
         return struct.pack(">d", value).hex()
+    if col.kind == "real":
+        return struct.pack(">f", value).hex()
     if col.kind == "boolean":
         return int(value)
     if col.kind == "numeric":
         return decimal.Decimal(value)
     if col.kind == "uuid":
         return str(value)
-    if col.kind == "timestamptz":
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    if col.kind == "jsonb":
+        return JSONB[value]
+    if col.kind in ("timestamptz", "timestamp"):
+        value = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
         return value.replace(microsecond=value.microsecond // 1000 * 1000 if precision == 3 else 0)
     return value
 
@@ -175,13 +213,17 @@ def from_sink(col: Col, value):
         return sorted(value, key=lambda s: s.encode())
     if col.kind == "double":
         return struct.pack(">d", value).hex()
+    if col.kind == "real":
+        return struct.pack(">f", value).hex()
     if col.kind == "boolean":
         return int(value)
     if col.kind == "numeric":
         return decimal.Decimal(value)
     if col.kind == "uuid":
         return str(value)
-    if col.kind == "timestamptz":
+    if col.kind == "bytea":   # read as hex
+        return bytes.fromhex(value)
+    if col.kind in ("timestamptz", "timestamp"):
         return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
     if col.kind == "date" and isinstance(value, dt.datetime):
         return value.date()
@@ -210,7 +252,10 @@ times = st.one_of(st.sampled_from(EDGE_TIMES), st.integers(0, SPAN).map(lambda u
 # one before 1970).
 dates = st.one_of(st.sampled_from([dt.date(1970, 1, 1), dt.date(2105, 12, 31), dt.date(2000, 2, 29), DAYS[0]]),
                   st.dates(dt.date(1970, 1, 1), dt.date(2105, 12, 31)))
-INT32, INT64 = (-(2**31), 2**31 - 1), (-(2**63), 2**63 - 1)
+INT16, INT32, INT64 = (-(2**15), 2**15 - 1), (-(2**31), 2**31 - 1), (-(2**63), 2**63 - 1)
+REALS = [0.0, -0.0, 1.5, 3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45,
+         1.1754943508222875e-38, float("inf"), float("-inf"), 0.10000000149011612, 16777217.0]
+BYTES = [b"", b"\x00", b"\xff\xfe", b"\x00\x00\x01", b"'\\", "é".encode(), b"\x80"]
 
 
 def ints(lo: int, hi: int):
@@ -237,6 +282,11 @@ def values(col: Col, *, for_key: bool = False):
     base = {
         "uuid": uuids(), "bigint": ints(*INT64), "int": ints(*INT32), "text": text, "boolean": st.booleans(),
         "date": dates, "timestamptz": times, "double": st.one_of(st.sampled_from(DOUBLES), st.floats(allow_nan=False)),
+        "smallint": ints(*INT16), "timestamp": times.map(lambda t: t.replace(tzinfo=None)),
+        "real": st.one_of(st.sampled_from(REALS), st.floats(allow_nan=False, width=32)),
+        "bytea": st.one_of(st.sampled_from(BYTES), st.binary(max_size=12)), "json": st.sampled_from(JSONS),
+        "jsonb": st.sampled_from(sorted(JSONB)), "inet": st.sampled_from(INETS), "time": st.sampled_from(TIMES),
+        "interval": st.sampled_from(INTERVALS), "enum": st.sampled_from(ENUM_LABELS),
     }.get(kind)
     if kind == "numeric":
         base = numerics(col.precision, col.scale)
@@ -254,6 +304,8 @@ def day_values(kind: str, zone: str):
     """The day column: times near the day boundaries of `zone` (both synced days), or the days themselves."""
     if kind == "date":
         return st.sampled_from(DAYS)
+    if kind == "timestamp":
+        return day_values("timestamptz", "UTC").map(lambda t: t.replace(tzinfo=None))
     from zoneinfo import ZoneInfo
     tz = ZoneInfo(zone)
     start = dt.datetime.combine(DAYS[0], dt.time(), tz).astimezone(dt.UTC)
@@ -276,8 +328,8 @@ def columns(draw, i: int) -> Col:
 @st.composite
 def cases(draw, max_rows: int = 6, max_columns: int = 6) -> Case:
     key = Col("k", draw(st.sampled_from(["uuid", "bigint", "int", "text"])))
-    day = Col("d", draw(st.sampled_from(["timestamptz", "timestamptz", "date"])))
-    version = Col("v", draw(st.sampled_from(["bigint", "int", "timestamptz", "date"])))
+    day = Col("d", draw(st.sampled_from(["timestamptz", "timestamptz", "timestamp", "date"])))
+    version = Col("v", draw(st.sampled_from(["bigint", "int", "timestamptz", "timestamp", "date"])))
     others = [draw(columns(i)) for i in range(draw(st.integers(0, max_columns)))]
     if draw(st.booleans()):
         others.append(Col(f"c{len(others)}", "text[]"))                  # from an array expression
@@ -340,3 +392,28 @@ def hard_case() -> Case:
          "kids": [None], "c13": ["é", "e\u0301", "Z"]},
     ]
     return Case(Col("k", "text"), Col("d", "timestamptz"), Col("v", "bigint"), others, rows, "Asia/Kathmandu")
+
+
+def every_type_case() -> Case:
+    """One fixed case with a column of each type besides hard_case's, at their edges: a timestamp (without
+    time zone) day and version, smallint bounds, real -0.0 / infinity / its largest, bytea that is empty,
+    holds NUL or is not UTF-8, json kept as written, jsonb in another key order, inet, time, interval,
+    enum labels with quotes, varchar(5) and char(3) (compared without the padding)."""
+    others = [Col("c0", "smallint"), Col("c1", "real", True), Col("c2", "bytea", True), Col("c3", "json", True),
+              Col("c4", "jsonb"), Col("c5", "inet", True), Col("c6", "time", True), Col("c7", "interval"),
+              Col("c8", "enum", True), Col("c9", "text", declared="varchar(5)"), Col("c10", "text", declared="char(3)"),
+              Col("c11", "timestamp", True)]
+    day = dt.datetime.combine(DAYS[1], dt.time())
+    jsonb = sorted(JSONB)
+    rows = [
+        {"k": 1, "d": day - dt.timedelta(microseconds=1), "v": day, "c0": INT16[0], "c1": -0.0, "c2": b"",
+         "c3": JSONS[0], "c4": jsonb[0], "c5": "::1", "c6": TIMES[1], "c7": INTERVALS[2], "c8": "it's",
+         "c9": "ab cd", "c10": "ab", "c11": dt.datetime(1970, 1, 1)},
+        {"k": 2, "d": day, "v": day + dt.timedelta(microseconds=999), "c0": INT16[1], "c1": float("inf"),
+         "c2": b"\x00\xff\x80'", "c3": JSONS[4], "c4": jsonb[-1], "c5": "10.0.0.0/8", "c6": None, "c7": INTERVALS[7],
+         "c8": 'say "hi"', "c9": "", "c10": "", "c11": None},
+        {"k": 3, "d": day + dt.timedelta(hours=23, minutes=59, seconds=59, microseconds=999999), "v": day,
+         "c0": 0, "c1": 3.4028234663852886e38, "c2": None, "c3": None, "c4": jsonb[1], "c5": None, "c6": TIMES[0],
+         "c7": INTERVALS[0], "c8": None, "c9": "é😀", "c10": "x y", "c11": dt.datetime(2026, 1, 20, 12, 0, 0, 1500)},
+    ]
+    return Case(Col("k", "bigint"), Col("d", "timestamp"), Col("v", "timestamp"), others, rows, "UTC")

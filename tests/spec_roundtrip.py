@@ -28,8 +28,9 @@ def fingerprints(source, sink, precision: int) -> tuple[dict, dict]:
 def sink_rows(sink, case: Case) -> dict[str, dict]:
     """{key: {column: value}} of every row the sink holds, in `stored`'s form."""
     names = [c.name for c in case.columns]
+    read = [f"hex({c.name})" if c.kind == "bytea" else c.name for c in case.columns]   # bytes, maybe not UTF-8
     found = {}
-    for values in sink.rows(f"SELECT {', '.join(names)} FROM {sink.read_table}"):
+    for values in sink.rows(f"SELECT {', '.join(read)} FROM {sink.read_table}"):
         row = dict(zip(names, values))
         key = str(from_sink(case.key, row["k"]))
         assert key not in found, f"key {key} twice in the sink"

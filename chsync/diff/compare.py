@@ -54,10 +54,14 @@ def normal(column: Column, value):
         return int(value)
     if kind == "numeric":
         return decimal.Decimal(str(value)).normalize()
-    if kind in ("uuid", "text"):
+    if kind == "uuid" or column.type.is_textual:
         return str(value)
     if kind == "double":
         return struct.pack(">d", value)
+    if kind == "real":
+        return struct.pack(">f", value)
+    if kind == "bytea":   # the sink reads it as hex (SinkBase.read_keys), Postgres as bytes
+        return value.upper() if isinstance(value, str) else bytes(value).hex().upper()
     return value
 
 

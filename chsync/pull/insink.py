@@ -31,8 +31,8 @@ def _hashed(col: Column, prefix: str, source: bool) -> str:
     if col.type.is_array:
         return f"{prefix}{col.name}_h" if source else array_hash_sql(f"{prefix}{col.name}")
     x = f"{prefix}{col.name}"
-    if col.type.kind == "text":
-        x = f"toString({x})"   # LowCardinality or not
+    if col.type.is_textual:
+        x = f"toString({x})"   # LowCardinality, Enum or not
     return f"assumeNotNull({x}), isNull({x})" if col.nullable else x
 
 

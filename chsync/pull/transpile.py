@@ -20,6 +20,11 @@ from ..spec.model import Column, TableSpec
 DAY = "chsync_day"   # the pulled row's day: chsync's own names never meet a spec column's (load.py keeps chsync_)
 
 
+# Types postgresql() hands over as a text that is not the value: chsync reads these tables itself.
+NOT_PULLED = {"bytea": "postgresql() reads a bytea as its escaped text, not its bytes",
+              "interval": "postgresql() reads an interval as text in the server session's IntervalStyle"}
+
+
 class NotPullable(Exception):
     """The spec's SQL cannot be carried into ClickHouse faithfully; str() says which part and why."""
 
@@ -108,6 +113,9 @@ class PulledSource:
 
     def __init__(self, spec: TableSpec, link: PgLink, precision: int):
         from ..source.sql import base_table
+        for col in spec.columns:
+            if col.type.kind in NOT_PULLED:
+                raise NotPullable(f"column {col.name}: {NOT_PULLED[col.type.kind]}")
         self.spec, self.link, self.precision = spec, link, precision
         self.base, self.alias = base_table(spec.sql(spec.source_from))
         self.joins = [self._join(spec.sql(j)) for j in spec.joins]
@@ -159,8 +167,8 @@ class PulledSource:
         target = ch_type(dataclasses.replace(col, nullable=False), self.precision, False)
         if col.nullable:
             return f"CAST({expr} AS Nullable({target}))"
-        zero = {"text": "''", "bigint": "0", "int": "0", "boolean": "0", "double": "0", "numeric": "0"}.get(
-            col.type.kind)
+        zero = {"text": "''", "bigint": "0", "int": "0", "smallint": "0", "boolean": "0", "double": "0",
+                "real": "0", "numeric": "0"}.get(col.type.kind)
         inner = f"ifNull({expr}, {zero})" if zero is not None else f"assumeNotNull({expr})"
         return f"CAST({inner} AS {target})"
 

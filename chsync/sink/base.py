@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from .. import memory
 from ..errors import BadInput, RuntimeFailure
-from ..spec.model import TableSpec
+from ..spec.model import Column, TableSpec
 from . import ddl
 from .canonical import RowHash, accepts, expected, time_type
 from .capabilities import Capabilities, partition_grain
@@ -420,7 +420,10 @@ class ClickHouseSink(ABC):
         """Raw sink rows of the day with these keys, all columns (to explain changes)."""
         if not keys:
             return pa.table({c: [] for c in self.spec.names})
-        cols = ", ".join(f"{self.key_text} AS {c}" if c == self.spec.key else c for c in self.spec.names)
+        def read(c: Column) -> str:   # a bytea as hex: its bytes need not be UTF-8, which Arrow's strings must be
+            return (f"{self.key_text} AS {c.name}" if c.name == self.spec.key else
+                    f"hex({c.name}) AS {c.name}" if c.type.kind == "bytea" else c.name)
+        cols = ", ".join(read(c) for c in self.spec.columns)
         # filtered in a subquery: in the outer WHERE the key would be the text alias (an error on ClickHouse
         # 18.16 for a numeric key: "Type mismatch in IN section")
         return self.arrow(f"SELECT {cols} FROM (SELECT * FROM {self.read_table} WHERE {self.range_condition(day, day)} "

@@ -15,17 +15,26 @@ def ch_type(col: Column, precision: int, low_cardinality: bool) -> str:
     base = _base_type(t, precision)
     if col.nullable:
         base = f"Nullable({base})"
-    if col.low_cardinality and low_cardinality and t.kind == "text":
+    if col.low_cardinality and low_cardinality and t.is_textual:
         base = f"LowCardinality({base})"
     return base
 
 
 def _base_type(t: ColumnType, precision: int) -> str:
+    if t.is_textual:
+        return "String"
+    if t.is_time:
+        return "DateTime64(3, 'UTC')" if precision == 3 else "DateTime('UTC')"
     return {
-        "uuid": "UUID", "bigint": "Int64", "int": "Int32", "text": "String", "boolean": "UInt8", "date": "Date",
-        "timestamptz": "DateTime64(3, 'UTC')" if precision == 3 else "DateTime('UTC')",
-        "numeric": f"Decimal({t.precision}, {t.scale})", "double": "Float64", "text[]": "Array(String)",
+        "uuid": "UUID", "bigint": "Int64", "int": "Int32", "smallint": "Int16", "boolean": "UInt8", "date": "Date",
+        "numeric": f"Decimal({t.precision}, {t.scale})", "double": "Float64", "real": "Float32", "bytea": "String",
+        "text[]": "Array(String)",
     }[t.kind]
+
+
+# Existing sink column types that hold every value of a declared type exactly (besides chsync's own).
+WIDER = {"smallint": ("Int16", "Int32", "Int64"), "int": ("Int32", "Int64"), "real": ("Float32", "Float64"),
+         "boolean": ("UInt8", "Bool")}
 
 
 TIME_PRECISIONS = (0, 3, 6)   # the digits of a second chsync compares times at (Postgres can truncate to these)
@@ -44,7 +53,7 @@ def accepts(col: Column, found: str) -> bool:
     is checked apart: base.require_table)."""
     found = found.replace(" ", "")
     m = re.fullmatch(r"LowCardinality\((.*)\)", found)
-    if m and col.type.kind == "text":
+    if m and col.type.is_textual:
         found = m.group(1)
     m = re.fullmatch(r"Nullable\((.*)\)", found)
     if bool(m) != col.nullable:
@@ -54,22 +63,36 @@ def accepts(col: Column, found: str) -> bool:
         kind = time_type(inner)
         return kind is not None and kind[0] in TIME_PRECISIONS
     if col.type.kind == "numeric":
-        return inner in (f"Decimal({col.type.precision},{col.type.scale})",
-                         f"Decimal{_decimal_width(col.type.precision)}({col.type.scale})")
-    if col.type.kind == "boolean":
-        return inner in ("UInt8", "Bool")
+        return _decimal_holds(inner, col.type.precision, col.type.scale)
+    if col.type.kind in WIDER:
+        return inner in WIDER[col.type.kind]
+    if col.type.kind == "enum" and re.fullmatch(r"Enum(8|16)\(.*\)", inner):
+        return True   # its labels are checked against the values found, not here
     return inner == _base_type(col.type, 3).replace(" ", "")
+
+
+def _decimal_holds(found: str, precision: int, scale: int) -> bool:
+    """Decimal(P, S) or DecimalN(S) with P >= precision and S = scale."""
+    m = re.fullmatch(r"Decimal\((\d+),(\d+)\)", found)
+    if m:
+        p, s = int(m.group(1)), int(m.group(2))
+    else:
+        m = re.fullmatch(r"Decimal(32|64|128)\((\d+)\)", found)
+        if not m:
+            return False
+        p, s = {"32": 9, "64": 18, "128": 38}[m.group(1)], int(m.group(2))
+    return p >= precision and s == scale
 
 
 def expected(col: Column) -> str:
     if col.type.is_time:
         return "DateTime64(p[, 'zone']) with p = 0, 3 or 6, or DateTime[('zone')]"
     kind = ch_type(col, 3, False)
-    return f"{kind} (or LowCardinality)" if col.type.kind == "text" else kind
-
-
-def _decimal_width(precision: int) -> int:
-    return 32 if precision <= 9 else 64 if precision <= 18 else 128
+    if col.type.kind in WIDER:
+        return " or ".join(WIDER[col.type.kind])
+    if col.type.kind == "numeric":
+        return f"Decimal(P, {col.type.scale}) with P >= {col.type.precision}"
+    return f"{kind} (or LowCardinality)" if col.type.is_textual else kind
 
 
 END_OF_TEXT = "'\\x00\\x00'"
@@ -103,18 +126,24 @@ def hashed(col: Column, x: str) -> str:
         data = big_endian(f"toInt64({x})", 8)
     elif kind == "int":
         data = big_endian(f"toInt32({x})", 4)
+    elif kind == "smallint":
+        data = big_endian(f"toInt16({x})", 2)
     elif kind == "double":
         data = big_endian(f"toFloat64({x})", 8)
+    elif kind == "real":
+        data = big_endian(f"toFloat32({x})", 4)
+    elif kind == "bytea":
+        data = f"concat({big_endian(f'toInt32(length({x}))', 4)}, {x})"
     elif kind == "boolean":
         data = f"toFixedString(reinterpretAsString(toUInt8({x})), 1)"
     elif kind == "date":   # days since 2000-01-01 (10,957 days after 1970-01-01)
         data = big_endian(f"toInt32(toInt32(toUInt16({x})) - 10957)", 4)
-    elif kind == "timestamptz":  # a double holds a DateTime64(6) of our era to well under a µs: rounding is exact
+    elif col.type.is_time:  # a double holds a DateTime64(6) of our era to well under a µs: rounding is exact
         data = big_endian(f"toInt64(round(toFloat64({x}) * 1000000)) - {EPOCH_2000_US}", 8)
     elif kind == "numeric":
         data = f"concat({numeric_text(col, x)}, ';')"
-    else:
-        data = text_bytes(x)
+    else:   # a text, or the text of a json, inet, ... (an Enum's label, whatever column holds it)
+        data = text_bytes(f"toString({x})" if kind != "text" else x)
     return f"ifNull(concat('\\x01', {data}), '\\x00')" if col.nullable else data
 
 

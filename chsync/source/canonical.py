@@ -4,11 +4,14 @@ and rows. The rules, shared by both sides (docs/ARCHITECTURE.md, "Fingerprints")
 
 - a row's hash is 60 bits of md5 over the bytes of the key and every scalar column, in declared order;
   each type's bytes are ones Postgres has without formatting text (its binary send format, big-endian):
-  a uuid its 16 bytes, a bigint 8, an int 4, a double its 8 IEEE bytes, a boolean 1, a date the 4 bytes
-  of its days since 2000-01-01, a timestamptz the 8 bytes of its microseconds since 2000-01-01 UTC at
-  the sink's precision; a text is its UTF-8 bytes ended by two NUL bytes (Postgres text never holds a
-  NUL; the sink escapes one as NUL 0x01, so no two rows share their bytes); a numeric its canonical
-  text ended by `;`. A nullable column's value is preceded by 0x01, and its NULL is the one byte 0x00;
+  a uuid its 16 bytes, a bigint 8, an int 4, a smallint 2, a double its 8 IEEE bytes, a real its 4, a
+  boolean 1, a date the 4 bytes of its days since 2000-01-01, a timestamptz the 8 bytes of its
+  microseconds since 2000-01-01 UTC at the sink's precision (a timestamp without time zone: its
+  wall-clock reading taken as UTC); a text is its UTF-8 bytes ended by two NUL bytes (Postgres text never
+  holds a NUL; the sink escapes one as NUL 0x01, so no two rows share their bytes), and so is the
+  `::text` of a json, jsonb, inet, time, interval or enum; a bytea its length (4 bytes) and its raw bytes;
+  a numeric its canonical text ended by `;`. A nullable column's value is preceded by 0x01, and its NULL
+  is the one byte 0x00;
 - each element of an array column adds 44 bits of md5 over (key, column name, element), name and element
   as texts: arrays are multisets, so order never matters and no collation is involved; up to 2^18
   elements per row keep the sum inside a bigint;
@@ -32,8 +35,10 @@ MOD64 = 1 << 64
 END_OF_TEXT = "'\\x0000'::bytea"
 PRESENT, NULL = "'\\x01'::bytea", "'\\x00'::bytea"
 SEND = {"uuid": "uuid_send(({v})::uuid)", "bigint": "int8send(({v})::int8)", "int": "int4send(({v})::int4)",
-        "double": "float8send(({v})::float8)", "boolean": "boolsend(({v})::bool)", "date": "date_send(({v})::date)",
-        "timestamptz": "timestamptz_send({v})"}
+        "smallint": "int2send(({v})::int2)", "double": "float8send(({v})::float8)",
+        "real": "float4send(({v})::float4)", "boolean": "boolsend(({v})::bool)", "date": "date_send(({v})::date)",
+        "timestamptz": "timestamptz_send({v})", "timestamp": "timestamptz_send({v})",
+        "bytea": "(int4send(length({v})) || ({v}))"}
 
 
 def text_bytes(text: str) -> str:
@@ -46,15 +51,16 @@ def md5_bits(data: str, bits: int) -> str:
 
 
 def zero(t: ColumnType) -> str | None:
-    return {"text": "''", "bigint": "0", "int": "0", "boolean": "false", "double": "0",
-            "numeric": "0"}.get(t.kind)
+    return {"text": "''", "bigint": "0", "int": "0", "smallint": "0", "boolean": "false", "double": "0",
+            "real": "0", "numeric": "0"}.get(t.kind)
 
 
 def value(col: Column, expr: str, precision: int) -> str:
     """What a push read selects for the column: the value the sink stores (times truncated to its
     precision, a non-nullable NULL as the type's zero)."""
     t = col.type
-    if t.kind == "timestamptz":   # Postgres keeps microseconds: precision 6 is the value itself
+    if t.is_time:   # Postgres keeps microseconds: precision 6 is the value itself (SourceSQL.expr: a timestamp
+        # arrives as a timestamptz)
         unit = {0: "second", 3: "milliseconds"}.get(precision)
         out = f"date_trunc('{unit}', {expr})" if unit else f"({expr})"
     elif t.kind == "uuid":
@@ -63,7 +69,11 @@ def value(col: Column, expr: str, precision: int) -> str:
         out = f"({expr})::numeric({t.precision},{t.scale})"
     elif t.kind == "double":
         out = f"({expr})::float8"
-    elif t.kind == "text":
+    elif t.kind == "real":
+        out = f"({expr})::float4"
+    elif t.kind == "inet":   # its output text, as postgresql() reads it (::text would add a /32 to a host)
+        out = f"textin(inet_out(({expr})::inet))"
+    elif t.is_textual:
         out = f"({expr})::text"
     else:
         out = f"({expr})"
@@ -86,7 +96,7 @@ def hashed(col: Column, expr: str, precision: int) -> str:
     a uuid straight from its expression, not through its text)."""
     kind = col.type.kind
     v = expr if kind == "uuid" else value(col, expr, precision)
-    if kind == "text":
+    if col.type.is_textual:
         data = text_bytes(v)
     elif kind == "numeric":
         data = f"textsend({numeric_text(col, v)} || ';')"

@@ -12,14 +12,16 @@ from .sql import SourceSQL
 
 # Postgres type oids → the spec types they can be declared as.
 OIDS = {
-    2950: ("uuid",), 20: ("bigint",), 23: ("int", "bigint"), 21: ("int", "bigint"),
+    2950: ("uuid",), 20: ("bigint",), 23: ("int", "bigint"), 21: ("smallint", "int", "bigint"),
     25: ("text",), 1043: ("text",), 1042: ("text",), 19: ("text",), 16: ("boolean",), 1082: ("date",),
-    1184: ("timestamptz",), 1700: ("numeric",), 701: ("double",), 700: ("double",),
+    1184: ("timestamptz",), 1114: ("timestamp",), 1700: ("numeric",), 701: ("double",), 700: ("real", "double"),
+    17: ("bytea",), 114: ("json",), 3802: ("jsonb",), 869: ("inet",), 1083: ("time",), 1186: ("interval",),
     1009: ("text[]",), 1015: ("text[]",),
 }
 TYPE_NAMES = {2950: "uuid", 20: "bigint", 23: "integer", 21: "smallint", 25: "text", 1043: "varchar",
               1042: "char", 19: "name", 16: "boolean", 1082: "date", 1184: "timestamptz", 1114: "timestamp",
-              1700: "numeric", 701: "double precision", 700: "real", 1009: "text[]", 1015: "varchar[]"}
+              1700: "numeric", 701: "double precision", 700: "real", 17: "bytea", 114: "json", 3802: "jsonb",
+              869: "inet", 1083: "time", 1186: "interval", 1009: "text[]", 1015: "varchar[]"}
 
 
 @dataclasses.dataclass
@@ -83,19 +85,31 @@ def _types(source, spec: TableSpec, sql: SourceSQL) -> list[Finding]:
     scalar = [c for c in spec.columns if c.sql is not None]
     if not scalar:
         return []
-    exprs = ", ".join(f"({sql.expr(c)}) AS {c.name}" for c in scalar)
+    exprs = ", ".join(f"({sql.raw_expr(c)}) AS {c.name}" for c in scalar)
     with source.pg.cursor() as cur:
         cur.execute(f"SELECT {exprs} FROM {spec.sql(spec.source_from)} {sql.joins()} LIMIT 0")
         oids = [d.type_code for d in cur.description]
+    enums = _enum_oids(source, set(oids))
     found = []
     for col, oid in zip(scalar, oids):
-        if col.type.kind not in OIDS.get(oid, ()):
+        kinds = ("enum",) if oid in enums else OIDS.get(oid, ())
+        if col.type.kind not in kinds:
             pg = TYPE_NAMES.get(oid, f"type oid {oid}")
-            hint = (" (a timestamp without time zone: cast it, e.g. `... AT TIME ZONE 'UTC'`)" if oid == 1114
-                    else "")
+            pg = enums.get(oid, pg)
+            hint = " (declare it timestamp)" if oid == 1114 else " (declare it enum)" if oid in enums else ""
             found.append(Finding("error", f"{spec.origin}: column {col.name} is declared {col.type} but Postgres "
                                           f"gives {pg}{hint}: fix its type or its sql"))
     return found + _nullability(source, spec)
+
+
+def _enum_oids(source, oids: set[int]) -> dict[int, str]:
+    """The enum types among `oids`, by their names."""
+    known = {o for o in oids if o not in OIDS and o not in TYPE_NAMES}
+    if not known:
+        return {}
+    listed = ",".join(str(int(o)) for o in known)
+    return {r[0]: f"enum {r[1]}" for r in source.query(
+        f"SELECT oid::int, typname::text FROM pg_type WHERE typtype = 'e' AND oid IN ({listed})")}
 
 
 def _nullability(source, spec: TableSpec) -> list[Finding]:

@@ -23,9 +23,9 @@ from ..watchdog import guard
 from .canonical import arrow_types
 from .sql import DAY, HASH, KEY, SourceSQL
 
-# Settings every chsync session runs with: the texts chsync reads and compares rely on the first two.
+# Settings every chsync session runs with: the texts chsync reads and compares rely on the first three.
 PROBE_COST = 6   # child rows scanned and hashed in the time of one index probe (measured on the seed)
-SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "extra_float_digits": "3"}
+SESSION = {"TimeZone": "UTC", "DateStyle": "ISO, YMD", "IntervalStyle": "postgres", "extra_float_digits": "3"}
 CONNECT_TIMEOUT, READ_TIMEOUT = 10, 300     # seconds; the DSN's connect_timeout= and read_timeout= override
 # TCP keepalives notice a peer that went away without a word (libpq's own parameters; the DSN may override).
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}

@@ -30,9 +30,17 @@ class SourceSQL:
         """(table, alias) of `[source] from`."""
         return base_table(self.spec.sql(self.spec.source_from))
 
-    def expr(self, col: Column) -> str:
+    def raw_expr(self, col: Column) -> str:
+        """The column's SQL as the spec writes it."""
         assert col.sql is not None, col.name
         return self.spec.sql(col.sql, f"{self.spec.origin}: column {col.name}")
+
+    def expr(self, col: Column) -> str:
+        """The column's value as chsync reads it: a timestamp (without time zone) as the instant its
+        wall-clock reading names in UTC, so that it is stored, hashed and cut into days like a timestamptz
+        whose UTC reading is that wall clock."""
+        raw = self.raw_expr(col)
+        return f"(({raw}) AT TIME ZONE 'UTC')" if col.type.kind == "timestamp" else raw
 
     @property
     def key_expr(self) -> str:
@@ -61,6 +69,9 @@ class SourceSQL:
         d = self.day_expr
         if self.spec.day_column.type.kind == "date":
             return f"({d}) >= DATE '{lo}' AND ({d}) < DATE '{hi}'"
+        if self.spec.day_column.type.kind == "timestamp":   # on the column itself, so that its index serves
+            d = self.raw_expr(self.spec.day_column)
+            return f"({d}) >= TIMESTAMP '{lo}' AND ({d}) < TIMESTAMP '{hi}'"
         tz = literal(self.spec.day_timezone, "tz")
         return (f"({d}) >= ('{lo}'::timestamp AT TIME ZONE {tz}) "
                 f"AND ({d}) < ('{hi}'::timestamp AT TIME ZONE {tz})")

@@ -213,6 +213,9 @@ def _full(doc: dict, where: str, origin: str) -> TableSpec:
         raise BadInput(f"{where}: guards.min_shrink_ratio must be between 0 and 1")
     timezone = table.get("day_timezone", "UTC")
     _timezone(timezone, f"{where}: table.day_timezone")
+    if by_name[table["day"]].type.kind == "timestamp" and timezone != "UTC":
+        raise BadInput(f"{where}: the day column {table['day']} is a timestamp without time zone: its day is the "
+                       f"date of its wall-clock reading, so remove table.day_timezone (or declare it timestamptz)")
     spec = TableSpec(
         name=_ident(table.get("name", sink.table), f"{where}: table.name"),
         key=table["key"], day=table["day"], version=table["version"],

@@ -214,3 +214,52 @@ def migrate(ctx: Context, as_json: bool, dry_run):
             click.echo("every day of the table now differs from Postgres in the new column(s) until it is "
                        "backfilled: see `chsync plan`")
     return 0
+
+
+@spec.command("new")
+@click.option("--from", "source_table", required=True, metavar="SCHEMA.TABLE",
+              help="The Postgres table to describe (its columns, types and primary key).")
+@click.option("--day", metavar="COLUMN", help="The day column (default: the sink table's partition column, or the "
+                                              "only NOT NULL timestamptz/timestamp/date column).")
+@click.option("--version", "version_column", metavar="COLUMN",
+              help="The version column (default: updated_at, or the only candidate).")
+@click.option("--sink-table", metavar="DB.TABLE", help="Adopt this existing ClickHouse table (on --sink): its "
+                                                       "names, ORDER BY, partitions, Distributed table and day zone.")
+@click.option("--child", "children", multiple=True, metavar="NAME=TABLE.COLUMN",
+              help="A text[] column NAME gathered from TABLE.COLUMN by TABLE's foreign key to the base table. "
+                   "Repeatable.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the spec here (default: stdout). An "
+                                                                     "existing file is never overwritten.")
+@command
+def spec_new(ctx: Context, as_json: bool, source_table, day, version_column, sink_table, children, output):
+    """Write a starting spec from the catalogs: every column of a Postgres table with its type, the key from
+    its primary key, the day and version columns, and with --sink-table the ClickHouse table an old job made
+    (its names, ORDER BY, partitioning, Distributed table and the zone its days are cut in). A column chsync
+    cannot map is written commented out with the reason. The file passes `spec check` against the same
+    databases.
+
+    Read-only (writes only --output).
+
+    \b
+    Example:
+      chsync --source postgresql://me@db/app --sink clickhouse://me@ch:9000/analytics \\
+        spec new --from public.orders --day created_at --sink-table analytics.orders -o orders.toml
+    """
+    import os
+
+    from .spec_new import write_spec
+    if output and os.path.exists(output):
+        raise BadInput(f"--output {output} exists: chsync never overwrites a spec; pick another path")
+    text, unmapped = write_spec(ctx, source_table, day, version_column, sink_table, children)
+    if output:
+        with open(output, "x", encoding="utf-8") as f:
+            f.write(text)
+    if as_json:
+        emit({"spec": text, "output": output, "unmapped": unmapped})
+    elif output:
+        from .. import log
+        log.info(f"wrote {output}" + (f" ({len(unmapped)} column(s) left commented out: {', '.join(unmapped)})"
+                                      if unmapped else "") + f"; next: chsync --config {output} spec check")
+    else:
+        click.echo(text, nl=False)
+    return 0

@@ -122,7 +122,7 @@ def _nullability(source, spec: TableSpec) -> list[Finding]:
         "AND NOT attisdropped", (table,))}
     found = []
     for col in spec.columns:
-        if col.nullable or col.sql is None or col.name in (spec.key, spec.day) or \
+        if col.nullable or col.type.is_array or col.sql is None or col.name in (spec.key, spec.day) or \
                 col.sql.strip() != f"{alias}.{col.sql.strip().split('.')[-1]}":
             continue
         name = col.sql.strip().split(".")[-1]

@@ -216,9 +216,10 @@ class ClickHouseSink(ABC):
         return bool(self.rows(f"SELECT count() FROM system.tables WHERE database = '{db}' AND name = '{name}'")[0][0])
 
     def create_local_table_sql(self, name: str, caps: Capabilities, *, replicated: bool = False,
-                               if_not_exists: bool = True, grain: str | None = None) -> str:
+                               if_not_exists: bool = True, grain: str | None = None,
+                               like: ddl.Shape | None = None) -> str:
         return ddl.local_table(self.spec, name, caps, on_cluster=self.on_cluster, replicated=replicated,
-                               if_not_exists=if_not_exists, grain=grain)
+                               if_not_exists=if_not_exists, grain=grain, like=like)
 
     def init_statements(self) -> list[str]:
         return [f"CREATE DATABASE IF NOT EXISTS {self.db}", self.create_local_table_sql(self.table, self.capabilities)]

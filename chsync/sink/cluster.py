@@ -205,9 +205,18 @@ class ClusterSink(ServerSink):
         stage = self.stage_table(day)
         create = self.create_local_table_sql(stage, self.capabilities, if_not_exists=False,
                                              replicated=self.capabilities.replica_copies,
-                                             grain=self.capabilities.partition_grain)
+                                             grain=self.capabilities.partition_grain, like=self.live_shape())
         return [*self.drop_stage_statements(day), Statement(create),
                 Statement(self._distributed_sql(self.stage_read_table(day), stage))]
+
+    def live_shape(self) -> ddl.Shape | None:
+        """The live table's column types, partition key and ORDER BY (an adopted table's may be wider than
+        the spec's own), or None before it exists (a plan of a table `init` has yet to create)."""
+        engine, partition_key, types = self.table_info(self.spec.sink.table)
+        m = re.search(r"ORDER BY (.+?)(?: PARTITION BY| PRIMARY KEY| SAMPLE BY| SETTINGS| TTL|$)", engine)
+        if not m or not partition_key or not all(c.name in types for c in self.spec.columns):
+            return None
+        return ddl.Shape(types, partition_key, m.group(1).strip())
 
     def drop_stage_statements(self, day: dt.date) -> list[Statement]:
         return [Statement(f"DROP TABLE IF EXISTS {t}{self.on_cluster}")

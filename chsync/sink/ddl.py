@@ -29,12 +29,24 @@ def column_types(spec: TableSpec, caps: Capabilities) -> list[tuple[str, str]]:
     return [(c.name, ch_type(c, caps.time_precision, caps.low_cardinality)) for c in spec.columns]
 
 
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """What a staging table must share with the live table it replaces partitions of (ClickHouse refuses
+    REPLACE PARTITION otherwise): column types, partition key and ORDER BY, as an existing table has them."""
+    types: dict[str, str]
+    partition_key: str
+    order_by: str
+
+
 def local_table(spec: TableSpec, name: str, caps: Capabilities, *, on_cluster: str = "", replicated: bool = False,
-                if_not_exists: bool = True, grain: str | None = None) -> str:
-    cols = ",\n  ".join(f"{c} {t}" for c, t in column_types(spec, caps))
+                if_not_exists: bool = True, grain: str | None = None, like: Shape | None = None) -> str:
+    types = column_types(spec, caps) if like is None else [(c.name, like.types[c.name]) for c in spec.columns]
+    cols = ",\n  ".join(f"{c} {t}" for c, t in types)
     order = spec.sink.order_by
     order_by = order[0] if len(order) == 1 else f"({', '.join(order)})"
     partition = day_partition(spec, grain or spec.sink.partition)
+    if like is not None:
+        partition, order_by = like.partition_key, like.order_by
     return (f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{name}{on_cluster} (\n  {cols}\n) "
             f"ENGINE = {engine(spec, name, replicated)} PARTITION BY {partition} ORDER BY {order_by}")
 

@@ -486,6 +486,17 @@ class PostgresSource:
             day, key, column = found[0]
             raise self._null_error(day, key, column)
 
+    def refuse_unholdable(self, first: dt.date, last: dt.date, precision: int) -> None:
+        """A value the sink column cannot hold exactly (asked when a staged day does not match Postgres):
+        the first such row, named."""
+        found = self.query(self.sql(precision).unholdable(first, last))
+        if found:
+            day, key, column, value = found[0]
+            typ = self.spec.column(column).type
+            raise RuntimeFailure(f"{day}: {self.spec.key} {key}: column {column} ({typ}) holds {value}, which the sink "
+                                 "cannot store exactly: widen the declared type and the sink column, or fix the row; "
+                                 "the day is left untouched")
+
     def _null_error(self, day: dt.date, key, column: str) -> RuntimeFailure:
         return RuntimeFailure(f"{day}: {self.spec.key} {key} has no {column} (NULL) in Postgres, and the sink "
                               f"column is not nullable: mark it nullable = true in the spec, or fix the row")

@@ -184,6 +184,33 @@ class SourceSQL:
         return (f"SELECT {self.day_of_row()}, {self.key_text}, CASE {which} END "
                 f"{self.source_set(first, last)} AND ({any_null}) LIMIT 1")
 
+    def unholdable(self, first: dt.date, last: dt.date) -> str:
+        """(day, key, column, value as text) of a row of the source set with a value the sink column cannot
+        hold exactly: a numeric with more digits than declared, a date or time outside what ClickHouse
+        stores; no row when there is none."""
+        checks = []
+        for c in self.spec.columns:
+            if c.sql is None:
+                continue
+            x, t = f"({self.expr(c)})", c.type
+            if t.kind == "numeric":
+                raw = f"{x}::numeric"
+                cond = f"({raw} <> round({raw}, {t.scale}) OR abs({raw}) >= 1e{t.precision - t.scale})"
+            elif t.kind == "date":
+                cond = f"({x} < DATE '1970-01-01' OR {x} > DATE '2149-06-06')"
+            elif t.is_time:   # DateTime from 1970 to 2106; DateTime64 from 1900 to 2299
+                lo, hi = ("1970-01-01", "2106-02-07") if self.precision == 0 else ("1900-01-01", "2299-12-31")
+                cond = f"({x} < TIMESTAMPTZ '{lo} UTC' OR {x} >= TIMESTAMPTZ '{hi} UTC')"
+            else:
+                continue
+            checks.append((c.name, x, cond))
+        if not checks:
+            return "SELECT NULL::date, NULL::text, NULL::text, NULL::text WHERE false"
+        which = " ".join(f"WHEN {cond} THEN {literal(name, 'column')}" for name, _, cond in checks)
+        value = " ".join(f"WHEN {cond} THEN ({x})::text" for _, x, cond in checks)
+        return (f"SELECT {self.day_of_row()}, {self.key_text}, CASE {which} END, CASE {value} END "
+                f"{self.source_set(first, last)} AND ({' OR '.join(cond for _, _, cond in checks)}) LIMIT 1")
+
     def day_counts(self, first: dt.date, last: dt.date) -> str:
         """(day, rows) of the source set: no hashing, for a cheap check of a pulled reading."""
         return f"SELECT {self.day_of_row()} AS {DAY}, count(*) {self.source_set(first, last)} GROUP BY 1"

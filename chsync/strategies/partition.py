@@ -181,6 +181,7 @@ def _prove_staging(source: PostgresSource, sink: ClickHouseSink, unit: Unit, exp
         return
     if pulled:   # a NULL the sink cannot hold is named, as a push read names it
         source.refuse_nulls(unit.first, unit.last)
+    source.refuse_unholdable(unit.first, unit.last, sink.capabilities.time_precision)
     what = "day" if unit.first == unit.last else "month"
     why = ("the sink's own reading of Postgres does not match Postgres's fingerprint: the Postgres session time "
            "zone of the sink's client is not UTC, a row changed while it was copied, or the spec's SQL means "

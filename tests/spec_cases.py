@@ -29,6 +29,7 @@ PG_TYPES = {"uuid": "uuid", "bigint": "bigint", "int": "integer", "smallint": "s
 # Values compared as Postgres's text of them: each sample is already that text, so it is also what the sink
 # must hold. jsonb maps its input (any key order and spacing) to the text Postgres normalises it to.
 ENUM_LABELS = ["a", "it's", 'say "hi"', "é", "Z a", "\\N"]
+ARRAY_ITEMS = ("smallint", "int", "bigint", "uuid", "boolean", "date", "timestamptz", "numeric", "double")
 INETS = ["192.168.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "192.168.1.5/24", "0.0.0.0", "::ffff:1.2.3.4"]
 TIMES = ["00:00:00", "23:59:59.999999", "12:00:00.5", "00:00:00.000001", "13:14:15"]
 INTERVALS = ["00:00:00", "1 day", "-1 days +02:03:04.5", "1 year 2 mons", "00:00:00.000001", "-00:00:01",
@@ -53,21 +54,34 @@ class Col:
 
     @property
     def type(self) -> str:
-        return self.declared or (f"numeric({self.precision},{self.scale})" if self.kind == "numeric" else self.kind)
+        if self.declared:
+            return self.declared
+        if self.kind in ("numeric", "numeric[]"):
+            return f"numeric({self.precision},{self.scale})" + self.kind[len("numeric"):]
+        return self.kind
 
     @property
     def pg_type(self) -> str:
+        if self.item is not None:
+            return self.item.pg_type + "[]"
         return self.type if self.kind == "numeric" or self.declared else PG_TYPES[self.kind]
+
+    @property
+    def item(self) -> Col | None:
+        """An ordered array's element, as a nullable column (text[] is a multiset of texts instead)."""
+        if not self.kind.endswith("[]") or self.kind == "text[]":
+            return None
+        return Col(self.name, self.kind[:-2], True, self.precision, self.scale)
 
     @property
     def push_only(self) -> bool:
         """postgresql() cannot read it as Postgres holds it (a bytea's escaped text, an interval in the
         session's IntervalStyle): chsync pushes such a table."""
-        return self.kind in ("bytea", "interval")
+        return self.kind in ("bytea", "interval") or self.item is not None
 
     @property
     def has_zero(self) -> bool:
-        return self.kind in ZEROS or self.kind in ("numeric", "text[]")
+        return self.kind in ZEROS or self.kind == "numeric" or self.kind.endswith("[]")
 
 
 @dataclasses.dataclass
@@ -168,6 +182,8 @@ def push_only(case: Case) -> bool:
 def pg_value(col: Col, value):
     if value is None:
         return None
+    if col.item is not None:   # sent as a text literal, cast to the column's type (psycopg cannot type [None])
+        return "{" + ",".join("NULL" if e is None else '"' + str(pg_value(col.item, e)) + '"' for e in value) + "}"
     if col.kind == "numeric":
         return str(value)           # exact: psycopg would send a Decimal as numeric anyway
     if col.kind == "uuid":
@@ -183,6 +199,8 @@ def stored(col: Col, value, precision: int):
     numerics by their value, arrays as multisets in byte order."""
     if col.kind == "text[]":   # a NULL element reads as ''
         return sorted(("" if e is None else e for e in value or []), key=lambda s: s.encode())
+    if col.item is not None:   # in order, NULL elements kept
+        return [stored(col.item, e, precision) for e in value or []]
     if value is None:
         if col.nullable:
             return None
@@ -211,6 +229,8 @@ def from_sink(col: Col, value):
         return None
     if col.kind == "text[]":
         return sorted(value, key=lambda s: s.encode())
+    if col.item is not None:
+        return [from_sink(col.item, e) for e in value]
     if col.kind == "double":
         return struct.pack(">d", value).hex()
     if col.kind == "real":
@@ -290,6 +310,9 @@ def values(col: Col, *, for_key: bool = False):
     }.get(kind)
     if kind == "numeric":
         base = numerics(col.precision, col.scale)
+    if col.item is not None:
+        items = st.lists(st.one_of(st.none(), values(col.item, for_key=True)), max_size=4)
+        return st.one_of(st.none(), st.just([]), st.just([None]), items)
     if kind == "text[]":
         base = st.lists(st.one_of(text, st.sampled_from(["dup", "dup", "", "b", "B", "a", None])), max_size=5)
         return st.one_of(st.just([]), base, st.just(["dup", "dup"])) if col.child else \
@@ -335,6 +358,9 @@ def cases(draw, max_rows: int = 6, max_columns: int = 6) -> Case:
         others.append(Col(f"c{len(others)}", "text[]"))                  # from an array expression
     if draw(st.booleans()):
         others.insert(draw(st.integers(0, len(others))), Col("kids", "text[]", child=True))
+    if draw(st.booleans()):                                                 # an ordered array of another type
+        item = draw(columns(len(others) + 100).filter(lambda c: c.kind in ARRAY_ITEMS))
+        others.append(Col(f"c{len(others)}", f"{item.kind}[]", precision=item.precision, scale=item.scale))
     zone = draw(st.sampled_from(ZONES)) if day.kind == "timestamptz" else "UTC"
     n = draw(st.integers(1, max_rows))
     keys = draw(st.lists(values(key, for_key=True), min_size=n, max_size=n, unique_by=lambda v: str(v)))
@@ -398,11 +424,24 @@ def every_type_case() -> Case:
     """One fixed case with a column of each type besides hard_case's, at their edges: a timestamp (without
     time zone) day and version, smallint bounds, real -0.0 / infinity / its largest, bytea that is empty,
     holds NUL or is not UTF-8, json kept as written, jsonb in another key order, inet, time, interval,
-    enum labels with quotes, varchar(5) and char(3) (compared without the padding)."""
+    enum labels with quotes, varchar(5) and char(3) (compared without the padding), and an ordered array
+    of every element type with NULL elements."""
     others = [Col("c0", "smallint"), Col("c1", "real", True), Col("c2", "bytea", True), Col("c3", "json", True),
               Col("c4", "jsonb"), Col("c5", "inet", True), Col("c6", "time", True), Col("c7", "interval"),
               Col("c8", "enum", True), Col("c9", "text", declared="varchar(5)"), Col("c10", "text", declared="char(3)"),
-              Col("c11", "timestamp", True)]
+              Col("c11", "timestamp", True), Col("c12", "int[]"), Col("c13", "timestamptz[]"),
+              Col("c14", "numeric[]", precision=10, scale=2), Col("c15", "uuid[]"), Col("c16", "boolean[]"),
+              Col("c17", "double[]"), Col("c18", "date[]"), Col("c19", "smallint[]"), Col("c20", "bigint[]")]
+    t0 = dt.datetime(2026, 1, 20, 12, 0, 0, 123456, tzinfo=dt.UTC)
+    arrays = [   # in order, with NULL elements and their bounds
+        {"c12": [3, None, 1, INT32[0]], "c13": [t0, None], "c14": [decimal.Decimal("-99999999.99"), None],
+         "c15": [uuid.UUID(int=0), None, uuid.UUID(int=2**128 - 1)], "c16": [True, None, False],
+         "c17": [-0.0, float("inf"), None, 5e-324], "c18": [dt.date(1970, 1, 1), None], "c19": [INT16[1], None],
+         "c20": [INT64[0], INT64[1]]},
+        {"c12": [], "c13": [], "c14": [], "c15": [], "c16": [], "c17": [], "c18": [], "c19": [], "c20": []},
+        {"c12": [None], "c13": None, "c14": [decimal.Decimal("0.10")], "c15": None, "c16": [None], "c17": [0.0],
+         "c18": [dt.date(2105, 12, 31)], "c19": None, "c20": [0, 0]},
+    ]
     day = dt.datetime.combine(DAYS[1], dt.time())
     jsonb = sorted(JSONB)
     rows = [
@@ -416,4 +455,6 @@ def every_type_case() -> Case:
          "c0": 0, "c1": 3.4028234663852886e38, "c2": None, "c3": None, "c4": jsonb[1], "c5": None, "c6": TIMES[0],
          "c7": INTERVALS[0], "c8": None, "c9": "é😀", "c10": "x y", "c11": dt.datetime(2026, 1, 20, 12, 0, 0, 1500)},
     ]
+    for row, extra in zip(rows, arrays):
+        row.update(extra)
     return Case(Col("k", "bigint"), Col("d", "timestamp"), Col("v", "timestamp"), others, rows, "UTC")

@@ -15,15 +15,15 @@ CREATE TYPE mood AS ENUM ('ok', 'it''s');
 CREATE TABLE public.orders (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamp NOT NULL,
   qty smallint, price numeric(12,2), ratio real, score double precision, payload jsonb, doc json, raw bytea,
   ip inet, t time, dur interval, m mood, code varchar(5), pad char(3), flag boolean NOT NULL, note text,
-  total numeric, ids int[], tags text[], grid int[][]);
+  total numeric, ids int[], tags text[], grid int[][], nets inet[]);
 CREATE TABLE public.order_labels (order_id bigint REFERENCES orders(id), label text);
 INSERT INTO orders VALUES
   (1, '2026-01-20 03:00+00', '2026-01-20 10:00', 3, 1.50, 0.5, -0.0, '{"b":1,"a":2}', '{"b":1}', '\\x00ff',
-   '10.0.0.1', '12:00', '1 day', 'it''s', 'abc', 'x', true, 'n', 1.5, '{1,2}', '{x,NULL}', NULL),
+   '10.0.0.1', '12:00', '1 day', 'it''s', 'abc', 'x', true, 'n', 1.5, '{1,NULL,2}', '{x,NULL}', NULL, NULL),
   (2, '2026-01-21 23:59:59.999+00', '2026-01-21 10:00', NULL, NULL, NULL, NULL, '[]', NULL, NULL, NULL, NULL, '0',
-   NULL, '', NULL, false, NULL, NULL, NULL, NULL, NULL),
+   NULL, '', NULL, false, NULL, NULL, NULL, NULL, NULL, NULL),
   (3, '2026-01-21 04:59:59+00', '2026-01-21 11:00', -32768, -9999999999.99, 1e30, 1e300, 'null', '[]', '',
-   '::1', '23:59:59.999999', '-1 days +02:00:00', 'ok', 'héllo', 'é', true, '', 0, '{}', '{}', NULL);
+   '::1', '23:59:59.999999', '-1 days +02:00:00', 'ok', 'héllo', 'é', true, '', 0, '{}', '{}', NULL, NULL);
 INSERT INTO order_labels VALUES (1, 'a'), (1, 'b'), (3, 'a');
 """
 RANGE = ("--from", "2026-01-19", "--to", "2026-01-22")
@@ -56,7 +56,7 @@ def _runs_unedited(env, config) -> dict:
 
 def test_a_spec_from_the_catalog_checks_syncs_and_verifies_unedited(orders, tmp_path):
     config, done = _new(orders, tmp_path, "--day", "created_at", "--child", "labels=public.order_labels.label")
-    assert "3 column(s) left commented out: total, ids, grid" in done.stderr
+    assert "3 column(s) left commented out: total, grid, nets" in done.stderr
     text = config.read_text()
     spec = tomllib.loads(text)
     assert (spec["table"]["key"], spec["table"]["day"], spec["table"]["version"]) == ("id", "created_at", "updated_at")
@@ -64,10 +64,11 @@ def test_a_spec_from_the_catalog_checks_syncs_and_verifies_unedited(orders, tmp_
     assert types == {"id": "bigint", "created_at": "timestamptz", "updated_at": "timestamp", "qty": "smallint",
                      "price": "numeric(12,2)", "ratio": "real", "score": "double", "payload": "jsonb", "doc": "json",
                      "raw": "bytea", "ip": "inet", "t": "time", "dur": "interval", "m": "enum", "code": "varchar(5)",
-                     "pad": "char(3)", "flag": "boolean", "note": "text", "tags": "text[]", "labels": "text[]"}
+                     "pad": "char(3)", "flag": "boolean", "note": "text", "ids": "int[]", "tags": "text[]",
+                     "labels": "text[]"}
     assert spec["columns"]["labels"]["child"] == {"table": "public.order_labels", "key": "order_id", "value": "label"}
     assert spec["columns"]["note"].get("nullable") and not spec["columns"]["flag"].get("nullable")
-    for name in ("total", "ids", "grid"):   # each commented out, saying why
+    for name in ("total", "grid", "nets"):   # each commented out, saying why
         assert any(line.startswith(f"# {name}: ") for line in text.splitlines()), name
     _runs_unedited(orders, config)
 
@@ -76,7 +77,8 @@ OLD_JOB = ("CREATE TABLE {db}.orders (id Int64, created_at DateTime('America/New
            "qty Nullable(Int32), price Nullable(Decimal(18, 2)), ratio Nullable(Float64), score Nullable(Float64), "
            "payload Nullable(String), doc Nullable(String), raw Nullable(String), ip Nullable(String), "
            "t Nullable(String), dur Nullable(String), m Nullable(Enum8('ok' = 1, 'it''s' = 2)), "
-           "code Nullable(String), pad Nullable(String), flag UInt8, note Nullable(String), tags Array(String){extra}) "
+           "code Nullable(String), pad Nullable(String), flag UInt8, note Nullable(String), "
+           "ids Array(Nullable(Int32)), tags Array(String){extra}) "
            "ENGINE = ReplacingMergeTree(updated_at) PARTITION BY toYYYYMMDD(created_at) "
            "ORDER BY (id)")
 

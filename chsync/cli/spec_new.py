@@ -26,7 +26,7 @@ def write_spec(ctx: Context, source_table: str, day: str | None, version: str | 
         kids = [_child(source, pg_catalog, text, source_table) for text in children]
     columns = []
     for c in table.columns:
-        declared, why = spec_type(c.type, c.is_enum)
+        declared, why = spec_type(c.type, c.is_enum, c.dimensions)
         columns.append(DraftColumn(c.name, declared, c.not_null, why))
     if len(table.primary_key) != 1:
         raise BadInput(f"{source_table} has " + ("no primary key" if not table.primary_key else

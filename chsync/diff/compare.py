@@ -3,6 +3,7 @@ a changed row differ. No database here (tests/test_compare.py runs these alone).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import struct
@@ -46,6 +47,9 @@ def normal(column: Column, value):
     kind = column.type.kind
     if value is None:
         return None
+    if column.type.element is not None:   # ordered, NULL elements kept
+        item = dataclasses.replace(column, type=column.type.element, nullable=True)
+        return [normal(item, v) for v in value]
     if column.type.is_array:
         return sorted(value)
     if isinstance(value, dt.datetime):

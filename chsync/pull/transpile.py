@@ -116,6 +116,9 @@ class PulledSource:
         for col in spec.columns:
             if col.type.kind in NOT_PULLED:
                 raise NotPullable(f"column {col.name}: {NOT_PULLED[col.type.kind]}")
+            if col.type.element is not None:
+                raise NotPullable(f"column {col.name}: an array of {col.type.element} is read by chsync itself "
+                                  "(postgresql() drops its NULL elements' place)")
         self.spec, self.link, self.precision = spec, link, precision
         self.base, self.alias = base_table(spec.sql(spec.source_from))
         self.joins = [self._join(spec.sql(j)) for j in spec.joins]

@@ -21,6 +21,8 @@ def ch_type(col: Column, precision: int, low_cardinality: bool) -> str:
 
 
 def _base_type(t: ColumnType, precision: int) -> str:
+    if t.element is not None:
+        return f"Array(Nullable({_base_type(t.element, precision)}))"
     if t.is_textual:
         return "String"
     if t.is_time:
@@ -192,6 +194,12 @@ class RowHash:
         return md5_bits(f"concat({', '.join(parts)})" if len(parts) > 1 else parts[0], 60)
 
     def elements(self, col: Column) -> str:
+        if col.type.element is not None:   # ordered, NULL elements kept (source/canonical.py ordered_element_hash)
+            item = Column(col.name, col.type.element, nullable=True)
+            element = md5_bits(f"concat({self.key_bytes()}, {text_bytes(_literal(col.name))}, "
+                               f"{big_endian('toInt32(chsync_i)', 4)}, {hashed(item, 'chsync_e')})", 44)
+            return (f"arraySum(arrayMap((chsync_e, chsync_i) -> {element}, {self.p}{col.name}, "
+                    f"arrayEnumerate({self.p}{col.name})))")
         element = md5_bits(f"concat({self.key_bytes()}, {text_bytes(_literal(col.name))}, "
                            f"{text_bytes('chsync_e')})", 44)
         return f"arraySum(arrayMap(chsync_e -> {element}, {self.p}{col.name}))"

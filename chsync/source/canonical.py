@@ -114,6 +114,20 @@ def element_hash(key: str, name: str, element: str) -> str:
     return md5_bits(f"{key} || {text_bytes(repr_literal(name))} || {text_bytes(element)}", 44)
 
 
+def element_column(col: Column) -> Column:
+    """An ordered array's element as a nullable column of the element type (a NULL element is kept)."""
+    assert col.type.element is not None, col.name
+    return Column(col.name, col.type.element, nullable=True)
+
+
+def ordered_element_hash(key: str, col: Column, element: str, position: str, precision: int) -> str:
+    """An ordered array's element: 44 bits of md5 over (key, column name, position, the element's bytes as
+    its type's `hashed`), so that a reordered array differs."""
+    data = hashed(element_column(col), element, precision)
+    name = text_bytes(repr_literal(col.name))
+    return md5_bits(f"{key} || {name} || int4send(({position})::int4) || {data}", 44)
+
+
 def repr_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -121,8 +135,9 @@ def repr_literal(text: str) -> str:
 def arrow_types(table: pa.Table, columns: list[Column]) -> pa.Table:
     """The driver's Arrow as the sink columns' types (numeric arrives as text)."""
     for col in columns:
-        if col.type.kind == "numeric" and col.name in table.column_names:
+        if col.type.kind in ("numeric", "numeric[]") and col.name in table.column_names:
             i = table.column_names.index(col.name)
             typ = pa.decimal128(col.type.precision, col.type.scale)
-            table = table.set_column(i, col.name, pc.cast(table.column(i), typ))
+            table = table.set_column(i, col.name, pc.cast(table.column(i), typ if col.type.kind == "numeric"
+                                                          else pa.list_(typ)))
     return table

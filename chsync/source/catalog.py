@@ -16,12 +16,16 @@ OIDS = {
     25: ("text",), 1043: ("text",), 1042: ("text",), 19: ("text",), 16: ("boolean",), 1082: ("date",),
     1184: ("timestamptz",), 1114: ("timestamp",), 1700: ("numeric",), 701: ("double",), 700: ("real", "double"),
     17: ("bytea",), 114: ("json",), 3802: ("jsonb",), 869: ("inet",), 1083: ("time",), 1186: ("interval",),
-    1009: ("text[]",), 1015: ("text[]",),
+    1009: ("text[]",), 1015: ("text[]",), 1005: ("smallint[]",), 1007: ("int[]",), 1016: ("bigint[]",),
+    2951: ("uuid[]",), 1000: ("boolean[]",), 1182: ("date[]",), 1185: ("timestamptz[]",), 1231: ("numeric[]",),
+    1022: ("double[]",),
 }
 TYPE_NAMES = {2950: "uuid", 20: "bigint", 23: "integer", 21: "smallint", 25: "text", 1043: "varchar",
               1042: "char", 19: "name", 16: "boolean", 1082: "date", 1184: "timestamptz", 1114: "timestamp",
               1700: "numeric", 701: "double precision", 700: "real", 17: "bytea", 114: "json", 3802: "jsonb",
-              869: "inet", 1083: "time", 1186: "interval", 1009: "text[]", 1015: "varchar[]"}
+              869: "inet", 1083: "time", 1186: "interval", 1009: "text[]", 1015: "varchar[]", 1005: "smallint[]",
+              1007: "integer[]", 1016: "bigint[]", 2951: "uuid[]", 1000: "boolean[]", 1182: "date[]",
+              1185: "timestamptz[]", 1231: "numeric[]", 1022: "double precision[]"}
 
 
 @dataclasses.dataclass
@@ -99,7 +103,7 @@ def _types(source, spec: TableSpec, sql: SourceSQL) -> list[Finding]:
             hint = " (declare it timestamp)" if oid == 1114 else " (declare it enum)" if oid in enums else ""
             found.append(Finding("error", f"{spec.origin}: column {col.name} is declared {col.type} but Postgres "
                                           f"gives {pg}{hint}: fix its type or its sql"))
-    return found + _nullability(source, spec)
+    return found + _dimensions(source, spec) + _nullability(source, spec)
 
 
 def _enum_oids(source, oids: set[int]) -> dict[int, str]:
@@ -110,6 +114,18 @@ def _enum_oids(source, oids: set[int]) -> dict[int, str]:
     listed = ",".join(str(int(o)) for o in known)
     return {r[0]: f"enum {r[1]}" for r in source.query(
         f"SELECT oid::int, typname::text FROM pg_type WHERE typtype = 'e' AND oid IN ({listed})")}
+
+
+def _dimensions(source, spec: TableSpec) -> list[Finding]:
+    """An array column declared with several dimensions (int[][]): its elements have no single order."""
+    from .sql import base_table
+    table, alias = base_table(spec.sql(spec.source_from))
+    deep = {r[0] for r in source.query("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+                                       "AND attndims > 1 AND NOT attisdropped", (table,))}
+    return [Finding("error", f"column {col.name}: {table}.{col.sql.strip().split('.')[-1]} is a multidimensional "
+                             "array, which chsync does not compare: leave it out, or cast it to text in sql")
+            for col in spec.columns if col.type.is_array and col.sql and col.sql.strip().split(".")[-1] in deep
+            and col.sql.strip() == f"{alias}.{col.sql.strip().split('.')[-1]}"]
 
 
 def _nullability(source, spec: TableSpec) -> list[Finding]:

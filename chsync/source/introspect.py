@@ -14,6 +14,7 @@ class PgColumn:
     type: str          # format_type(): "character varying(20)", "timestamp with time zone", "integer[]"
     is_enum: bool
     not_null: bool
+    dimensions: int = 0   # as declared (int[][]: 2); Postgres's type name alone does not say
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,8 +26,8 @@ class PgTable:
 
 def describe(source, name: str) -> PgTable:
     oid = _oid(source, name)
-    columns = tuple(PgColumn(r[0], r[1], r[2] == "e", bool(r[3])) for r in source.query(
-        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text, a.attnotnull "
+    columns = tuple(PgColumn(r[0], r[1], r[2] == "e", bool(r[3]), int(r[4])) for r in source.query(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text, a.attnotnull, a.attndims "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,)))
     key = tuple(r[0] for r in source.query(

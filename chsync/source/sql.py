@@ -18,6 +18,8 @@ DAY = "chsync_day"
 KEY = "chsync_key"
 BREAKDOWN = "chsync_b"
 HASH = "chsync_h"     # chsync's own names never meet a spec column's (load.py keeps chsync_ for them)
+ORDERED = "chsync_u(chsync_e, chsync_i)"   # an ordered array's elements and their positions (from 1)
+ORDERED_ELEMENT, ORDERED_POSITION = "chsync_u.chsync_e", "chsync_u.chsync_i"
 
 
 class SourceSQL:
@@ -93,7 +95,7 @@ class SourceSQL:
         """A scalar column's value as the sink stores it, or an array's when its row is read alone."""
         if col.type.is_array:
             elements, e = self.array_elements(col)
-            return f"ARRAY(SELECT {e} {elements} ORDER BY {e} COLLATE \"C\")"
+            return f"ARRAY(SELECT {self.stored_element(col, e)} {elements} ORDER BY {self.element_order(col, e)})"
         return C.value(col, self.expr(col), self.precision)
 
     @property
@@ -112,10 +114,22 @@ class SourceSQL:
             ch = col.child
             return (f"JOIN {ch.table} chsync_ch ON chsync_ch.{ch.key} = {self.key_expr}",
                     element(f"chsync_ch.{ch.value}"))
+        if col.type.element is not None:
+            return f"CROSS JOIN LATERAL unnest({self.expr(col)}) WITH ORDINALITY AS {ORDERED}", ORDERED_ELEMENT
         return f"CROSS JOIN LATERAL unnest({self.expr(col)}) AS chsync_e", element("chsync_e")
 
     def element_hash(self, col: Column, element: str) -> str:
+        if col.type.element is not None:
+            return C.ordered_element_hash(self.key_field, col, element, ORDERED_POSITION, self.precision)
         return C.element_hash(self.key_field, col.name, element)
+
+    def stored_element(self, col: Column, element: str) -> str:
+        """An element as the sink stores it (an ordered array's through its type's value; text[]'s as text)."""
+        return C.value(C.element_column(col), element, self.precision) if col.type.element is not None else element
+
+    def element_order(self, col: Column, element: str) -> str:
+        """An ordered array keeps Postgres's order; text[] is a multiset, stored sorted by bytes."""
+        return ORDERED_POSITION if col.type.element is not None else f"{element} COLLATE \"C\""
 
     @property
     def arrays(self) -> list[Column]:
@@ -127,6 +141,8 @@ class SourceSQL:
             ch = col.child
             return (f"FROM {ch.table} chsync_ch WHERE chsync_ch.{ch.key} = {self.key_expr}",
                     element(f"chsync_ch.{ch.value}"))
+        if col.type.element is not None:
+            return f"FROM unnest({self.expr(col)}) WITH ORDINALITY AS {ORDERED}", ORDERED_ELEMENT
         return f"FROM unnest({self.expr(col)}) AS chsync_e", element("chsync_e")
 
     def row_hash(self) -> str:
@@ -144,7 +160,8 @@ class SourceSQL:
         for i, col in enumerate(self.arrays):
             elements, e = self.array_elements(col)
             h = f", coalesce(sum({self.element_hash(col, e)})::bigint, 0) AS h" if with_hash else ""
-            joins.append(f"CROSS JOIN LATERAL (SELECT coalesce(array_agg({e} ORDER BY {e} COLLATE \"C\"), "
+            stored, order = self.stored_element(col, e), self.element_order(col, e)
+            joins.append(f"CROSS JOIN LATERAL (SELECT coalesce(array_agg({stored} ORDER BY {order}), "
                          f"'{{}}') AS v{h} {elements}) AS chsync_a{i}")
         return " ".join(joins)
 

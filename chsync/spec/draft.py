@@ -34,16 +34,18 @@ class DraftColumn:
     why: str = ""
 
 
-def spec_type(pg_type: str, is_enum: bool) -> tuple[str | None, str]:
+def spec_type(pg_type: str, is_enum: bool, dimensions: int = 0) -> tuple[str | None, str]:
     """(the spec type of a column Postgres prints as `pg_type`, or None and why not)."""
     t = pg_type.strip().lower()
+    if dimensions > 1:
+        t += "[]" * (dimensions - 1)
     if is_enum:
         return "enum", ""
     if _ARRAY_OF_TEXT.match(t):
         return "text[]", ""
-    if t.endswith("[]"):
-        return None, f"{pg_type}: arrays other than text[] are not compared yet (cast it to text[] in sql)"
-    if t == "numeric":
+    if t.endswith("[][]"):
+        return None, f"{pg_type}: a multidimensional array is not compared (cast it to text[] in sql)"
+    if t in ("numeric", "numeric[]"):
         return None, ("numeric without precision: declare numeric(p,s) wide enough for its values; a value that "
                       "does not fit then fails its day, naming it")
     t = re.sub(r"^(timestamp|time)\(\d\)", r"\1", t)   # the sink table's precision sets the digits compared
@@ -52,8 +54,8 @@ def spec_type(pg_type: str, is_enum: bool) -> tuple[str | None, str]:
     t = re.sub(r"^character\((\d+)\)$", r"char(\1)", t)
     try:
         kind = parse_type(t, "column")
-    except BadInput:
-        return None, f"{pg_type}: not a type chsync compares yet"
+    except BadInput as e:
+        return None, f"{pg_type}: not compared yet ({str(e).partition(': ')[2] or e})"
     return (t if kind.kind == "text" else str(kind)), ""   # varchar(n) as written; else the short name
 
 

@@ -11,6 +11,8 @@ from ..errors import BadInput
 
 KINDS = ("uuid", "bigint", "int", "smallint", "text", "boolean", "date", "timestamptz", "timestamp", "numeric",
          "double", "real", "bytea", "json", "jsonb", "inet", "time", "interval", "enum", "text[]")
+# Arrays of these keep their order and their NULL elements (text[] is a multiset of texts, NULLs as '').
+ARRAY_ELEMENTS = ("smallint", "int", "bigint", "uuid", "boolean", "date", "timestamptz", "numeric", "double")
 # Types whose value is compared as Postgres's text of it (`::text`): the sink stores that text as a String.
 TEXTUAL = ("text", "json", "jsonb", "inet", "time", "interval", "enum")
 ALIASES = {
@@ -38,11 +40,19 @@ class ColumnType:
     scale: int = 0
 
     def __str__(self) -> str:
-        return f"numeric({self.precision},{self.scale})" if self.kind == "numeric" else self.kind
+        if self.kind in ("numeric", "numeric[]"):
+            return f"numeric({self.precision},{self.scale})" + self.kind[len("numeric"):]
+        return self.kind
 
     @property
     def is_array(self) -> bool:
-        return self.kind == "text[]"
+        return self.kind.endswith("[]")
+
+    @property
+    def element(self) -> ColumnType | None:
+        """The element type of an ordered array (every array but text[], which is a multiset of texts)."""
+        return ColumnType(self.kind[:-2], self.precision, self.scale) if self.is_array and self.kind != "text[]" \
+            else None
 
     @property
     def is_time(self) -> bool:
@@ -57,13 +67,22 @@ class ColumnType:
     def has_zero(self) -> bool:
         """A NULL in a non-nullable column of this type becomes its zero ('' / 0 / false / []); other types
         have no honest zero, and a NULL there is an error naming the key."""
-        return self.kind in ("text", "bigint", "int", "smallint", "boolean", "numeric", "double", "real", "text[]")
+        return self.is_array or self.kind in ("text", "bigint", "int", "smallint", "boolean", "numeric", "double",
+                                              "real")
 
 
 def parse_type(text: object, where: str) -> ColumnType:
     if not isinstance(text, str):
         raise BadInput(f"{where}: type must be a string like \"text\" or \"numeric(12,2)\"")
     name = " ".join(text.strip().lower().split())
+    if name.endswith("[]") and not name.endswith("[][]") and ALIASES.get(name) != "text[]":
+        element = parse_type(name[:-2].strip(), where)
+        if element.kind == "text":
+            return ColumnType("text[]")
+        if element.kind not in ARRAY_ELEMENTS:
+            raise BadInput(f"{where}: {text!r}: arrays of {element} are not compared yet; arrays of "
+                           f"{', '.join(ARRAY_ELEMENTS)} and text are")
+        return ColumnType(f"{element.kind}[]", element.precision, element.scale)
     m = _NUMERIC.match(name)
     if m:
         precision, scale = int(m[1]), int(m[2])

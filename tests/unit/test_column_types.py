@@ -15,6 +15,8 @@ from chsync.spec.types import parse_type
     ("timestamp", "timestamp"), ("timestamp without time zone", "timestamp"), ("bytea", "bytea"),
     ("json", "json"), ("JSONB", "jsonb"), ("inet", "inet"), ("time", "time"), ("interval", "interval"),
     ("enum", "enum"), ("varchar(5)", "text"), ("character varying (255)", "text"), ("char(3)", "text"),
+    ("int[]", "int[]"), ("integer[]", "int[]"), ("timestamp with time zone[]", "timestamptz[]"),
+    ("numeric(12,2)[]", "numeric[]"), ("varchar(5)[]", "text[]"), ("uuid[]", "uuid[]"),
 ])
 def test_a_postgres_type_name_declares_its_kind(text, kind):
     assert parse_type(text, "c").kind == kind
@@ -25,6 +27,7 @@ def test_a_postgres_type_name_declares_its_kind(text, kind):
     ("timestamptz(3)", "declare it without (p)"),
     ("money", "unknown type 'money'"),
     ("numeric", "numeric needs a precision and scale"),
+    ("jsonb[]", "arrays of jsonb are not compared yet"),
 ])
 def test_a_type_chsync_cannot_compare_is_one_line_naming_it(text, message):
     with pytest.raises(BadInput, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -57,3 +60,7 @@ def test_the_types_chsync_creates_are_the_narrowest_exact_ones():
     assert [ch_type(_col(t), 3, True) for t in ("smallint", "real", "bytea", "jsonb", "timestamp")] == \
         ["Int16", "Float32", "String", "String", "DateTime64(3, 'UTC')"]
     assert expected(_col("numeric(18,4)")) == "Decimal(P, 4) with P >= 18"
+    assert [ch_type(_col(t), 0, True) for t in ("int[]", "numeric(12,2)[]", "timestamptz[]", "text[]")] == \
+        ["Array(Nullable(Int32))", "Array(Nullable(Decimal(12, 2)))", "Array(Nullable(DateTime('UTC')))",
+         "Array(String)"]
+    assert str(parse_type("numeric(12,2)[]", "c")) == "numeric(12,2)[]"

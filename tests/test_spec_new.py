@@ -1,7 +1,8 @@
 """`chsync spec new` writes a spec from the catalogs that `spec check` passes and every command then runs on,
 unedited: for a Postgres table with a column of every type (those chsync cannot compare left commented out
-with the reason), and for the ClickHouse table an old job made (its wider types, Enum8, its ORDER BY and the
-America/New_York days it is partitioned by). Bad input is one line, exit 2, and no file written."""
+with the reason), and for the ClickHouse table an old job made (its wider types, Enum8, a Nullable column
+for a NOT NULL one, its ORDER BY and the America/New_York days it is partitioned by). Bad input is one
+line, exit 2, and no file written."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ OLD_JOB = ("CREATE TABLE {db}.orders (id Int64, created_at DateTime('America/New
            "qty Nullable(Int32), price Nullable(Decimal(18, 2)), ratio Nullable(Float64), score Nullable(Float64), "
            "payload Nullable(String), doc Nullable(String), raw Nullable(String), ip Nullable(String), "
            "t Nullable(String), dur Nullable(String), m Nullable(Enum8('ok' = 1, 'it''s' = 2)), "
-           "code Nullable(String), pad Nullable(String), flag UInt8, note Nullable(String), "
+           "code Nullable(String), pad Nullable(String), flag Nullable(UInt8), note Nullable(String), "
            "ids Array(Nullable(Int32)), tags Array(String){extra}) "
            "ENGINE = ReplacingMergeTree(updated_at) PARTITION BY toYYYYMMDD(created_at) "
            "ORDER BY (id)")
@@ -97,6 +98,10 @@ def test_the_old_jobs_table_is_adopted_with_its_zone_and_order(orders, tmp_path)
     # days in New York: 03:00 UTC on the 20th is the 19th there, 04:59 UTC on the 21st the 20th
     assert {d["day"]: d["source"] for d in doc["days"] if d["source"]} == \
         {"2026-01-19": 1, "2026-01-20": 1, "2026-01-21": 1}
+    with orders.sink() as sink:   # a NULL where Postgres has a value: drift, on that row's day
+        sink.execute("ALTER TABLE analytics.orders UPDATE flag = NULL WHERE id = 3 SETTINGS mutations_sync = 1")
+    diff = orders.cli_json("diff", *RANGE, expect=1)   # the adopted Enum, DateTimes and zone explain nothing else
+    assert diff["samples"]["changed"] == [{"id": "3", "columns": ["flag"]}], diff["samples"]
 
 
 def test_a_sink_column_postgres_lacks_is_named_for_the_user_to_map(orders, tmp_path):

@@ -52,6 +52,8 @@ def normal(column: Column, value):
         return [normal(item, v) for v in value]
     if column.type.is_array:
         return sorted(value)
+    if column.type.is_time and isinstance(value, int):   # chDB hands a DateTime over as its epoch seconds
+        return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
     if kind == "boolean":

@@ -346,7 +346,9 @@ class ClickHouseSink(ABC):
                       FROM {source} WHERE {self.range_condition(a, b)} GROUP BY chsync_day"""
             run: dict[dt.date, dict] = {}
             for d, r, u, h in self.rows(sql):
-                run[as_date(d)] = {"rows": int(r), "distinct": int(u), "duplicates": 0, "hash_sum": int(h) % MOD64}
+                # h is NULL when every row's hash is: a NULL in a Nullable column holding a non-nullable one
+                run[as_date(d)] = {"rows": int(r), "distinct": int(u), "duplicates": 0,
+                                   "hash_sum": int(h or 0) % MOD64}
             duplicated = [d for d, s in run.items() if s["rows"] != s["distinct"]]
             if duplicated:
                 days = " OR ".join(f"({self.range_condition(d, d)})" for d in duplicated)
@@ -421,9 +423,14 @@ class ClickHouseSink(ABC):
         """Raw sink rows of the day with these keys, all columns (to explain changes)."""
         if not keys:
             return pa.table({c: [] for c in self.spec.names})
-        def read(c: Column) -> str:   # a bytea as hex: its bytes need not be UTF-8, which Arrow's strings must be
-            return (f"{self.key_text} AS {c.name}" if c.name == self.spec.key else
-                    f"hex({c.name}) AS {c.name}" if c.type.kind == "bytea" else c.name)
+        def read(c: Column) -> str:
+            if c.name == self.spec.key:
+                return f"{self.key_text} AS {c.name}"
+            if c.type.kind == "bytea":   # as hex: its bytes need not be UTF-8, which Arrow's strings must be
+                return f"hex({c.name}) AS {c.name}"
+            if c.type.is_textual and c.type.kind != "text":   # an adopted Enum reads as its number otherwise
+                return f"toString({c.name}) AS {c.name}"
+            return c.name
         cols = ", ".join(read(c) for c in self.spec.columns)
         # filtered in a subquery: in the outer WHERE the key would be the text alias (an error on ClickHouse
         # 18.16 for a numeric key: "Type mismatch in IN section")

@@ -42,7 +42,7 @@ def _col(type_text: str, nullable: bool = False) -> Column:
     ("smallint", "Int16"), ("smallint", "Int32"), ("smallint", "Int64"), ("int", "Int64"), ("real", "Float32"),
     ("real", "Float64"), ("numeric(18,4)", "Decimal(20, 4)"), ("numeric(18,4)", "Decimal128(4)"),
     ("numeric(9,2)", "Decimal(9, 2)"), ("enum", "Enum8('a' = 1, 'b' = 2)"), ("enum", "String"),
-    ("jsonb", "LowCardinality(String)"), ("boolean", "Bool"), ("bytea", "String"),
+    ("jsonb", "LowCardinality(String)"), ("boolean", "Bool"), ("bytea", "String"), ("int", "Nullable(Int64)"),
 ])
 def test_an_existing_wider_sink_type_is_adopted(declared, found):
     assert accepts(_col(declared), found)

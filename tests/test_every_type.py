@@ -22,9 +22,14 @@ RANGE = ("--from", DAYS[0].isoformat(), "--to", DAYS[1].isoformat())
 
 
 @pytest.fixture(params=["chdb", pytest.param("replicas", marks=pytest.mark.cluster)])
-def typed(request, env, tmp_path):
+def typed(request, env, tmp_path, monkeypatch):
+    """The clocks around chsync all elsewhere: the client's TZ, libpq's PGTZ and the database's TimeZone
+    in half-hour zones (the replica cluster's servers run in one too); no answer may move."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    monkeypatch.setenv("PGTZ", "America/St_Johns")
     case = every_type_case()
     with env.pg() as conn:
+        conn.execute(f"ALTER DATABASE {env.db} SET TimeZone = 'Australia/Adelaide'")
         case.create(conn)
     env.config = case.write_spec(tmp_path / "types.toml", "types")
     if request.param == "chdb":

@@ -430,6 +430,8 @@ class ClickHouseSink(ABC):
                 return f"hex({c.name}) AS {c.name}"
             if c.type.is_textual and c.type.kind != "text":   # an adopted Enum reads as its number otherwise
                 return f"toString({c.name}) AS {c.name}"
+            if c.type.kind == "uuid[]":   # the native driver's UUID objects in a list are no Arrow type
+                return f"arrayMap(chsync_e -> toString(chsync_e), {c.name}) AS {c.name}"
             return c.name
         cols = ", ".join(read(c) for c in self.spec.columns)
         # filtered in a subquery: in the outer WHERE the key would be the text alias (an error on ClickHouse

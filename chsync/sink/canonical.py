@@ -61,6 +61,9 @@ def accepts(col: Column, found: str) -> bool:
     if col.nullable and not m:
         return False   # a non-nullable column may be Nullable: a NULL there hashes as NULL, so it is drift
     inner = m.group(1) if m else found
+    if col.type.element is not None:   # Array(Nullable(T)): T holds the element as a column would
+        m = re.fullmatch(r"Array\(Nullable\((.*)\)\)", inner)
+        return bool(m) and accepts(Column(col.name, col.type.element), m.group(1))
     if col.type.is_time:
         kind = time_type(inner)
         return kind is not None and kind[0] in TIME_PRECISIONS

@@ -46,7 +46,11 @@ def _same_as_truth(doc: dict, truth: dict) -> None:
 
 # -- TLS -----------------------------------------------------------------------------------------------
 
-def test_native_tls_with_a_ca_end_to_end(env, local_cluster, tmp_path):
+@pytest.mark.parametrize("cluster", ["local_cluster", "replica_cluster"])
+def test_native_tls_with_a_ca_end_to_end(env, cluster, tmp_path, request):
+    """The seed's setup: native TLS with a CA, on one and on two replicas per shard (every replica proven
+    over TLS too)."""
+    local_cluster = request.getfixturevalue(cluster)
     on_cluster(env, local_cluster, tmp_path, tls=True)
     assert env.sink_url.startswith("clickhouses://") and "ca_certs=" in env.sink_url
     _generate(env)

@@ -106,7 +106,7 @@ CONFIG_XML = """<?xml version="1.0"?>
   <users_config>{dir}/users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
-  <timezone>UTC</timezone>
+  <timezone>{timezone}</timezone>
   <remote_servers>
     <{replicated}>{replicated_shards}</{replicated}>
     <{plain}>{plain_shards}</{plain}>
@@ -211,7 +211,8 @@ class LocalCluster:
     cluster_replicated = "replicated"
     cluster_plain = "plain"
 
-    def __init__(self, workdir: str | Path, shards: int = SHARDS, *, replicas: int = 1, die_with_parent: bool = True):
+    def __init__(self, workdir: str | Path, shards: int = SHARDS, *, replicas: int = 1, die_with_parent: bool = True,
+                 timezone: str = "UTC"):
         """die_with_parent: the servers get SIGKILL when this process dies, even by SIGKILL or a
         `timeout` SIGTERM that skips pytest's finalizers. `up` turns it off to leave them running.
 
@@ -220,6 +221,7 @@ class LocalCluster:
         self.workdir = Path(workdir).resolve()
         self.shards = shards
         self.replicas = replicas
+        self.timezone = timezone   # the servers' own zone (what a DateTime without one reads in)
         self.die_with_parent = die_with_parent
         self.procs: dict[str, subprocess.Popen] = {}
         self._log_offsets: dict[str, dict[Path, int]] = {}
@@ -340,7 +342,7 @@ class LocalCluster:
                 https=self.https_ports[i], tcps=self.tcp_secure_ports[i], tls=self.tls,
                 zk=self.zk_port, shard=i // self.replicas + 1, node=i + 1,
                 replicated=self.cluster_replicated, plain=self.cluster_plain,
-                replicated_shards=shards["true"], plain_shards=shards["false"]))
+                replicated_shards=shards["true"], plain_shards=shards["false"], timezone=self.timezone))
             (d / "users.xml").write_text(USERS_XML.format(user=USER, password=self.password, access=ACCESS))
 
     def _logs(self, name: str) -> list[Path]:

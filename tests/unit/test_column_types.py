@@ -43,6 +43,8 @@ def _col(type_text: str, nullable: bool = False) -> Column:
     ("real", "Float64"), ("numeric(18,4)", "Decimal(20, 4)"), ("numeric(18,4)", "Decimal128(4)"),
     ("numeric(9,2)", "Decimal(9, 2)"), ("enum", "Enum8('a' = 1, 'b' = 2)"), ("enum", "String"),
     ("jsonb", "LowCardinality(String)"), ("boolean", "Bool"), ("bytea", "String"), ("int", "Nullable(Int64)"),
+    ("timestamptz[]", "Array(Nullable(DateTime('UTC')))"), ("timestamptz[]", "Array(Nullable(DateTime64(6)))"),
+    ("smallint[]", "Array(Nullable(Int64))"),
 ])
 def test_an_existing_wider_sink_type_is_adopted(declared, found):
     assert accepts(_col(declared), found)
@@ -51,6 +53,7 @@ def test_an_existing_wider_sink_type_is_adopted(declared, found):
 @pytest.mark.parametrize("declared, found", [
     ("int", "Int16"), ("bigint", "Int32"), ("double", "Float32"), ("numeric(18,4)", "Decimal(18, 2)"),
     ("numeric(18,4)", "Decimal(12, 4)"), ("numeric(20,4)", "Decimal64(4)"), ("smallint", "UInt16"),
+    ("int[]", "Array(Int32)"), ("int[]", "Array(Nullable(Int16))"),
 ])
 def test_a_narrower_sink_type_is_refused(declared, found):
     assert not accepts(_col(declared), found)

@@ -95,7 +95,7 @@ def main() -> None:
                 verify = result["verify"]
                 written = result["rows_written"]
                 verdict = ("in sync" if verify["in_sync"] else "NOT in sync") + \
-                          f", {verify.get('duplicate_conversations', '?')} dups"
+                          f", {verify.get('duplicate_keys', '?')} dups"
                 rows.append((name, strategy, gen_s, wall, rss, written, written / wall, verdict, read_window(result)))
                 steps = ", ".join(f"{s['step']} {s['seconds']:.1f} s" for s in result.get("timeline", []))
                 print(f"{name} {strategy}: {wall:.1f} s, {written:,} rows, {verdict}; timeline: {steps}",

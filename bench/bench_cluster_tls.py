@@ -58,7 +58,7 @@ def outcome(step: str, doc: dict) -> str:
         return ", ".join(f"{v:,} {k}" for k, v in c.items())
     verify = doc["verify"]
     return (f"{doc['rows_written']:,} rows written; verify: {'in sync' if verify['in_sync'] else 'NOT in sync'}, "
-            f"{verify['duplicate_conversations']} duplicates")
+            f"{verify['duplicate_keys']} duplicates")
 
 
 def mode_of(step: str, doc: dict) -> str:

@@ -72,7 +72,7 @@ class ScopeResult(Result):
     source_rows: int
     sink_rows: int
     sink_distinct: int
-    duplicated: int                          # keys held more than once by the sink
+    duplicate_keys: int                      # keys held more than once by the sink (sink.duplicate_keys)
     missing: int
     stale: int
     changed: int
@@ -295,7 +295,7 @@ def scope(spec: SpecLike = None, *, source: SourceLike, sink: SinkLike, first: D
     totals = found.totals
     return ScopeResult(exit_code=EXIT_OK, document=doc, first=a, last=b, in_sync=found.in_sync,
                        source_rows=found.source_rows, sink_rows=found.sink_rows, sink_distinct=found.sink_distinct,
-                       duplicated=found.sink_duplicated, missing=totals["missing"], stale=totals["stale"],
+                       duplicate_keys=found.sink_duplicated, missing=totals["missing"], stale=totals["stale"],
                        changed=totals["changed"], days_out_of_sync=tuple(d.day for d in found.drifted_days()),
                        mode=found.mode)
 
@@ -336,7 +336,7 @@ def verify(spec: SpecLike = None, *, source: SourceLike, sink: SinkLike, first: 
         from .scope import build_scope
         found = build_scope(src, snk, a, b, mode=mode)
         record_verify(snk, found)
-    doc = found.to_json()
+    doc = found.to_json("verify")
     bad = tuple(d.day for d in found.days if not d.in_sync)
     return VerifyResult(exit_code=EXIT_CHECKS_FAILED if bad else EXIT_OK, document=doc, first=a, last=b,
                         in_sync=not bad, days=len(found.days), days_out_of_sync=bad, source_rows=found.source_rows,
@@ -380,7 +380,8 @@ def plan(spec: SpecLike = None, *, source: SourceLike, sink: SinkLike, first: Da
     if out is not None:
         from .plan.model import save_plan
         save_plan(made, Path(out))
-    doc = made.to_json()
+    from .plan.model import plan_document
+    doc = plan_document(made)
     totals = doc["totals"]
     return PlanResult(exit_code=EXIT_OK, document=doc, plan=made, first=dt.date.fromisoformat(made.first),
                       last=dt.date.fromisoformat(made.last), strategy=made.strategy,

@@ -1,6 +1,6 @@
 """Scope analysis (the seed's tables, generated): per-day and total counts on both sides, the breakdown,
 and the drift explained (from the row-level diff). `Scope.to_json()` is the `scope --json` / `verify
---json` document; its keys are a contract (fields may be added, never renamed)."""
+--json` document; its keys are a contract (chsync/schemas/: fields may be added, a rename is a new version)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from .dates import day_range
 from .diff.result import CLASSES, RangeDiff
 from .diff.run import diff_with_mode
+from .schemas import tagged
 from .sink.base import ClickHouseSink
 from .source.postgres import PostgresSource
 
@@ -43,7 +44,7 @@ class Scope:
     sink_table: str
     noun: tuple[str, str]
     source_rows: int
-    units: tuple[int, int] | None            # (scanned, of this customer): the seed's profiles line
+    units: tuple[int, int] | None            # (scanned, of this customer): the spec's [tenant] units line
     sink_rows: int
     sink_distinct: int
     sink_duplicated: int
@@ -77,20 +78,18 @@ class Scope:
     def drifted_days(self) -> list[DayRow]:
         return [d for d in self.days if not d.in_sync]
 
-    def to_json(self) -> dict:
+    def to_json(self, command: str = "scope") -> dict:
+        """The `command` document (scope or verify: the same shape, each its own schema name)."""
         scanned, matched = self.units if self.units else (None, None)
-        breakdown = [{"usecase": name, "source": s, "sink": k} for name, s, k in self.breakdown]
         doc: dict[str, Any] = {
             "table": self.table, "customer": self.customer, "from": self.first.isoformat(),
             "to": self.last.isoformat(), "sink_table": self.sink_table,
-            "source": {"conversations": self.source_rows, "profiles_scanned": scanned, "profiles_matched": matched,
-                       "rows": self.source_rows},
+            "source": {"rows": self.source_rows, "units_scanned": scanned, "units_matched": matched},
             "sink": {"rows": self.sink_rows, "distinct": self.sink_distinct,
-                     "duplicate_conversations": self.sink_duplicated,
+                     "duplicate_keys": self.sink_duplicated,
                      "extra_duplicate_rows": self.extra_duplicate_rows,
                      "duplicates_by_placement": self.duplicates_by_placement},
             "days": [d.to_json() for d in self.days],
-            "usecases": breakdown,
             "breakdown": {"column": self.breakdown_column, "title": self.breakdown_title,
                           "values": [{"value": name, "source": s, "sink": k} for name, s, k in self.breakdown]},
             "noun": list(self.noun),
@@ -105,7 +104,7 @@ class Scope:
             doc["samples"] = self.samples
         if self.replicas is not None:
             doc["replicas"] = {"differing": self.replicas}
-        return doc
+        return tagged(command, doc)
 
 
 def breakdown_title(column: str | None) -> str | None:
@@ -148,8 +147,8 @@ def build_scope(source: PostgresSource, sink: ClickHouseSink, first: dt.date, la
         table=spec.name, customer=spec.customer, first=first, last=last, sink_table=sink.read_table,
         noun=spec.noun, source_rows=sum(n for n, _ in diff.source_days.values()), units=units,
         sink_rows=totals["rows"], sink_distinct=totals["distinct"],
-        sink_duplicated=totals["duplicate_conversations"],
-        duplicates_by_placement=(sink.duplicate_split(first, last) if totals["duplicate_conversations"]
+        sink_duplicated=totals["duplicate_keys"],
+        duplicates_by_placement=(sink.duplicate_split(first, last) if totals["duplicate_keys"]
                                  else {"same_shard": 0, "cross_shard": 0}), days=days,
         day_column=spec.day, day_timezone=spec.day_timezone,
         breakdown_column=spec.breakdown, breakdown_title=breakdown_title(spec.breakdown),

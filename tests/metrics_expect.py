@@ -65,7 +65,7 @@ def expected_drift(command: str, doc: dict) -> dict[tuple[str, tuple], float]:
                   ("chsync_drift_rows", "missing"): doc["totals"]["missing"],
                   ("chsync_drift_rows", "stale"): doc["totals"]["stale"],
                   ("chsync_drift_rows", "changed"): doc["totals"]["changed"],
-                  ("chsync_drift_rows", "duplicate"): doc["sink"]["duplicate_conversations"],
+                  ("chsync_drift_rows", "duplicate"): doc["sink"]["duplicate_keys"],
                   **{("chsync_stale_rows", r): n for r, n in doc["stale_reasons"].items()}}
     else:
         rewritten = len([d for d in doc["days"] if d["action"] != "skip"])
@@ -73,7 +73,7 @@ def expected_drift(command: str, doc: dict) -> dict[tuple[str, tuple], float]:
                   "chsync_days_drifted": rewritten, "chsync_days_healed": rewritten,
                   ("chsync_drift_rows", "missing"): 0, ("chsync_drift_rows", "stale"): 0,
                   ("chsync_drift_rows", "changed"): 0,
-                  ("chsync_drift_rows", "duplicate"): doc["verify"]["duplicate_conversations"]}
+                  ("chsync_drift_rows", "duplicate"): doc["verify"]["duplicate_keys"]}
     return {(key, ()) if isinstance(key, str) else
             (key[0], (("kind" if key[0] == "chsync_drift_rows" else "reason", key[1]),)): float(v)
             for key, v in values.items()}

@@ -27,16 +27,16 @@ def _ratio(sink: int, source: int):
 
 def volume_summary(doc: dict) -> list[list]:
     src, snk, t, days = doc["source"], doc["sink"], doc["totals"], len(doc["days"])
-    return [["Postgres conversations (filter match)", [src["conversations"]]],
+    return [["Postgres conversations (filter match)", [src["rows"]]],
             ["ClickHouse total rows", [snk["rows"]]],
             ["ClickHouse distinct conversations", [snk["distinct"]]],
-            ["ClickHouse duplicate conversations", [snk["duplicate_conversations"]]],
+            ["ClickHouse duplicate conversations", [snk["duplicate_keys"]]],
             ["ClickHouse extra duplicate rows", [snk["extra_duplicate_rows"]]],
             ["Missing in ClickHouse", [t["missing"]]], ["Stale in ClickHouse", [t["stale"]]],
             ["Changed (content differs)", [t["changed"]]],
             [f"Days in range ({doc['from']} – {doc['to']})", [days]],
-            ["Avg conversations per day (Postgres)", [round(src["conversations"] / days) if days else 0]],
-            ["Profiles scanned", [src["profiles_scanned"], src["profiles_matched"]]],
+            ["Avg conversations per day (Postgres)", [round(src["rows"] / days) if days else 0]],
+            ["Profiles scanned", [src["units_scanned"], src["units_matched"]]],
             ["In sync", _yes(doc["in_sync"])]]
 
 
@@ -59,19 +59,19 @@ def scope_tables(doc: dict) -> dict:
     """{header: rows} of scope.md for a scope/verify document."""
     return {("Metric", "Count"): volume_summary(doc), DAILY: daily(doc),
             ("Usecase", "Postgres", "ClickHouse", "Ratio"): [
-                [u["usecase"] or "(none)", [u["source"]], [u["sink"]], _ratio(u["sink"], u["source"])]
-                for u in doc["usecases"]],
+                [u["value"] or "(none)", [u["source"]], [u["sink"]], _ratio(u["sink"], u["source"])]
+                for u in doc["breakdown"]["values"]],
             **drift(doc)}
 
 
 def demo_tables(doc: dict, seed: dict) -> dict:
     """{header: rows} of the demo's report.md; `seed`: the seed's figures the demo is compared with."""
     before, after, sync = doc["before"], doc["after"], doc["sync"]
-    after_uc = {u["usecase"]: u["sink"] for u in after["usecases"]}
+    after_uc = {u["value"]: u["sink"] for u in after["breakdown"]["values"]}
     step = next(s for s in doc["timeline"] if s["step"].startswith("Sync"))
 
     def metrics(d):
-        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
+        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_keys"],
                 d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]
     names = ["Total rows", "Distinct conversations", "Duplicate conversations", "Missing", "Stale", "Changed",
@@ -79,8 +79,8 @@ def demo_tables(doc: dict, seed: dict) -> dict:
     rate = sync["rows_written"] / step["seconds"] / 1000 if step["seconds"] else 0
     return {("Metric", "Count"): volume_summary(before), DAILY: daily(before),
             ("Usecase", "Before", "After", "Postgres"): [
-                [u["usecase"] or "(none)", [u["sink"]], [after_uc.get(u["usecase"], 0)], [u["source"]]]
-                for u in before["usecases"]],
+                [u["value"] or "(none)", [u["sink"]], [after_uc.get(u["value"], 0)], [u["source"]]]
+                for u in before["breakdown"]["values"]],
             **drift(before),
             ("Step", "Start (UTC)", "End (UTC)", "Duration", "Rows"): [
                 [s["step"], s["start"][11:19], (s["end"] or "")[11:19], _seconds(s["seconds"]),
@@ -91,9 +91,9 @@ def demo_tables(doc: dict, seed: dict) -> dict:
                 ["Duration", seed["duration"], _seconds(step["seconds"])],
                 ["Rate", seed["rate"], [round(rate, 1)]],
                 ["Window with an empty or partial table", seed["window"], "none (each day swapped as one partition)"],
-                ["Duplicates after", seed["duplicates_after"], [after["sink"]["duplicate_conversations"]]],
+                ["Duplicates after", seed["duplicates_after"], [after["sink"]["duplicate_keys"]]],
                 ["ClickHouse vs Postgres after", seed["vs_postgres_after"],
-                 [after["sink"]["distinct"] - after["source"]["conversations"]]]],
+                 [after["sink"]["distinct"] - after["source"]["rows"]]]],
             **(act2_table(doc["act2"]) if doc.get("act2") else {})}
 
 
@@ -103,8 +103,8 @@ def act2_table(act2: dict) -> dict:
     for r in act2["runs"]:
         sync = r["sync"]
         fixed = {k: sum(h[k] for h in sync["healed"]) for k in ("stale", "changed", "missing", "duplicates")}
-        notes = {r["day"]: [f"{r['arrived']:,} conversation{'s' * (r['arrived'] != 1)} arrived ({r['new_agent']} "
-                            f"started: {r['new_agent_rows']:,} of them)"]}
+        notes = {r["day"]: [f"{r['arrived']:,} conversation{'s' * (r['arrived'] != 1)} arrived ({r['newcomer']} "
+                            f"started: {r['newcomer_rows']:,} of them)"]}
         for c in r["changes"]:
             notes.setdefault(c["day"], []).append(c["what"])
         ordered = [r["day"]] + sorted(d for d in notes if d != r["day"])

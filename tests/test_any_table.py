@@ -112,7 +112,7 @@ def test_every_strategy_repairs_the_generated_drift(env, name, strategy):
     env.cli("--config", config, "backfill", "--from", first, "--to", last, "--strategy", strategy, "--yes",
             check=True)
     doc = env.cli_json("--config", config, "verify", "--from", first, "--to", last)
-    assert doc["in_sync"] and doc["sink"]["duplicate_conversations"] == 0
+    assert doc["in_sync"] and doc["sink"]["duplicate_keys"] == 0
     assert doc["sink"]["rows"] == doc["sink"]["distinct"] == doc["source"]["rows"] == truth["totals"]["source"]
     with env.sink(spec) as sink:   # plain SQL on the sink: per day, one row per order the source has
         found = {day: (n, distinct) for day, n, distinct in sink.rows(
@@ -230,7 +230,7 @@ def test_demo_tells_the_story_on_the_example_table(tmp_path):
         doc = json.loads(done.stdout)
         before, after = doc["before"], doc["after"]
         assert doc["table"] == "delivered_orders" and before["noun"] == ["order", "orders"]
-        assert not before["in_sync"] and after["in_sync"] and after["sink"]["duplicate_conversations"] == 0
+        assert not before["in_sync"] and after["in_sync"] and after["sink"]["duplicate_keys"] == 0
         assert after["sink"]["rows"] == after["source"]["rows"] == doc["truth"]["totals"]["source"]
         assert [s["step"].split(" ")[0] for s in doc["timeline"]] == ["Start", "Generate", "Scope", "Sync", "Verify"]
         report = (workdir / "report.md").read_text()

@@ -28,11 +28,11 @@ def assert_equal_to_source(env):
 @pytest.mark.parametrize("strategy", ["swap", "repair", "bulk", "per-day", "auto"])
 def test_each_strategy_ends_in_sync(drifted, strategy):
     result = drifted.cli_json("backfill", *RANGE, "--strategy", strategy, "--yes")
-    assert result["verify"]["in_sync"] is True and result["verify"]["duplicate_conversations"] == 0
+    assert result["verify"]["in_sync"] is True and result["verify"]["duplicate_keys"] == 0
     assert result["strategy"] == ("swap" if strategy == "auto" else strategy)
     assert_equal_to_source(drifted)
     assert drifted.cli("verify", *RANGE).returncode == 0
-    runs = drifted.cli_json("runs")
+    runs = drifted.cli_json("runs")["runs"]
     assert runs[0]["run"] == result["run"] and runs[0]["state"] == "finished"
     assert runs[0]["days_done"] == (4 if strategy == "bulk" else 3)
 
@@ -78,7 +78,7 @@ def test_resume_after_a_failure_between_states(drifted, state):
     fault = f"fail:{state}" if state == "planned" else f"fail:{state}:2026-01-21"
     done = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes", env={"CHSYNC_FAULT": fault})
     assert done.returncode == 4 and "injected fault" in done.stderr
-    runs = drifted.cli_json("runs")
+    runs = drifted.cli_json("runs")["runs"]
     assert runs[0]["state"] == "failed"
     resumed = drifted.cli_json("backfill", "--resume", "last", "--yes")
     assert resumed["run"] == runs[0]["run"] and resumed["verify"]["in_sync"] is True
@@ -100,7 +100,7 @@ def test_lock_left_by_a_killed_run_is_reported_and_taken_over_only_when_asked(dr
     done = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes",
                        env={"CHSYNC_FAULT": "kill:staged:2026-01-21"})
     assert done.returncode == -9
-    killed = drifted.cli_json("runs")[0]
+    killed = drifted.cli_json("runs")["runs"][0]
     assert killed["state"] == "running"
     refused = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes")
     assert refused.returncode == 3

@@ -68,10 +68,10 @@ def test_kill_9_after_each_journal_state_then_resume(drifted, tmp_path, strategy
 
     resumed = drifted.cli_json("backfill", "--resume", run, "--take-over", "--yes")
     assert resumed["run"] == run and resumed["state"] == "finished"
-    assert resumed["verify"]["in_sync"] is True and resumed["verify"]["duplicate_conversations"] == 0
+    assert resumed["verify"]["in_sync"] is True and resumed["verify"]["duplicate_keys"] == 0
     assert drifted.cli("verify", *RANGE).returncode == 0
     assert_sink_equals_postgres(drifted)
-    runs = drifted.cli_json("runs")
+    runs = drifted.cli_json("runs")["runs"]
     assert [(r["run"], r["state"]) for r in runs] == [(run, "finished")], "the refused run must leave no trace"
 
 

@@ -28,10 +28,10 @@ def test_demo_small_scale(tmp_path):
         assert done.returncode == 0, done.stderr
         doc = json.loads(done.stdout)
         before, after = doc["before"], doc["after"]
-        assert not before["in_sync"] and before["sink"]["duplicate_conversations"] > 0
+        assert not before["in_sync"] and before["sink"]["duplicate_keys"] > 0
         assert before["totals"]["stale"] > 0 and before["totals"]["changed"] > 0
-        assert after["in_sync"] and after["sink"]["duplicate_conversations"] == 0
-        assert after["sink"]["distinct"] == after["source"]["conversations"] == after["sink"]["rows"]
+        assert after["in_sync"] and after["sink"]["duplicate_keys"] == 0
+        assert after["sink"]["distinct"] == after["source"]["rows"] == after["sink"]["rows"]
         assert [s["step"].split(" ")[0] for s in doc["timeline"]] == ["Start", "Generate", "Scope", "Sync", "Verify"]
         report = (workdir / "report.md").read_text()
         for section in ("## Data Volume Summary", "## Daily Volume", "## Usecase Distribution", "## Timeline",
@@ -98,7 +98,7 @@ def test_act2_each_night_heals_exactly_the_days_postgres_changed(demo_run):
     verify = act2["verify"]
     assert verify["in_sync"] and act2["as_expected"]
     assert (verify["from"], verify["to"], len(verify["days"])) == ("2026-01-01", "2026-02-25", 56)
-    assert verify["sink"]["distinct"] == verify["sink"]["rows"] == verify["source"]["conversations"]
+    assert verify["sink"]["distinct"] == verify["sink"]["rows"] == verify["source"]["rows"]
     assert f"verify 2026-01-01 – 2026-02-25: in sync (56 days, {verify['source']['rows']:,} conversations)" in out
 
     report = (workdir / "report.md").read_text()

@@ -55,9 +55,9 @@ def test_generated_data_equals_its_ground_truth_and_scope_agrees(env):
         assert {k: row[k] for k in want} == want, row["day"]
     assert scope["stale_reasons"] == truth["stale_reasons"]
     assert scope["changed_columns"] == truth["changed_columns"]
-    assert {u["usecase"]: u["source"] for u in scope["usecases"]} == truth["usecases"]["source"]
-    assert {u["usecase"]: u["sink"] for u in scope["usecases"] if u["sink"]} == truth["usecases"]["sink"]
-    assert scope["source"]["profiles_scanned"] == 88 and scope["source"]["profiles_matched"] == 1
+    assert {u["value"]: u["source"] for u in scope["breakdown"]["values"]} == truth["breakdown"]["source"]
+    assert {u["value"]: u["sink"] for u in scope["breakdown"]["values"] if u["sink"]} == truth["breakdown"]["sink"]
+    assert scope["source"]["units_scanned"] == 88 and scope["source"]["units_matched"] == 1
     assert all(v > 0 for v in truth["stale_reasons"].values())
 
 

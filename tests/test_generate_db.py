@@ -164,8 +164,8 @@ def test_usecases_by_plain_sql(generated):
             "LEFT JOIN usecases uc ON uc.id = c.usecase_id", {"customer": CUSTOMER}).fetchall())
     sink_usecase = {r[0]: r[3] for r in sink_rows}   # a duplicate's rows share the usecase
     sink = Counter(names.get(uc, uc) for uc in sink_usecase.values())
-    assert dict(source) == truth["usecases"]["source"]
-    assert dict(sink) == truth["usecases"]["sink"]
+    assert dict(source) == truth["breakdown"]["source"]
+    assert dict(sink) == truth["breakdown"]["sink"]
     assert sorted(names.values()) == sorted(shape.USECASES)
     total = sum(source.values())
     for usecase, n in shape.USECASES.items():   # the seed's mix (±3%, ±2 for the smallest at this scale)
@@ -212,13 +212,13 @@ def test_source_reference_data_noise_and_constraints(generated):
         assert set(per) == {0, 1, 2, 3}
         labels = {r[0] for r in conn.execute("SELECT DISTINCT label FROM conversation_labels")}
         assert {"café", "o'brien", "a,b"} <= labels
-        assert one("SELECT count(*) FROM conversation_labels")[0] == truth["postgres"]["labels"]
+        assert one("SELECT count(*) FROM conversation_labels")[0] == truth["postgres"]["child_rows"]
         # times: milliseconds, started < ended <= updated
         assert one("""SELECT count(*) FROM conversations WHERE date_trunc('milliseconds', started_at) <> started_at
                       OR date_trunc('milliseconds', updated_at) <> updated_at
                       OR date_trunc('milliseconds', ended_at) <> ended_at
                       OR started_at >= ended_at OR updated_at < ended_at OR updated_at < started_at""")[0] == 0
-        assert one("SELECT count(*) FROM conversations")[0] == truth["postgres"]["conversations"]
+        assert one("SELECT count(*) FROM conversations")[0] == truth["postgres"]["rows"]
         # noise: each way of failing the filter occurs, and no failing conversation is in the sink
         noise = dict(conn.execute(
             """SELECT kind, count(*) FROM (SELECT CASE

@@ -13,7 +13,7 @@ PACKAGE = ROOT / "chsync"
 # Lower layers first: a module may import its own layer and the ones before it, never one after it.
 LAYERS = [
     {"errors", "secrets", "log", "dates", "progress", "timeline", "faults", "watchdog", "embedded", "memory",
-     "__init__"},
+     "__init__", "schemas"},
     {"spec"}, {"source"}, {"sink"}, {"policy"}, {"pull"}, {"diff"}, {"scope"}, {"strategies"}, {"plan"},
     {"apply"}, {"report"}, {"demo"}, {"api"}, {"cli", "__main__", "airflow"},
 ]

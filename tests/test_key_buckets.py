@@ -31,7 +31,7 @@ def test_buckets_of_keys_add_up_to_one_pass(env, monkeypatch):
         assert all(b + dt.timedelta(days=1) == a for (_, b), (a, _) in zip(chunks, chunks[1:]))
         assert _aggregates(sink) == one_pass
     day_stats, totals, duplicated, _ = one_pass
-    assert totals["duplicate_conversations"] == len(duplicated) > 0
+    assert totals["duplicate_keys"] == len(duplicated) > 0
     assert sum(d["rows"] for d in day_stats.values()) == totals["rows"] > totals["distinct"]
 
 

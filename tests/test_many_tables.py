@@ -119,13 +119,13 @@ def test_each_table_has_its_own_lock_runs_and_resume(many):
     assert alpha["verify"]["in_sync"]
     held = many.cli("--table", "beta", "backfill", *RANGE, "--strategy", "swap", "--yes")
     assert held.returncode == 3 and "many.beta is locked by" in held.stderr and "--take-over" in held.stderr
-    runs = {t: many.cli_json("--table", t, "runs") for t in ("alpha", "beta")}
+    runs = {t: many.cli_json("--table", t, "runs")["runs"] for t in ("alpha", "beta")}
     assert [r["state"] for r in runs["alpha"]] == ["finished"] and runs["alpha"][0]["run"] == alpha["run"]
     assert len(runs["beta"]) == 1 and runs["beta"][0]["state"] != "finished" and runs["beta"][0]["days_done"] == 1
     ambiguous = many.cli("backfill", "--resume", "last", "--yes")
     assert ambiguous.returncode == 2 and "use --table NAME" in ambiguous.stderr
     resumed = many.cli_json("--table", "beta", "backfill", "--resume", "last", "--take-over", "--yes")
     assert resumed["run"] == runs["beta"][0]["run"] and resumed["verify"]["in_sync"]
-    assert [r["state"] for r in many.cli_json("--table", "beta", "runs")] == ["finished"]
+    assert [r["state"] for r in many.cli_json("--table", "beta", "runs")["runs"]] == ["finished"]
     rows = _summary(many, "verify", *RANGE, expect=0)
     assert {t: r["status"] for t, r in rows.items()} == {"alpha": "ok", "beta": "ok"}

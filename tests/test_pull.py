@@ -52,14 +52,14 @@ def test_pull_sync_makes_the_sink_equal_postgres_and_rerunning_never_duplicates(
         assert json.loads(done.stdout)["mode"] == "pull" and not json.loads(done.stdout)["refused"]
     proof = drifted.cli_json("verify", *RANGE)  # push: Postgres hashes its own rows
     assert proof["in_sync"] and proof["mode"]["mode"] == "push"
-    assert proof["sink"]["rows"] == proof["sink"]["distinct"] == proof["source"]["conversations"]
+    assert proof["sink"]["rows"] == proof["sink"]["distinct"] == proof["source"]["rows"]
 
 
 def test_pull_backfill_swaps_every_day_and_the_plan_hides_credentials(drifted, tmp_path):
     plan = drifted.cli_json("plan", *RANGE, "--strategy", "swap", "--mode", "pull", "--out", str(tmp_path / "p.json"))
     assert plan["mode"] == "pull" and "postgresql(<source, credentials hidden>)" in json.dumps(plan)
     result = drifted.cli_json("backfill", "--plan", str(tmp_path / "p.json"), "--yes")
-    assert result["verify"] == {"in_sync": True, "days_out_of_sync": [], "duplicate_conversations": 0}
+    assert result["verify"] == {"in_sync": True, "days_out_of_sync": [], "duplicate_keys": 0}
 
 
 def test_pull_mode_never_shows_the_password_even_when_the_pull_fails(env):

@@ -53,12 +53,10 @@ class Names:
     sink_table: str
 
     def apply(self, doc: dict) -> dict:
-        breakdown = [{"usecase": u, "source": 1_000 * (i + 1), "sink": 1_000 * (i + 1) + 400 * (i % 2)}
-                     for i, u in enumerate(self.usecases)]
-        doc.update(customer=self.customer, table=self.table, sink_table=self.sink_table, usecases=breakdown,
-                   breakdown={"column": "usecase_id", "title": "Usecase",
-                              "values": [{"value": b["usecase"], "source": b["source"], "sink": b["sink"]}
-                                         for b in breakdown]},
+        values = [{"value": u, "source": 1_000 * (i + 1), "sink": 1_000 * (i + 1) + 400 * (i % 2)}
+                  for i, u in enumerate(self.usecases)]
+        doc.update(customer=self.customer, table=self.table, sink_table=self.sink_table,
+                   breakdown={"column": "usecase_id", "title": "Usecase", "values": values},
                    noun=["conversation", "conversations"],
                    stale_reasons={r: ((i + 1) % 3) * 500 for i, r in enumerate(self.reasons)},
                    changed_columns={c: 7 * (i + 1) for i, c in enumerate(self.columns)})
@@ -263,7 +261,7 @@ def assert_usecase_chart(chart: str, usecases: list[dict], series: dict[str, str
     """`series`: {series name: key of the usecase's count}."""
     texts, tips = chart_texts(ET.fromstring(chart))
     for u in usecases:
-        shown = in_xml(label(u["usecase"]))
+        shown = in_xml(label(u["value"]))
         assert_labelled(texts, shown)
         for name, key in series.items():
             assert f"{shown} · {name}: {u[key]:,}" in tips
@@ -286,7 +284,7 @@ def test_scope_charts_parse_and_show_every_value(n: Names):
     drawn = {stem: svg_markup for stem, (_, svg_markup) in charts.scope_charts(doc).items()}
     for markup in drawn.values():
         ET.fromstring(markup)
-    assert_usecase_chart(drawn["usecases"], doc["usecases"], {"Postgres": "source", "ClickHouse": "sink"})
+    assert_usecase_chart(drawn["usecases"], doc["breakdown"]["values"], {"Postgres": "source", "ClickHouse": "sink"})
     assert_stale_chart(drawn["stale-reasons"], doc["stale_reasons"])
 
 
@@ -298,7 +296,7 @@ def test_demo_charts_parse_and_show_every_value(n: Names):
                                                                       doc["timeline"]).items()}
     for markup in drawn.values():
         ET.fromstring(markup)
-    assert_usecase_chart(drawn["usecases"], doc["before"]["usecases"],
+    assert_usecase_chart(drawn["usecases"], doc["before"]["breakdown"]["values"],
                          {"Postgres": "source", "ClickHouse (before)": "sink", "ClickHouse (after)": "sink"})
     assert_stale_chart(drawn["stale-reasons"], doc["before"]["stale_reasons"])
 
@@ -321,8 +319,8 @@ def test_chart_text_and_attributes_read_back_as_given(title, labels, series, too
 
 def test_measured_values_stay_in_their_cells_of_scope_md(tmp_path):
     doc = scope_doc()
-    for u, name in zip(doc["usecases"], MEASURED):
-        u["usecase"] = name
+    for u, name in zip(doc["breakdown"]["values"], MEASURED):
+        u["value"] = name
     write_scope_report(tmp_path, doc)
     markdown = (tmp_path / "scope.md").read_text(encoding="utf-8")
     rows = table_of(markdown, "Usecase", "Postgres", "ClickHouse", "Ratio")
@@ -335,7 +333,7 @@ def test_measured_values_stay_in_their_cells_of_scope_md(tmp_path):
     assert len(written) == 4
     usecases = ET.parse(tmp_path / "charts" / "usecases.svg").getroot()
     assert all(f"{name} · Postgres: {u['source']:,}" in chart_texts(usecases)[1]
-               for u, name in zip(doc["usecases"], MEASURED))
+               for u, name in zip(doc["breakdown"]["values"], MEASURED))
     for chart in written:
         ET.parse(chart)
 

@@ -63,18 +63,20 @@ def scope_doc(*, days: int = 10, customer: str = "alaska-air", drifted: bool = T
     reasons["deleted"] = stale - sum(reasons.values())
     split = [round(conversations * m) for m in MIX[:-1]]
     split.append(conversations - sum(split))
-    usecases = [{"usecase": u, "source": n, "sink": round(n * SINK_RATIO.get(u, 1.0)) if drifted else n}
-                for u, n in zip(USECASES, split)]
+    values = [{"value": u, "source": n, "sink": round(n * SINK_RATIO.get(u, 1.0)) if drifted else n}
+              for u, n in zip(USECASES, split)]
     sink_rows, distinct = sum(d["sink_rows"] for d in rows), sum(d["sink_distinct"] for d in rows)
     dup_total = sum(d["duplicates"] for d in rows)
     return {
+        "schema": "chsync.scope/2",
         "customer": customer, "from": rows[0]["day"], "to": rows[-1]["day"], "sink_table": "conversation_with_labels_d",
-        "source": {"conversations": conversations, "profiles_scanned": 88, "profiles_matched": 1},
-        "sink": {"rows": sink_rows, "distinct": distinct, "duplicate_conversations": dup_total,
+        "source": {"rows": conversations, "units_scanned": 88, "units_matched": 1},
+        "sink": {"rows": sink_rows, "distinct": distinct, "duplicate_keys": dup_total,
                  "extra_duplicate_rows": sink_rows - distinct,
                  "duplicates_by_placement": {"same_shard": dup_total - 40 if dup_total else 0,
                                              "cross_shard": 40 if dup_total else 0}},
-        "days": rows, "usecases": usecases, "totals": totals, "stale_reasons": reasons,
+        "days": rows, "breakdown": {"column": "usecase_id", "title": "Usecase", "values": values},
+        "totals": totals, "stale_reasons": reasons,
         "changed_columns": ({"usecase_id": totals["changed"] * 2 // 3,
                              "agent_user_id": totals["changed"] - totals["changed"] * 2 // 3} if drifted else {}),
         "in_sync": all(d["in_sync"] for d in rows),
@@ -100,7 +102,7 @@ def demo_doc(*, days: int = 10, customer: str = "alaska-air") -> dict:
         t = end + dt.timedelta(seconds=0.4)
     return {"workdir": "/tmp/demo", "scale": 0.75, "seed": 1, "source": "postgresql://...", "sink": "chdb:///tmp",
             "before": before, "after": after, "timeline": steps,
-            "sync": {"customer": customer, "profiles_scanned": 88, "profiles_matched": 1, "days": sync_days,
+            "sync": {"customer": customer, "units_scanned": 88, "units_matched": 1, "days": sync_days,
                      "rows_written": sum(d["rows_written"] for d in sync_days), "refused": []}}
 
 
@@ -169,14 +171,14 @@ def test_demo_tables_match_before_after_and_timeline():
         assert number(cells[8]) == w["rows_written"] and number(cells[9]) == a["sink_rows"]
     usecases = {r[0]: r for r in t["usecase-table"][1:]}
     assert len(usecases) == 7
-    u = doc["before"]["usecases"][1]
+    u = doc["before"]["breakdown"]["values"][1]
     assert usecases["reservations-chat"][1:4] == [f"{u['sink']:,}", f"{u['source']:,}", f"{u['source']:,}"]
     assert usecases["reservations-chat"][4] == "1.40x"
     timeline = t["timeline-table"]
     assert [r[0] for r in timeline[1:]] == [s["step"] for s in doc["timeline"]] + ["Total"]
     assert timeline[4][3] == "15 min 17 s" and timeline[4][1] == "01:34:28"
     results = {r[0]: r[1:] for r in t["results-table"][1:]}
-    assert results["Duplicate conversations"] == [f"{doc['before']['sink']['duplicate_conversations']:,}", "0"]
+    assert results["Duplicate conversations"] == [f"{doc['before']['sink']['duplicate_keys']:,}", "0"]
     for section in ("data-volume-summary", "clickhouse-vs-postgres", "daily-volume", "usecase-distribution",
                     "duplicate-impact", "backfill-timeline", "results", "comparison-with-postgres"):
         assert f'<section id="{section}">' in page

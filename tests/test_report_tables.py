@@ -13,7 +13,7 @@ from chsync.report.markdown import scope_markdown
 def test_scope_md_tables_are_the_json_numbers(scope_report):
     out, doc = scope_report.out, scope_report.doc
     assert json.loads((out / "scope.json").read_text()) == doc
-    assert not doc["in_sync"] and doc["totals"]["stale"] and doc["sink"]["duplicate_conversations"]
+    assert not doc["in_sync"] and doc["totals"]["stale"] and doc["sink"]["duplicate_keys"]
     assert mismatches((out / "scope.md").read_text(), scope_tables(doc)) == []
 
 

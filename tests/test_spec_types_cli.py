@@ -36,7 +36,7 @@ def _verify(env, rows: int) -> None:
     doc = env.cli_json("verify", *RANGE)
     assert doc["in_sync"] and all(d["in_sync"] for d in doc["days"])
     assert doc["source"]["rows"] == doc["sink"]["rows"] == doc["sink"]["distinct"] == rows
-    assert doc["sink"]["duplicate_conversations"] == 0
+    assert doc["sink"]["duplicate_keys"] == 0
 
 
 def test_hostile_values_sync_verify_and_diff(hard):

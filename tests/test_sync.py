@@ -39,7 +39,7 @@ def test_sync_json_reports_rows_written_per_day(env):
         World(conn).add(D1, n=7)
     env.cli("init", check=True)
     doc = env.cli_json("sync", "--day", "2026-01-20")
-    assert doc["profiles_scanned"] == 3 and doc["profiles_matched"] == 1
+    assert doc["units_scanned"] == 3 and doc["units_matched"] == 1
     assert [(d["day"], d["rows_written"]) for d in doc["days"]] == [("2026-01-20", 7)]
 
 

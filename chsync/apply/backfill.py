@@ -20,6 +20,7 @@ from ..dates import day_range
 from ..errors import BadInput, ChsyncError, RuntimeFailure
 from ..faults import fault_point
 from ..plan.model import Plan
+from ..schemas import tagged
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from ..source.sql import HASH
@@ -52,8 +53,8 @@ def run_and_verify(job: Backfill, plan: Plan | None = None, *, resume: str | Non
     if in_sync and result["changed"]:
         job.journal.run_state(result["run"], "finished", "in sync")
     result["verify"] = {"in_sync": in_sync, "days_out_of_sync": [d.isoformat() for d in out_of_sync],
-                        "duplicate_conversations": duplicated}
-    return result
+                        "duplicate_keys": duplicated}
+    return tagged("backfill", result)
 
 
 def final_proof(job: Backfill, first: dt.date, last: dt.date) -> tuple[list[dt.date], int, dict]:
@@ -79,7 +80,7 @@ def final_proof(job: Backfill, first: dt.date, last: dt.date) -> tuple[list[dt.d
         found = (sum(s["rows"] for s in days), sum(s["hash_sum"] for s in days) % (1 << 64))
         if found != (rows, hash_sum) or any(s["duplicates"] for s in days):
             out.update(d for d in day_range(a, b) if first <= d <= last)
-    return sorted(out), sink.range_totals(first, last)["duplicate_conversations"], live
+    return sorted(out), sink.range_totals(first, last)["duplicate_keys"], live
 
 
 def _record_proofs(job: Backfill, first: dt.date, last: dt.date, out_of_sync: list[dt.date],

@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 
+from ..schemas import tagged
 from .journal import Journal
 
 PROVEN, DRIFTED, HEALED = "proven", "drifted", "healed"
@@ -135,9 +136,9 @@ class History:
                  "proof_age_seconds": None if p.proven_at is None else round(p.age(self.now) or 0.0, 3),
                  "rows": p.rows, "last_drift": iso(p.drifted_at), "last_healed": iso(p.healed_at)}
                 for p in self.days]
-        return {"table": self.table, "customer": self.customer, "now": iso(self.now),
-                "from": days[0]["day"] if days else None, "to": days[-1]["day"] if days else None,
-                **self.summary.to_json(), "days": days}
+        return tagged("history", {"table": self.table, "customer": self.customer, "now": iso(self.now),
+                                  "from": days[0]["day"] if days else None, "to": days[-1]["day"] if days else None,
+                                  **self.summary.to_json(), "days": days})
 
 
 def history(sink, spec, now: float | None = None) -> History:

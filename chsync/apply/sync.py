@@ -27,6 +27,7 @@ from ..errors import ChsyncError, Refused, RuntimeFailure
 from ..faults import fault_point
 from ..plan.model import Plan
 from ..progress import StepProgress
+from ..schemas import tagged
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from ..source.sql import HASH
@@ -97,7 +98,7 @@ class SyncResult:
 
     def to_json(self) -> dict:
         scanned, matched = self.units if self.units else (None, None)
-        doc = {"customer": self.customer, "profiles_scanned": scanned, "profiles_matched": matched,
+        doc = {"customer": self.customer, "units_scanned": scanned, "units_matched": matched,
                "days": [d.to_json() for d in self.days], "rows_written": self.rows_written,
                "refused": self.refused, "mode": self.mode, "mode_why": self.mode_why}
         if self.lookback:
@@ -107,7 +108,7 @@ class SyncResult:
                     "dry_run": self.dry_run, "run": self.run, "swept": [d.isoformat() for d in self.swept]}
             if self.proofs is not None:
                 doc |= self.proofs.to_json()
-        return doc
+        return tagged("sync", doc)
 
 
 class _DayRepair:

@@ -12,10 +12,11 @@ import click
 
 from .. import api, log
 from ..errors import ChsyncError
+from ..schemas import tagged
 from .context import Context
 
 
-def emit(doc: dict | list) -> None:
+def emit(doc: dict) -> None:
     click.echo(json.dumps(doc, indent=2, default=str))
 
 
@@ -63,7 +64,7 @@ def fan_out(ctx: Context, as_json: bool, what: str, job) -> int:
     ctx.results = [(o.spec, o.doc or None, o.exit_code) for o in outcomes]
     rows = [o.row() for o in outcomes]
     if as_json:
-        emit({"command": what, "customers": rows, "results": {o.name: o.doc for o in outcomes}})
+        emit(tagged("targets", {"command": what, "customers": rows, "results": {o.name: o.doc for o in outcomes}}))
     else:
         from ..report.markdown import duration, table
         several_tables = len({r["table"] for r in rows}) > 1

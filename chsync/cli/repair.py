@@ -9,6 +9,7 @@ import click
 from .. import api, log
 from ..dates import parse_range, resolve_days
 from ..errors import EXIT_CHECKS_FAILED, BadInput, Refused
+from ..schemas import tagged
 from ..strategies import STRATEGIES
 from .context import Context
 from .main import (
@@ -273,7 +274,7 @@ def runs(ctx: Context, as_json: bool):
     journal.ensure()
     listed = journal.runs("backfill")
     if as_json:
-        emit(listed)
+        emit(tagged("runs", {"runs": listed}))
     else:
         from ..report.markdown import table
         click.echo(table(["Run", "State", "From", "To", "Strategy", "Days done", "Started"],

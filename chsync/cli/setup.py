@@ -8,6 +8,7 @@ import click
 
 from .. import log
 from ..errors import EXIT_CHECKS_FAILED, BadInput
+from ..schemas import tagged
 from .context import Context
 from .main import command, config_option, emit, fan_out, main
 
@@ -150,7 +151,7 @@ def embedded_up(ctx: Context, as_json: bool, workdir):
     from .. import embedded as emb
     urls = emb.up(workdir)
     if as_json:
-        emit(urls)
+        emit(tagged("embedded-up", urls))
     else:
         # quoted for the shell that evals them (a workdir may hold a space, a URL a & or ?)
         click.echo(f"export CHSYNC_SOURCE={shlex.quote(urls['source'])}\n"
@@ -176,7 +177,7 @@ def embedded_down(ctx: Context, as_json: bool, workdir, purge):
     from .. import embedded as emb
     doc = emb.down(workdir, purge=purge)
     if as_json:
-        emit(doc)
+        emit(tagged("embedded-down", doc))
     else:
         click.echo(("stopped" if doc["stopped"] else doc["reason"]) + ("; its data deleted" if purge else ""))
 
@@ -195,7 +196,8 @@ def embedded_status(ctx: Context, as_json: bool, workdir):
     """
     from .. import embedded as emb
     doc = emb.status(workdir)
-    emit(doc) if as_json else click.echo(("running: " + doc["source"]) if doc["running"] else "not running")
+    emit(tagged("embedded-status", doc)) if as_json else click.echo(("running: " + doc["source"]) if doc["running"]
+                                                                    else "not running")
 
 
 @main.command()
@@ -219,11 +221,11 @@ def init(ctx: Context, as_json: bool):
         def one(source, sink):
             source.check_customer()
             require(source, source.spec)
-            return {"table": sink.table, "statements": sink.init()}, 0
+            return tagged("init", {"table": sink.table, "statements": sink.init()}), 0
         return fan_out(ctx, as_json, "init", one)
     ctx.checked_source()
     statements = ctx.sink.init()
     if as_json:
-        emit({"table": ctx.sink.table, "statements": statements})
+        emit(tagged("init", {"table": ctx.sink.table, "statements": statements}))
     else:
         click.echo(f"ready: {ctx.sink.table}")

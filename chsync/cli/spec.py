@@ -9,6 +9,7 @@ import datetime as dt
 import click
 
 from ..errors import BadInput
+from ..schemas import tagged
 from ..spec.model import TableSpec
 from .context import Context
 from .main import command, emit, main
@@ -33,6 +34,11 @@ def ddl_preview(spec: TableSpec, cluster: str | None) -> list[str]:
         statements.append(ddl.distributed_table(f"{db}.{spec.sink.distributed_table}", table, cluster,
                                                 spec.sink.sharding_key))
     return statements
+
+
+def _one_or_all(command: str, docs: list[dict]) -> dict:
+    """One table's document, or for a file of several tables their documents under `tables`."""
+    return docs[0] if len(docs) == 1 else tagged("tables", {"command": command, "tables": docs})
 
 
 def _describe(spec: TableSpec) -> list[str]:
@@ -88,9 +94,9 @@ def spec_show(ctx: Context, as_json: bool, day, cluster):
         sql = SourceSQL(one, 3)
         unpullable = not_pullable(one, 3)
         postgres = {"read": sql.read(the_day, the_day), "fingerprints": sql.day_fingerprints(the_day, the_day)}
-        docs.append({"spec": one.as_dict(), "hash": one.fingerprint, "day": the_day.isoformat(), "postgres": postgres,
-                     "ddl": ddl_preview(one, cluster),
-                     "pull": {"possible": unpullable is None, "why_not": unpullable}})
+        docs.append(tagged("spec-show", {"spec": one.as_dict(), "hash": one.fingerprint, "day": the_day.isoformat(),
+                                         "postgres": postgres, "ddl": ddl_preview(one, cluster),
+                                         "pull": {"possible": unpullable is None, "why_not": unpullable}}))
         if not as_json:
             click.echo("\n".join(_describe(one)))
             click.echo(f"\nPostgres SQL of {the_day} (the rows as the sink stores them, with their fingerprint):\n  "
@@ -101,7 +107,7 @@ def spec_show(ctx: Context, as_json: bool, day, cluster):
             if len(ctx.specs) > 1:
                 click.echo("")
     if as_json:
-        emit(docs if len(docs) > 1 else docs[0])
+        emit(_one_or_all("spec-show", docs))
     return 0
 
 
@@ -133,15 +139,15 @@ def spec_check(ctx: Context, as_json: bool):
         findings += _sink_findings(ctx, one)
         failed = failed or any(f.level == "error" for f in findings)
         errors += [f"{one.name}: {f.message}" for f in findings if f.level == "error"]
-        reports.append({"table": one.name, "hash": one.fingerprint,
-                        "findings": [{"level": f.level, "message": f.message} for f in findings],
-                        "ok": not any(f.level == "error" for f in findings)})
+        reports.append(tagged("spec-check", {"table": one.name, "hash": one.fingerprint,
+                                             "findings": [{"level": f.level, "message": f.message} for f in findings],
+                                             "ok": not any(f.level == "error" for f in findings)}))
         if not as_json:
             click.echo(f"{one.name}: " + ("ok" if reports[-1]["ok"] else "must be fixed"))
             for f in findings:
                 click.echo(f"  {f.level}: {f.message}")
     if as_json:
-        emit(reports if len(reports) > 1 else reports[0])
+        emit(_one_or_all("spec-check", reports))
     if errors:   # the report says everything; stderr says what must be fixed first, in one line
         from .. import log
         more = len(errors) - 1
@@ -203,8 +209,8 @@ def migrate(ctx: Context, as_json: bool, dry_run):
     if not dry_run:
         sink.run(planned)
     if as_json:
-        emit({"table": sink.table, "added": [c.name for c in change.added], "statements": statements,
-              "dry_run": dry_run})
+        emit(tagged("migrate", {"table": sink.table, "added": [c.name for c in change.added],
+                                "statements": statements, "dry_run": dry_run}))
     elif not statements:
         click.echo(f"{sink.table} has every column of the spec: nothing to add")
     else:
@@ -255,7 +261,7 @@ def spec_new(ctx: Context, as_json: bool, source_table, day, version_column, sin
         with open(output, "x", encoding="utf-8") as f:
             f.write(text)
     if as_json:
-        emit({"spec": text, "output": output, "unmapped": unmapped})
+        emit(tagged("spec-new", {"spec": text, "output": output, "unmapped": unmapped}))
     elif output:
         from .. import log
         log.info(f"wrote {output}" + (f" ({len(unmapped)} column(s) left commented out: {', '.join(unmapped)})"

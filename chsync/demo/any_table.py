@@ -24,6 +24,7 @@ import psycopg
 
 from ..errors import BadInput, RuntimeFailure
 from ..progress import StepProgress
+from ..schemas import tagged
 from ..secrets import redact_url
 from ..sink.base import ClickHouseSink
 from ..spec import load_specs
@@ -75,7 +76,7 @@ def generate(source_dsn: str, sink: ClickHouseSink, spec: TableSpec, *, scale: f
     except psycopg.Error as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise RuntimeFailure(f"generating into Postgres at {redact_url(source_dsn)} failed: {first}") from None
-    truth = {"scale": scale, "seed": seed, **truth}
+    truth = tagged("generate", {"scale": scale, "seed": seed, **truth})
     if truth_path:
         Path(truth_path).write_text(json.dumps(truth, indent=2))
     return truth

@@ -201,7 +201,7 @@ def run_week(source_dsn: str, source: PostgresSource, sink: ClickHouseSink, *, s
             runs.append(_run_doc(run, today, arrived, agent, theirs, changes, synced, step.seconds))
     last = week.day(DAYS)
     with timeline.step(f"Verify {first} – {last}") as step:
-        verify = build_scope(source, sink, first, last, mode="push").to_json()
+        verify = build_scope(source, sink, first, last, mode="push").to_json("verify")
         step.rows = verify["source"]["rows"]
     doc = {"lookback": LOOKBACK, "from": week.day(1).isoformat(), "to": last.isoformat(), "runs": runs,
            "verify": verify, "as_expected": all(r["as_expected"] for r in runs),
@@ -214,7 +214,7 @@ def _run_doc(run: int, today: dt.date, arrived: int, agent: str, theirs: int, ch
     changed = sorted({c.day.isoformat() for c in changes})
     sync = synced.to_json()
     healed = sorted(h["day"] for h in sync["healed"])
-    return {"run": run, "day": today.isoformat(), "arrived": arrived, "new_agent": agent, "new_agent_rows": theirs,
+    return {"run": run, "day": today.isoformat(), "arrived": arrived, "newcomer": agent, "newcomer_rows": theirs,
             "changes": [c.to_json() for c in changes], "changed_days": changed, "sync": sync,
             "seconds": round(seconds, 3),
             "as_expected": sync["drifted"] == changed and healed == changed and synced.in_sync}
@@ -229,7 +229,7 @@ def daily_job(act2: dict) -> DailyJob:
     for r in act2["runs"]:
         sync = r["sync"]
         notes: dict[dt.date, list[str]] = {date(r["day"]): [
-            f"{conversations(r['arrived'])} arrived ({r['new_agent']} started: {r['new_agent_rows']:,} of them)"]}
+            f"{conversations(r['arrived'])} arrived ({r['newcomer']} started: {r['newcomer_rows']:,} of them)"]}
         for c in r["changes"]:
             notes.setdefault(date(c["day"]), []).append(c["what"])
         runs.append(DailyRun(

@@ -34,6 +34,7 @@ import psycopg
 
 from ..errors import BadInput, Refused, RuntimeFailure
 from ..progress import StepProgress
+from ..schemas import tagged
 from ..secrets import redact_url
 from ..sink.base import ClickHouseSink
 from ..spec import validate_customer
@@ -318,7 +319,7 @@ class Generator:
         return {side: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
                 for side, counts in (("source", source), ("sink", sink))}
 
-    def truth(self, usecases: dict) -> dict:
+    def truth(self, breakdown: dict) -> dict:
         q = lambda sql: self.conn.execute(sql).fetchall()
         days = {d.day.isoformat(): dict.fromkeys(("source", "sink_rows", "sink_distinct", "duplicates", "missing",
                                                   "stale", "changed"), 0) for d in self.plan.days}
@@ -347,15 +348,18 @@ class Generator:
         totals = {k: sum(d[k] for d in days.values()) for k in next(iter(days.values()))}
         noise = sum(self.plan.noise.values())
         (labels,), = q("SELECT count(*) FROM conversation_labels")
-        return {"scale": self.scale, "seed": self.seed, "customer": self.customer, "days": days,
-                "stale_reasons": {r: kinds.get(f"stale:{r}", 0) for r in shape.STALE_REASONS},
-                "changed_columns": {"usecase_id": kinds.get("changed_usecase", 0),
-                                    "agent_user_id": kinds.get("changed_agent", 0)},
-                "usecases": usecases,
-                "totals": totals,
-                "postgres": {"conversations": sum(kinds.values()) - kinds.get("stale:deleted", 0) + noise,
-                             "noise": noise, "labels": labels, "customers": shape.CUSTOMERS,
-                             "profiles": shape.PROFILES, "profiles_matched": 1}}
+        # Neutral keys (the generate document's schema): the base table's rows, its child table's (labels),
+        # the [tenant] units (profiles), the breakdown's values (usecases).
+        return tagged("generate", {
+            "scale": self.scale, "seed": self.seed, "customer": self.customer, "days": days,
+            "stale_reasons": {r: kinds.get(f"stale:{r}", 0) for r in shape.STALE_REASONS},
+            "changed_columns": {"usecase_id": kinds.get("changed_usecase", 0),
+                                "agent_user_id": kinds.get("changed_agent", 0)},
+            "breakdown": breakdown,
+            "totals": totals,
+            "postgres": {"rows": sum(kinds.values()) - kinds.get("stale:deleted", 0) + noise,
+                         "noise": noise, "child_rows": labels, "customers": shape.CUSTOMERS,
+                         "units": shape.PROFILES, "units_matched": 1}})
 
     def check(self, truth: dict) -> None:
         """The bookkeeping agrees with the plan (a generator bug would otherwise hide in the demo)."""
@@ -440,9 +444,9 @@ def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed:
                 conn.execute("ANALYZE customers, profiles, users, usecases, conversations, conversation_labels")
                 gen.say("Postgres: constraints and indexes added")
                 bar.advance("Postgres: constraints and indexes")
-            _, usecases = job.result()
+            _, breakdown = job.result()
             sink.wait_for_replicas()   # what the truth says, every replica says
-            truth = gen.truth(usecases)
+            truth = gen.truth(breakdown)
             gen.check(truth)
             bar.advance("ground truth counted and checked")
             conn.execute("DROP SCHEMA chsync_demo CASCADE")

@@ -18,6 +18,7 @@ from ..report.files import write_charts, write_scope_report
 from ..report.html import SEED_BACKFILL as SEED
 from ..report.html import demo_html
 from ..report.words import words
+from ..schemas import tagged
 from ..scope import build_scope
 from ..secrets import redact_url
 from ..sink import open_sink
@@ -59,7 +60,7 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
             step.rows = sum(d["sink_rows"] for d in truth["days"].values())
         with timeline.step("Scope (before)"):
             before = build_scope(source, sink, FIRST, LAST).to_json()
-        log.info(f"before: {before['sink']['rows']:,} sink rows, {before['source']['conversations']:,} in Postgres, "
+        log.info(f"before: {before['sink']['rows']:,} sink rows, {before['source']['rows']:,} in Postgres, "
                  f"{sum(not d['in_sync'] for d in before['days'])} days out of sync")
         with timeline.step(f"Sync {len(day_range(FIRST, LAST))} days (stage + REPLACE PARTITION)") as step:
             synced = run_sync(source, sink, SyncRequest(days=day_range(FIRST, LAST)))
@@ -74,11 +75,11 @@ def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, custome
         source.close()
         sink.close()
 
-    doc = {"workdir": str(workdir_path), "scale": scale, "seed": seed, "source": urls["source"],
-           "sink": urls["sink"], "before": before, "after": after, "sync": synced.to_json(),
-           "timeline": timeline.as_list(), "act2": act2, "report": str(workdir_path / "report.md"),
-           "report_html": str(workdir_path / "report.html"),
-           "embedded": still_running(workdir_path, urls["source"], FIRST, dt.date.fromisoformat(act2["to"]))}
+    doc = tagged("demo", {
+        "workdir": str(workdir_path), "scale": scale, "seed": seed, "source": urls["source"], "sink": urls["sink"],
+        "before": before, "after": after, "sync": synced.to_json(), "timeline": timeline.as_list(), "act2": act2,
+        "report": str(workdir_path / "report.md"), "report_html": str(workdir_path / "report.html"),
+        "embedded": still_running(workdir_path, urls["source"], FIRST, dt.date.fromisoformat(act2["to"]))})
     job = daily.daily_job(act2)
     images = write_charts(workdir_path, demo_charts(before, after, doc["timeline"])
                           | daily_job_charts(job, words(before)))
@@ -142,10 +143,11 @@ def run_table_demo(workdir: str, spec: TableSpec, config: str, *, scale: float |
     finally:
         source.close()
         sink.close()
-    doc = {"workdir": str(workdir_path), "config": config, "table": spec.name, "scale": scale, "seed": seed,
-           "source": urls["source"], "sink": urls["sink"], "truth": truth, "before": before, "after": after,
-           "sync": synced.to_json(), "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
-           "embedded": still_running(workdir_path, urls["source"], first, last, config)}
+    doc = tagged("demo", {
+        "workdir": str(workdir_path), "config": config, "table": spec.name, "scale": scale, "seed": seed,
+        "source": urls["source"], "sink": urls["sink"], "truth": truth, "before": before, "after": after,
+        "sync": synced.to_json(), "timeline": timeline.as_list(), "report": str(workdir_path / "report.md"),
+        "embedded": still_running(workdir_path, urls["source"], first, last, config)})
     for name, scope in (("before", before), ("after", after)):
         write_scope_report(workdir_path / name, scope)
     (workdir_path / "report.md").write_text(render(doc))
@@ -176,9 +178,9 @@ def render_report(doc: dict, images: dict[str, str] | None = None) -> str:
             ["Duration", SEED["duration"], md.duration(sync_step["seconds"])],
             ["Rate", SEED["rate"], f"≈{rate / 1000:.1f}K rows/s"],
             ["Window with an empty or partial table", SEED["window"], "none (each day swapped as one partition)"],
-            ["Duplicates after", SEED["duplicates_after"], f"{after['sink']['duplicate_conversations']:,}"],
+            ["Duplicates after", SEED["duplicates_after"], f"{after['sink']['duplicate_keys']:,}"],
             ["ClickHouse vs Postgres after", SEED["vs_postgres_after"],
-             f"{after['sink']['distinct'] - after['source']['conversations']:+,}"],
+             f"{after['sink']['distinct'] - after['source']['rows']:+,}"],
         ]),
         f"**Verify: {'in sync — every day equals Postgres' if after['in_sync'] else 'NOT in sync'}.**",
         *(["## Act 2: the daily job that heals itself", ACT2_INTRO,

@@ -55,7 +55,7 @@ def _summary(doc: dict, many: str) -> str:
     src, snk, totals = doc["source"], doc["sink"], doc["totals"]
     return md.table(["Metric", "Count"], [
         [f"Postgres {many} (filter match)", src["rows"]], ["ClickHouse rows", snk["rows"]],
-        [f"ClickHouse distinct {many}", snk["distinct"]], [f"Duplicated {many}", snk["duplicate_conversations"]],
+        [f"ClickHouse distinct {many}", snk["distinct"]], [f"Duplicated {many}", snk["duplicate_keys"]],
         ["Missing in ClickHouse", totals["missing"]], ["Stale in ClickHouse", totals["stale"]],
         ["Changed (content differs)", totals["changed"]],
         ["Days out of sync", f"{sum(not d['in_sync'] for d in doc['days'])} of {len(doc['days'])}"]])
@@ -70,7 +70,7 @@ def _breakdown(before: dict, after: dict) -> str:
 
 def _results(before: dict, after: dict, many: str) -> str:
     def metrics(d):
-        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
+        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_keys"],
                 d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]
     names = ["ClickHouse rows", f"Distinct {many}", f"Duplicated {many}", "Missing", "Stale", "Changed",

@@ -8,6 +8,8 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from ..schemas import tagged
+
 CLASSES = ("missing", "stale", "changed", "duplicates")
 
 
@@ -102,6 +104,7 @@ class RangeDiff:
             samples["changed"] += [{"id": k, "columns": d.changed_columns.get(k, [])}
                                    for k in d.changed[: room("changed")]]
         classes = {k: sum(d[k] for d in days) for k in CLASSES}
-        return {"customer": customer, "from": self.first.isoformat(), "to": self.last.isoformat(),
-                "classes": classes, "stale_reasons": self.reason_counts(), "changed_columns": self.column_counts(),
-                "days": days, "samples": samples, "in_sync": not days}
+        return tagged("diff", {"customer": customer, "from": self.first.isoformat(), "to": self.last.isoformat(),
+                               "classes": classes, "stale_reasons": self.reason_counts(),
+                               "changed_columns": self.column_counts(), "days": days, "samples": samples,
+                               "in_sync": not days})

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from ..errors import BadInput
+from ..schemas import tagged
 
 PLAN_VERSION = 1
 DRIFT_KEYS = ("source", "sink_rows", "sink_distinct", "duplicates", "missing", "stale", "changed")
@@ -90,8 +91,14 @@ class Plan:
                 from None
 
 
+def plan_document(plan: Plan) -> dict:
+    """The `plan --json` document, which `plan --out` saves and `backfill --plan` loads. (The journal keeps
+    `Plan.to_json()`, without the schema field: a run's record, not a document.)"""
+    return tagged("plan", plan.to_json())
+
+
 def save_plan(plan: Plan, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(plan.to_json(), indent=2, default=str))
+    Path(path).write_text(json.dumps(plan_document(plan), indent=2, default=str))
 
 
 def load_plan(path: str | Path) -> Plan:

@@ -66,8 +66,8 @@ def duplicates(doc: dict, after: dict | None = None) -> str:
 
 def usecases(doc: dict, after: dict | None = None) -> str:
     """Distinct conversations per usecase: Postgres vs ClickHouse (before and after when given)."""
-    b = {u["usecase"]: u for u in doc["usecases"]}
-    a = {u["usecase"]: u for u in after["usecases"]} if after else {}
+    b = {u["value"]: u for u in doc["breakdown"]["values"]}
+    a = {u["value"]: u for u in after["breakdown"]["values"]} if after else {}
     names = list(b) + [n for n in a if n not in b]
     labels = [n or "(none)" for n in names]
     w = words(doc)

@@ -150,10 +150,10 @@ def _page(title: str, subtitle: str, sections: list[str]) -> str:
 
 def _cards(doc: dict) -> str:
     src, snk, w = doc["source"], doc["sink"], words(doc)
-    items = [(f"Postgres {w.many}", f"{src['conversations']:,}"),
+    items = [(f"Postgres {w.many}", f"{src['rows']:,}"),
              ("ClickHouse rows", f"{snk['rows']:,}"),
              ("ClickHouse distinct", f"{snk['distinct']:,}"),
-             (f"Duplicate {w.many}", f"{snk['duplicate_conversations']:,}"),
+             (f"Duplicate {w.many}", f"{snk['duplicate_keys']:,}"),
              ("Days out of sync", f"{sum(not d['in_sync'] for d in doc['days'])} of {len(doc['days'])}")]
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="v">{escape_html(v)}</div><div class="k">{escape_html(k)}</div></div>'
@@ -166,14 +166,14 @@ def volume_summary(doc: dict, heading: str = "Data Volume Summary") -> str:
 
 
 def clickhouse_vs_postgres(doc: dict, heading: str = "ClickHouse vs Postgres") -> str:
-    src, snk, totals, w = doc["source"]["conversations"], doc["sink"], doc["totals"], words(doc)
+    src, snk, totals, w = doc["source"]["rows"], doc["sink"], doc["totals"], words(doc)
     more = "more" if snk["distinct"] > src else "fewer" if snk["distinct"] < src else "as many"
     than = "as" if more == "as many" else "than"
     text = [f"ClickHouse has <strong>{more}</strong> distinct {escape_html(w.many)} ({snk['distinct']:,}) {than} "
             f"Postgres matches ({src:,})" + (f": {_delta(snk['distinct'], src)}." if more != "as many" else ".")
             + f" {totals['stale']:,} are stale (in ClickHouse, not in Postgres for that day), "
               f"{totals['missing']:,} missing, {totals['changed']:,} changed; "
-              f"{snk['duplicate_conversations']:,} {escape_html(w.many)} have more than one row "
+              f"{snk['duplicate_keys']:,} {escape_html(w.many)} have more than one row "
               f"({snk['extra_duplicate_rows']:,} extra rows)."]
     split = snk.get("duplicates_by_placement") or {}
     if split.get("same_shard") or split.get("cross_shard"):
@@ -201,8 +201,8 @@ def daily_volume(doc: dict) -> str:
 
 
 def usecase_distribution(doc: dict) -> str:
-    ucs = doc["usecases"]
-    labels = [u["usecase"] or "(none)" for u in ucs]
+    ucs = doc["breakdown"]["values"]
+    labels = [u["value"] or "(none)" for u in ucs]
     chart = charts.usecases(doc)
     rows = [[lab, u["source"], u["sink"], md.ratio(u["sink"], u["source"])] for lab, u in zip(labels, ucs)]
     title = words(doc).breakdown
@@ -244,8 +244,8 @@ def _daily_before_after(before: dict, after: dict, sync: dict) -> str:
 
 
 def _usecases_before_after(before: dict, after: dict) -> str:
-    a = {u["usecase"]: u for u in after["usecases"]}
-    b = {u["usecase"]: u for u in before["usecases"]}
+    a = {u["value"]: u for u in after["breakdown"]["values"]}
+    b = {u["value"]: u for u in before["breakdown"]["values"]}
     names = list(b) + [n for n in a if n not in b]
     pg = [a.get(n, b.get(n, {})).get("source", 0) for n in names]
     bef = [b.get(n, {}).get("sink", 0) for n in names]
@@ -263,14 +263,14 @@ def _duplicate_impact(before: dict, after: dict) -> str:
     b, a, w = before["sink"], after["sink"], words(before)
     rows = [[name, b[k], a[k], _delta(a[k], b[k])] for name, k in (
         ("Total rows", "rows"), (f"Distinct {w.many}", "distinct"),
-        (f"{w.Many} with duplicates", "duplicate_conversations"),
+        (f"{w.Many} with duplicates", "duplicate_keys"),
         ("Extra duplicate rows", "extra_duplicate_rows"))]
     rows.append([f"Rows per {w.one}", _per_conversation(b), _per_conversation(a), ""])
-    share = b["duplicate_conversations"] / b["distinct"] if b["distinct"] else 0
-    text = (f"Before the repair {b['duplicate_conversations']:,} {escape_html(w.many)} "
+    share = b["duplicate_keys"] / b["distinct"] if b["distinct"] else 0
+    text = (f"Before the repair {b['duplicate_keys']:,} {escape_html(w.many)} "
             f"({share:.{1 if share >= 0.01 else 2}%}) "
             f"had more than one row, "
-            f"{b['extra_duplicate_rows']:,} extra rows in all; after it, {a['duplicate_conversations']:,}.")
+            f"{b['extra_duplicate_rows']:,} extra rows in all; after it, {a['duplicate_keys']:,}.")
     return _section("duplicate-impact", "Duplicate impact", _p(text),
                     table(["Metric", "Before", "After", "Delta"], rows, "lrrr"))
 
@@ -295,7 +295,7 @@ def _results(doc: dict) -> str:
     before, after, sync = doc["before"], doc["after"], doc.get("sync") or {}
 
     def metrics(d):
-        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
+        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_keys"],
                 _per_conversation(d["sink"]), d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]
     w = words(before)
@@ -318,14 +318,14 @@ def _results(doc: dict) -> str:
                 ["Rate", SEED_BACKFILL["rate"], f"≈{rate / 1000:.1f}K rows/s"],
                 ["Window with an empty or partial table", SEED_BACKFILL["window"],
                  "none (each day swapped as one partition)"],
-                ["Duplicates after", SEED_BACKFILL["duplicates_after"], after["sink"]["duplicate_conversations"]],
+                ["Duplicates after", SEED_BACKFILL["duplicates_after"], after["sink"]["duplicate_keys"]],
                 ["ClickHouse vs Postgres after", SEED_BACKFILL["vs_postgres_after"],
-                 _delta(after["sink"]["distinct"], after["source"]["conversations"])]], "lrr")]
+                 _delta(after["sink"]["distinct"], after["source"]["rows"])]], "lrr")]
     return _section("results", "Results", *parts)
 
 
 def _comparison(before: dict, after: dict) -> str:
-    pb, pa = before["source"]["conversations"], after["source"]["conversations"]
+    pb, pa = before["source"]["rows"], after["source"]["rows"]
     w = words(before)
     rows = [[f"Total {w.many}", pa, before["sink"]["distinct"], after["sink"]["distinct"]],
             ["Total rows", pa, before["sink"]["rows"], after["sink"]["rows"]],

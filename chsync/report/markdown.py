@@ -67,18 +67,18 @@ def volume_rows(doc: dict, strong=_bold, verdict=_yes_no) -> list:
     """The seed's Data Volume Summary rows; `strong` and `verdict` render emphasis for the format at hand."""
     src, snk, w = doc["source"], doc["sink"], words(doc)
     days = len(doc["days"])
-    return [[f"Postgres {w.many} (filter match)", src["conversations"]],
+    return [[f"Postgres {w.many} (filter match)", src["rows"]],
             ["ClickHouse total rows", snk["rows"]],
             [f"ClickHouse distinct {w.many}", snk["distinct"]],
-            [strong(f"ClickHouse duplicate {w.many}"), strong(snk["duplicate_conversations"])],
+            [strong(f"ClickHouse duplicate {w.many}"), strong(snk["duplicate_keys"])],
             ["ClickHouse extra duplicate rows", snk["extra_duplicate_rows"]],
             ["Missing in ClickHouse", doc["totals"]["missing"]],
             ["Stale in ClickHouse", doc["totals"]["stale"]],
             ["Changed (content differs)", doc["totals"]["changed"]],
             [f"Days in range ({doc['from']} – {doc['to']})", days],
-            [f"Avg {w.many} per day (Postgres)", round(src["conversations"] / days) if days else 0],
-            *([["Profiles scanned", f"{src['profiles_scanned']:,} (filtered to {src['profiles_matched']:,}: "
-                                    f"{doc['customer']})"]] if src.get("profiles_scanned") is not None else []),
+            [f"Avg {w.many} per day (Postgres)", round(src["rows"] / days) if days else 0],
+            *([["Profiles scanned", f"{src['units_scanned']:,} (filtered to {src['units_matched']:,}: "
+                                    f"{doc['customer']})"]] if src.get("units_scanned") is not None else []),
             ["In sync", verdict(doc["in_sync"])]]
 
 
@@ -94,8 +94,8 @@ def daily_volume(doc: dict) -> str:
 
 
 def usecases(doc: dict) -> str:
-    rows = [[u["usecase"] or "(none)", u["source"], u["sink"], ratio(u["sink"], u["source"])]
-            for u in doc["usecases"]]
+    rows = [[u["value"] or "(none)", u["source"], u["sink"], ratio(u["sink"], u["source"])]
+            for u in doc["breakdown"]["values"]]
     return table([words(doc).breakdown, "Postgres", "ClickHouse", "Ratio"], rows)
 
 
@@ -138,7 +138,7 @@ def timeline_table(steps: list[dict]) -> str:
 
 def before_after(before: dict, after: dict) -> str:
     def metrics(d):
-        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_conversations"],
+        return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_keys"],
                 d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]
     w = words(before)
@@ -148,9 +148,9 @@ def before_after(before: dict, after: dict) -> str:
 
 
 def usecases_before_after(before: dict, after: dict) -> str:
-    a = {u["usecase"]: u for u in after["usecases"]}
-    rows = [[u["usecase"] or "(none)", u["sink"], a.get(u["usecase"], {}).get("sink", 0), u["source"]]
-            for u in before["usecases"]]
+    a = {u["value"]: u for u in after["breakdown"]["values"]}
+    rows = [[u["value"] or "(none)", u["sink"], a.get(u["value"], {}).get("sink", 0), u["source"]]
+            for u in before["breakdown"]["values"]]
     return table([words(before).breakdown, "Before", "After", "Postgres"], rows)
 
 

@@ -16,10 +16,10 @@ Which number comes from where in the JSON document printed by `--json` (names wi
 | drift_rows{kind=missing} | sum of healed[].missing / 0 | totals.missing | 0 |
 | drift_rows{kind=stale} | sum of healed[].stale / 0 | totals.stale | 0 |
 | drift_rows{kind=changed} | sum of healed[].changed / 0 | totals.changed | 0 |
-| drift_rows{kind=duplicate} | sum of healed[].duplicates / 0 | sink.duplicate_conversations | verify.dup... (1) |
+| drift_rows{kind=duplicate} | sum of healed[].duplicates / 0 | sink.duplicate_keys | verify.dup... (1) |
 | stale_rows{reason=R} | sum healed[].stale_reasons.R / - | stale_reasons.R | - |
 
-(1) verify.duplicate_conversations.
+(1) verify.duplicate_keys.
 
 A sync with a lookback also gives the table's whole history, from the ledger (apply/ledger.py):
 chsync_days_never_proven (days_never_proven) and chsync_oldest_proof_age_seconds
@@ -115,7 +115,7 @@ def _verify_numbers(doc: dict) -> DriftNumbers:
     return DriftNumbers(
         days_checked=len(doc["days"]), days_drifted=sum(1 for day in doc["days"] if not day["in_sync"]),
         drift_rows={"missing": totals["missing"], "stale": totals["stale"], "changed": totals["changed"],
-                    "duplicate": doc["sink"]["duplicate_conversations"]},
+                    "duplicate": doc["sink"]["duplicate_keys"]},
         stale_rows=dict(doc["stale_reasons"]), in_sync=doc["in_sync"])
 
 
@@ -125,7 +125,7 @@ def _backfill_numbers(doc: dict) -> DriftNumbers:
     return DriftNumbers(
         rows_written=doc["rows_written"], days_checked=len(doc["days"]), days_drifted=changed,
         days_healed=changed, in_sync=after["in_sync"],
-        drift_rows=dict.fromkeys(DRIFT_KINDS, 0) | {"duplicate": after["duplicate_conversations"]})
+        drift_rows=dict.fromkeys(DRIFT_KINDS, 0) | {"duplicate": after["duplicate_keys"]})
 
 
 def registry_for(command: str, doc: dict | None, *, table: str, customer: str | None, ended_at: float,

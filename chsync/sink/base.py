@@ -373,7 +373,7 @@ class ClickHouseSink(ABC):
 
     def range_totals(self, first: dt.date, last: dt.date) -> dict:
         key = self.spec.key
-        totals = {"rows": 0, "distinct": 0, "duplicate_conversations": 0}
+        totals = {"rows": 0, "distinct": 0, "duplicate_keys": 0}
         for bucket in self.key_buckets(first, last):
             sql = f"""SELECT sum(chsync_n), count(), countIf(chsync_n > 1) FROM (
                         SELECT {key}, count() AS chsync_n FROM {self.read_table}
@@ -381,7 +381,7 @@ class ClickHouseSink(ABC):
             rows, distinct, dups = self.rows(sql)[0]
             totals["rows"] += int(rows or 0)
             totals["distinct"] += int(distinct or 0)
-            totals["duplicate_conversations"] += int(dups or 0)
+            totals["duplicate_keys"] += int(dups or 0)
         return totals
 
     def duplicate_ids(self, first: dt.date, last: dt.date) -> list[str]:

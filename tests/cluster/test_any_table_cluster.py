@@ -48,9 +48,9 @@ def test_example_spec_scope_every_strategy_and_verify_on_the_cluster(shop):
         drift = [truth["days"][d] for d in part]
         assert any(d["missing"] or d["stale"] or d["changed"] or d["duplicates"] for d in drift), strategy
         result = shop.cli_json("backfill", "--from", part[0], "--to", part[-1], "--strategy", strategy, "--yes")
-        assert result["verify"]["in_sync"] and result["verify"]["duplicate_conversations"] == 0, strategy
+        assert result["verify"]["in_sync"] and result["verify"]["duplicate_keys"] == 0, strategy
     doc = shop.cli_json("verify", *whole)
-    assert doc["in_sync"] and doc["sink"]["duplicate_conversations"] == 0
+    assert doc["in_sync"] and doc["sink"]["duplicate_keys"] == 0
     assert doc["sink"]["rows"] == doc["sink"]["distinct"] == doc["source"]["rows"] == truth["totals"]["source"]
     nodes = [c.execute(f"SELECT count() FROM {shop.db}.delivered_orders")[0][0]
              for c in (shop.cluster.client(i) for i in range(shop.cluster.node_count))]

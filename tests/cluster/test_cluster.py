@@ -50,7 +50,7 @@ def test_scope_on_the_cluster_equals_the_ground_truth(cluster_env):
     assert scope["changed_columns"] == truth["changed_columns"]
     assert scope["sink_table"].endswith("conversation_with_labels_d")
     split = scope["sink"]["duplicates_by_placement"]
-    assert split["same_shard"] + split["cross_shard"] == scope["sink"]["duplicate_conversations"] > 0
+    assert split["same_shard"] + split["cross_shard"] == scope["sink"]["duplicate_keys"] > 0
     if cluster_env.layout == "plain":
         assert split["cross_shard"] > 0, "rand() sharding scatters an id's rows over shards"
     else:
@@ -90,13 +90,13 @@ def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
     pull = _cli(cluster_env, "plan", *FULL, "--mode", "pull")
     assert pull.returncode == 2 and "--mode pull needs the postgresql() table function" in pull.stderr
     result = _json(cluster_env, "backfill", *FULL, "--strategy", "swap", "--workers", "2", "--yes")
-    assert result["verify"]["in_sync"] and result["verify"]["duplicate_conversations"] == 0
+    assert result["verify"]["in_sync"] and result["verify"]["duplicate_keys"] == 0
     assert _cli(cluster_env, "verify", *FULL).returncode == 0
     nodes = [Client(h, port=p).execute(f"SELECT count() FROM {cluster_env.db}.conversation_with_labels")[0][0]
              for h, p in cluster_env.cluster.hosts]
     replicas = cluster_env.cluster.replicas
     shards = [nodes[i:i + replicas] for i in range(0, len(nodes), replicas)]
-    source = _json(cluster_env, "verify", *FULL)["source"]["conversations"]
+    source = _json(cluster_env, "verify", *FULL)["source"]["rows"]
     assert all(len(set(copies)) == 1 for copies in shards), f"replicas of a shard differ: {shards}"
     assert all(copies[0] > 0 for copies in shards) and sum(copies[0] for copies in shards) == source
 
@@ -106,7 +106,7 @@ def test_swap_backfill_on_the_cluster_ends_in_sync(cluster_env):
     ("plain", "repair")], indirect=["cluster_env"])
 def test_mutation_strategies_on_the_cluster(cluster_env, strategy):
     result = _json(cluster_env, "backfill", *RANGE, "--strategy", strategy, "--yes")
-    assert result["verify"]["in_sync"] and result["verify"]["duplicate_conversations"] == 0
+    assert result["verify"]["in_sync"] and result["verify"]["duplicate_keys"] == 0
 
 
 def _checked_days(env) -> int:
@@ -159,8 +159,8 @@ def test_daily_sync_on_the_cluster_is_idempotent(cluster_env):
         done = _cli(cluster_env, "sync", *RANGE)
         assert done.returncode == 0, done.stderr
     doc = _json(cluster_env, "verify", *RANGE)
-    assert doc["in_sync"] and doc["sink"]["duplicate_conversations"] == 0
-    assert doc["sink"]["rows"] == doc["source"]["conversations"]
+    assert doc["in_sync"] and doc["sink"]["duplicate_keys"] == 0
+    assert doc["sink"]["rows"] == doc["source"]["rows"]
 
 
 @pytest.mark.parametrize("cluster_env", ["replicated"], indirect=True)

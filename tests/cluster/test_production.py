@@ -58,7 +58,7 @@ def test_native_tls_with_a_ca_end_to_end(env, cluster, tmp_path, request):
     assert scope["mode"]["mode"] == "pull", scope["mode"]        # chDB copies over https, trusting the CA
     _same_as_truth(scope, env.truth)
     done = env.cli_json("backfill", *FULL, "--strategy", "swap", "--yes")
-    assert done["verify"]["in_sync"] and done["verify"]["duplicate_conversations"] == 0
+    assert done["verify"]["in_sync"] and done["verify"]["duplicate_keys"] == 0
     assert env.cli("verify", *FULL).returncode == 0
     assert env.cli_json("sync", "--day", DAY, "--lookback", "3")["drifted"] == []
     unverified = env.sink_url.split("?")[0] + "?" + "&".join(
@@ -147,7 +147,7 @@ def test_a_shard_hung_during_a_node_by_node_swap_is_journaled_and_resumed(drifte
         f"swapped on 127.0.0.1:{cluster.tcp_ports[0]} (1 of 3 nodes)"]
     assert states[DAY] == "failed"
     resumed = drifted.cli_json("backfill", "--resume", run, "--yes")
-    assert resumed["verify"]["in_sync"] and resumed["verify"]["duplicate_conversations"] == 0
+    assert resumed["verify"]["in_sync"] and resumed["verify"]["duplicate_keys"] == 0
 
 
 @pytest.mark.parametrize("mode", ["push", "auto"])
@@ -179,7 +179,7 @@ def test_the_connected_node_dies_mid_backfill_another_shows_the_run_refuses_a_wr
     via_node_2 = {"CHSYNC_SINK": drifted.sink_url.replace(f":{cluster.tcp_ports[0]}/", f":{cluster.tcp_ports[1]}/")}
     shown = drifted.cli("runs", "--json", env=via_node_2)
     assert shown.returncode == 0, shown.stderr
-    listed = json.loads(shown.stdout)
+    listed = json.loads(shown.stdout)["runs"]
     assert listed[0]["state"] == "running" and listed[0]["to"] == "2026-01-23"
     second = drifted.cli("backfill", *RANGE, "--strategy", "swap", "--yes", env=via_node_2)
     assert second.returncode == 3 and f"locked by run {listed[0]['run']} (pid {paused.pid} on " in second.stderr
@@ -232,7 +232,7 @@ def test_a_journal_of_an_earlier_version_is_converted_in_place_and_its_run_resum
                  [(run, d["day"], "planned", now + 1, 0, 0.0, "") for d in plan["days"]])
     node.execute(f"INSERT INTO {db}.chsync_locks VALUES",
                  [(plan["sink_table"], run, "gone-host", 1, now, 0, now)])
-    listed = drifted.cli_json("runs")
+    listed = drifted.cli_json("runs")["runs"]
     assert [(r["run"], r["state"]) for r in listed] == [(run, "running")]
     assert all(set(e.get(t) for t in ("chsync_runs", "chsync_journal", "chsync_locks")) == {"ReplicatedMergeTree"}
                for e in _engines(cluster, db))

@@ -59,7 +59,7 @@ def _node(env, shard: int, replica: int) -> Client:
 @pytest.mark.parametrize("strategy", ["swap", "per-day", "repair", "bulk"])
 def test_every_strategy_leaves_every_replica_equal_to_postgres(drifted, strategy):
     done = drifted.cli_json("backfill", *RANGE, "--strategy", strategy, "--yes")
-    assert done["verify"]["in_sync"] and done["verify"]["duplicate_conversations"] == 0
+    assert done["verify"]["in_sync"] and done["verify"]["duplicate_keys"] == 0
     assert_every_replica_equals_postgres(drifted)
     verify = drifted.cli_json("verify", *RANGE)
     assert verify["in_sync"] and verify["replicas"] == {"differing": []}
@@ -187,7 +187,7 @@ def test_the_journal_is_seen_from_every_replica(drifted):
     run = drifted.cli_json("backfill", *RANGE, "--strategy", "swap", "--yes")["run"]
     for node in range(drifted.cluster.node_count):
         url = drifted.cluster.url(drifted.db, "replicated", shard=node, extra="replicated=1")
-        runs = json.loads(drifted.cli("runs", "--json", env={"CHSYNC_SINK": url}, check=True).stdout)
+        runs = json.loads(drifted.cli("runs", "--json", env={"CHSYNC_SINK": url}, check=True).stdout)["runs"]
         assert [(r["run"], r["state"]) for r in runs] == [(run, "finished")], node
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from schema_check import assert_valid
 
 from chsync.demo.any_table import generate
 from chsync.demo.source_model import read_model
@@ -230,6 +231,7 @@ def test_demo_tells_the_story_on_the_example_table(tmp_path):
         doc = json.loads(done.stdout)
         before, after = doc["before"], doc["after"]
         assert doc["table"] == "delivered_orders" and before["noun"] == ["order", "orders"]
+        assert_valid(doc, "chsync demo --json")
         assert not before["in_sync"] and after["in_sync"] and after["sink"]["duplicate_keys"] == 0
         assert after["sink"]["rows"] == after["source"]["rows"] == doc["truth"]["totals"]["source"]
         assert [s["step"].split(" ")[0] for s in doc["timeline"]] == ["Start", "Generate", "Scope", "Sync", "Verify"]

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from mdtables import missing_images
 from report_expect import demo_tables, mismatches
+from schema_check import assert_valid
 from test_report_files import assert_drawn_svg
 
 from chsync.demo import daily
@@ -29,6 +30,7 @@ def test_demo_small_scale(tmp_path):
         doc = json.loads(done.stdout)
         before, after = doc["before"], doc["after"]
         assert not before["in_sync"] and before["sink"]["duplicate_keys"] > 0
+        assert_valid(doc, "chsync demo --json")
         assert before["totals"]["stale"] > 0 and before["totals"]["changed"] > 0
         assert after["in_sync"] and after["sink"]["duplicate_keys"] == 0
         assert after["sink"]["distinct"] == after["source"]["rows"] == after["sink"]["rows"]

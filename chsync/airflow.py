@@ -21,6 +21,7 @@ airflow.models.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -65,7 +66,7 @@ def task_failure(command: str, exit_code: int, reason: str) -> ChsyncTaskFailed 
 
 def reason_of(result: api.Result) -> str:
     """One line on why a result's exit code is not 0."""
-    def days(found) -> str:
+    def days(found: tuple[dt.date, ...]) -> str:
         shown = ", ".join(d.isoformat() for d in found[:10])
         return f"{len(found)} day(s): {shown}{' ...' if len(found) > 10 else ''}"
     if isinstance(result, api.SyncResult):

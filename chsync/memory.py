@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from typing import Any
 
 M_ARENA_MAX = -8      # mallopt's parameter number in glibc's malloc.h
 ARENAS = 2
 
 
 @functools.cache
-def _glibc():
+def _glibc() -> Any:
     """glibc, or None where the C library is another (musl, macOS): its own defaults then stand."""
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -50,7 +50,7 @@ class StepProgress:
         elif self.lines and not log.is_quiet():
             log.info(f"[{done}/{self.total}] {message}")
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.bar:
             self.bar.stop()
         if self._owner:

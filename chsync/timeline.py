@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Iterator
 
 
 @dataclasses.dataclass
@@ -23,11 +24,11 @@ class Step:
 
 
 class Timeline:
-    def __init__(self):
+    def __init__(self) -> None:
         self.steps: list[Step] = []
 
     @contextlib.contextmanager
-    def step(self, name: str):
+    def step(self, name: str) -> Iterator[Step]:
         s = Step(name, dt.datetime.now(dt.UTC))
         t0 = time.monotonic()
         self.steps.append(s)

@@ -23,6 +23,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 from .errors import EXIT_RUNTIME, RuntimeFailure
 from .secrets import redact
@@ -52,7 +53,7 @@ _deadlines: dict[int, _Deadline] = {}
 
 
 @contextlib.contextmanager
-def guard(seconds: float, what: str, peer: tuple[str, int] | None = None):
+def guard(seconds: float, what: str, peer: tuple[str, int] | None = None) -> Iterator[None]:
     """Run the body under a deadline of `seconds`; `what` names the peer (e.g. "Postgres at host:port"),
     `peer` is its (host, port), whose connections are shut when the deadline passes."""
     token = next(_tokens)

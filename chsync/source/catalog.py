@@ -8,6 +8,7 @@ import dataclasses
 
 from ..errors import BadInput, RuntimeFailure
 from ..spec.model import TableSpec
+from .postgres import PostgresSource
 from .sql import SourceSQL
 
 # Postgres type oids → the spec types they can be declared as.
@@ -34,7 +35,7 @@ class Finding:
     message: str
 
 
-def check(source, spec: TableSpec) -> list[Finding]:
+def check(source: PostgresSource, spec: TableSpec) -> list[Finding]:
     """Everything wrong with `spec` against this Postgres (errors first); [] when all is well."""
     sql = SourceSQL(spec, 3)
     try:
@@ -48,14 +49,14 @@ def check(source, spec: TableSpec) -> list[Finding]:
     return findings
 
 
-def require(source, spec: TableSpec) -> None:
+def require(source: PostgresSource, spec: TableSpec) -> None:
     """Raise BadInput with the first error, if any."""
     for finding in check(source, spec):
         if finding.level == "error":
             raise BadInput(finding.message)
 
 
-def _rejects(source, spec: TableSpec, text: str, what: str) -> None:
+def _rejects(source: PostgresSource, spec: TableSpec, text: str, what: str) -> None:
     import psycopg
     try:
         with source.pg.cursor() as cur:
@@ -70,7 +71,7 @@ def _rejects(source, spec: TableSpec, text: str, what: str) -> None:
         raise BadInput(f"{spec.origin}: Postgres rejects {what}: {first}") from None
 
 
-def _explain(source, sql: SourceSQL) -> None:
+def _explain(source: PostgresSource, sql: SourceSQL) -> None:
     """Every name the spec's SQL uses resolves (planning only: nothing is read)."""
     import datetime as dt
     day = dt.date(2000, 1, 1)
@@ -85,7 +86,7 @@ def _explain(source, sql: SourceSQL) -> None:
              "the spec's columns, joins or filter")
 
 
-def _types(source, spec: TableSpec, sql: SourceSQL) -> list[Finding]:
+def _types(source: PostgresSource, spec: TableSpec, sql: SourceSQL) -> list[Finding]:
     scalar = [c for c in spec.columns if c.sql is not None]
     if not scalar:
         return []
@@ -106,7 +107,7 @@ def _types(source, spec: TableSpec, sql: SourceSQL) -> list[Finding]:
     return found + _dimensions(source, spec) + _nullability(source, spec)
 
 
-def _enum_oids(source, oids: set[int]) -> dict[int, str]:
+def _enum_oids(source: PostgresSource, oids: set[int]) -> dict[int, str]:
     """The enum types among `oids`, by their names."""
     known = {o for o in oids if o not in OIDS and o not in TYPE_NAMES}
     if not known:
@@ -116,7 +117,7 @@ def _enum_oids(source, oids: set[int]) -> dict[int, str]:
         f"SELECT oid::int, typname::text FROM pg_type WHERE typtype = 'e' AND oid IN ({listed})")}
 
 
-def _dimensions(source, spec: TableSpec) -> list[Finding]:
+def _dimensions(source: PostgresSource, spec: TableSpec) -> list[Finding]:
     """An array column declared with several dimensions (int[][]): its elements have no single order."""
     from .sql import base_table
     table, alias = base_table(spec.sql(spec.source_from))
@@ -128,7 +129,7 @@ def _dimensions(source, spec: TableSpec) -> list[Finding]:
             and col.sql.strip() == f"{alias}.{col.sql.strip().split('.')[-1]}"]
 
 
-def _nullability(source, spec: TableSpec) -> list[Finding]:
+def _nullability(source: PostgresSource, spec: TableSpec) -> list[Finding]:
     """A column declared non-nullable whose Postgres column allows NULL: a NULL becomes the type's zero
     (text, numbers, booleans) or fails the day naming the key (uuid, date, time)."""
     from .sql import base_table
@@ -150,7 +151,7 @@ def _nullability(source, spec: TableSpec) -> list[Finding]:
     return found
 
 
-def _joins(source, spec: TableSpec) -> list[Finding]:
+def _joins(source: PostgresSource, spec: TableSpec) -> list[Finding]:
     import sqlglot
     from sqlglot import exp
     found = []
@@ -184,7 +185,7 @@ def _joins(source, spec: TableSpec) -> list[Finding]:
     return found
 
 
-def _lookups(source, spec: TableSpec) -> list[Finding]:
+def _lookups(source: PostgresSource, spec: TableSpec) -> list[Finding]:
     checks = []
     if spec.breakdown_names:
         n = spec.breakdown_names

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import BadInput
+from .postgres import PostgresSource
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +25,7 @@ class PgTable:
     primary_key: tuple[str, ...]
 
 
-def describe(source, name: str) -> PgTable:
+def describe(source: PostgresSource, name: str) -> PgTable:
     oid = _oid(source, name)
     columns = tuple(PgColumn(r[0], r[1], r[2] == "e", bool(r[3]), int(r[4])) for r in source.query(
         "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text, a.attnotnull, a.attndims "
@@ -36,7 +37,7 @@ def describe(source, name: str) -> PgTable:
     return PgTable(name, columns, key)
 
 
-def child_key(source, child: str, parent: str) -> str:
+def child_key(source: PostgresSource, child: str, parent: str) -> str:
     """The one column of `child` whose foreign key references `parent`."""
     found = [r[0] for r in source.query(
         "SELECT a.attname::text FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
@@ -49,7 +50,7 @@ def child_key(source, child: str, parent: str) -> str:
     return found[0]
 
 
-def column_type(source, table: str, column: str) -> str:
+def column_type(source: PostgresSource, table: str, column: str) -> str:
     rows = source.query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s "
                         "AND attname = %s AND attnum > 0 AND NOT attisdropped", (_oid(source, table), column))
     if not rows:
@@ -57,7 +58,7 @@ def column_type(source, table: str, column: str) -> str:
     return str(rows[0][0])
 
 
-def _oid(source, name: str) -> int:
+def _oid(source: PostgresSource, name: str) -> int:
     rows = source.query("SELECT to_regclass(%s)::oid::int", (name,))
     if not rows or rows[0][0] is None:
         raise BadInput(f"Postgres has no table {name!r}: give it as schema.table (e.g. public.orders)")

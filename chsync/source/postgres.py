@@ -9,7 +9,7 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -149,7 +149,7 @@ class PostgresSource:
         return self._sql[precision]
 
     # -- connections ---------------------------------------------------------------------------
-    def _guard(self, seconds: float):
+    def _guard(self, seconds: float) -> contextlib.AbstractContextManager[None]:
         """A call that must answer within `seconds` (libpq has no read timeout): past it, this process's
         connections to Postgres are shut and the call fails naming host:port (watchdog.py)."""
         return guard(seconds, f"Postgres at {self.endpoint}", peer=(self.host, self.port))
@@ -159,7 +159,7 @@ class PostgresSource:
         kind = RecoveryConflict if recovery_conflict(getattr(e, "sqlstate", None), str(e)) else RuntimeFailure
         return kind(f"Postgres at {redact_url(self.dsn)} failed: {reason}")
 
-    def read_slot(self):
+    def read_slot(self) -> contextlib.AbstractContextManager[None]:
         """Held while a statement reads this source (the sink's own reads of it too): at most max_reads at once."""
         return self.slots.slot(f"Postgres at {self.endpoint}")
 
@@ -188,7 +188,7 @@ class PostgresSource:
         time.sleep(pause)
 
     @property
-    def pg(self):
+    def pg(self) -> Any:
         if self._pg is None:
             import psycopg
             options = " ".join(f"-c {k}={v.replace(' ', '')}" for k, v in self.session().items())
@@ -227,7 +227,7 @@ class PostgresSource:
         log.info(f"Postgres at {self.endpoint} is a hot standby (read replica): the data read is {when}{state}")
 
     @property
-    def adbc(self):
+    def adbc(self) -> Any:
         if self._adbc is None:
             self.pg  # noqa: B018 - fail fast with psycopg's clearer connection message
             import adbc_driver_postgresql.dbapi as adbc
@@ -263,7 +263,8 @@ class PostgresSource:
                     pass
         self._pg = self._adbc = None
 
-    def query(self, sql: str, params=None, *, planner: dict[str, str] | None = None) -> list[tuple]:
+    def query(self, sql: str, params: Sequence[Any] | None = None, *,
+              planner: dict[str, str] | None = None) -> list[tuple]:
         """Control queries. `params` only with chsync's own SQL: the spec's may hold a literal `%`.
         `planner`: settings for this statement only (SET LOCAL in its own transaction)."""
         import psycopg
@@ -413,7 +414,7 @@ class PostgresSource:
         return arrow_types(data, list(self.spec.columns))
 
     def read_range_batches(self, first: dt.date, last: dt.date, precision: int, batch_rows: int,
-                           on_restart: Callable[[], None] | None = None):
+                           on_restart: Callable[[], None] | None = None) -> Generator[pa.Table, None, None]:
         """`read_range` as tables of about `batch_rows` rows each, streamed from one statement (one snapshot):
         memory holds a batch, not the day. The read timeout covers the whole statement. A read a standby
         cancels (recovery conflict) starts over; once batches were given out, only when `on_restart` is
@@ -497,7 +498,7 @@ class PostgresSource:
                                  "cannot store exactly: widen the declared type and the sink column, or fix the row; "
                                  "the day is left untouched")
 
-    def _null_error(self, day: dt.date, key, column: str) -> RuntimeFailure:
+    def _null_error(self, day: dt.date, key: Any, column: str) -> RuntimeFailure:
         return RuntimeFailure(f"{day}: {self.spec.key} {key} has no {column} (NULL) in Postgres, and the sink "
                               f"column is not nullable: mark it nullable = true in the spec, or fix the row")
 

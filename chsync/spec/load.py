@@ -16,7 +16,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import BadInput
 from .model import (
@@ -31,6 +31,7 @@ from .model import (
     Units,
     validate_customer,
 )
+from .params import ParamValue
 from .types import DAY_KINDS, KEY_KINDS, VERSION_KINDS, parse_type
 
 SEED = "seed.toml"
@@ -411,7 +412,7 @@ def _date(value: Any, where: str) -> dt.date | None:
         return _not_a_date(where)
 
 
-def _not_a_date(where: str):
+def _not_a_date(where: str) -> NoReturn:
     raise BadInput(f"{where} must be a date, YYYY-MM-DD")
 
 
@@ -423,7 +424,7 @@ def _count(value: Any, where: str) -> int | None:
     return value
 
 
-def _param(value: Any, where: str):
+def _param(value: Any, where: str) -> ParamValue:
     if isinstance(value, list):
         if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
             raise BadInput(f"{where}: a list parameter holds strings or numbers")

@@ -212,7 +212,7 @@ class TableSpec:
 
     # -- identity ------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
-        def plain(value):
+        def plain(value: Any) -> Any:
             if dataclasses.is_dataclass(value):
                 return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
             if isinstance(value, ColumnType):

@@ -3,6 +3,7 @@ generated from the table spec in base.py; each backend declares what it can do (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import BadInput
@@ -10,6 +11,9 @@ from ..secrets import redact_url
 from ..spec.model import TableSpec
 from .base import ClickHouseSink, Statement
 from .capabilities import Capabilities
+
+if TYPE_CHECKING:
+    from .server import ServerSink
 
 
 def open_sink(url: str | None, spec: TableSpec) -> ClickHouseSink:
@@ -42,7 +46,7 @@ def _scheme_checked(url: str | None) -> str:
     return url
 
 
-def open_server(url: str, spec: TableSpec):
+def open_server(url: str, spec: TableSpec) -> ServerSink:
     """A server sink: a cluster when the URL names one."""
     from .url import parse_url, spec_for_url
     parsed = parse_url(url)

@@ -12,6 +12,8 @@ import datetime as dt
 import re
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Self
 
 import pyarrow as pa
 
@@ -44,7 +46,7 @@ class Statement:
         return self.sql if self.node is None else f"-- on shard {self.node[0]}:{self.node[1]}\n{self.sql}"
 
 
-def literal(value) -> str:
+def literal(value: object) -> str:
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return str(int(value) if isinstance(value, bool) else value)
@@ -92,7 +94,7 @@ class ClickHouseSink(ABC):
         """Settings of an insert that every node acknowledges before it returns (None: one node holds it)."""
         return None
 
-    def run(self, statements: list[Statement], on_node_done=None) -> None:
+    def run(self, statements: list[Statement], on_node_done: Callable[[tuple[str, int]], None] | None = None) -> None:
         """Each statement in order; `on_node_done(node)` after each one that ran on one node."""
         for s in statements:
             if s.node is None:
@@ -139,10 +141,10 @@ class ClickHouseSink(ABC):
         replicas per shard waits, bounded, for each replica to apply the write, then compares it with the
         replica that took it), or the one that is not is named."""
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- names ---------------------------------------------------------------------------------
@@ -508,7 +510,7 @@ class ClickHouseSink(ABC):
         return [Statement(f"ALTER TABLE {self.table} REPLACE PARTITION {self.partition_literal(day)} "
                           f"FROM {self.stage_table(day)}")]
 
-    def swap_in(self, day: dt.date, on_node_done=None) -> None:
+    def swap_in(self, day: dt.date, on_node_done: Callable[[tuple[str, int]], None] | None = None) -> None:
         self.run(self.swap_statements(day), on_node_done)
 
     def drop_day_statements(self, day: dt.date) -> list[Statement]:
@@ -572,5 +574,5 @@ def fingerprint_row(row: tuple) -> tuple[int, int, int]:
     return int(n), int(u), int(s or 0) % MOD64
 
 
-def as_date(value) -> dt.date:
+def as_date(value: object) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -27,7 +27,7 @@ _PYTHON_TABLE_LOCK = threading.Lock()
 _open: dict[str, Any] = {}  # path -> chdb Session; chDB allows one path per process
 
 
-def _session(path: str, config: str | None = None):
+def _session(path: str, config: str | None = None) -> Any:
     """The process's chDB session on `path` (`config`: a configuration file for the engine, e.g. the CA to
     trust over https)."""
     try:
@@ -141,7 +141,7 @@ class ChdbSink(ClickHouseSink):
             sess.close()
             holder_file(self.path).unlink(missing_ok=True)
 
-    def _run(self, sql: str, fmt: str = "CSV"):
+    def _run(self, sql: str, fmt: str = "CSV") -> Any:
         try:
             return self.session.query(sql, fmt)
         except Exception as e:

@@ -8,6 +8,8 @@ import datetime as dt
 import re
 import time
 
+import pyarrow as pa
+
 from ..errors import BadInput, RuntimeFailure
 from . import ddl
 from .base import MOD64, Statement, as_date, fingerprint_row
@@ -239,7 +241,7 @@ class ClusterSink(ServerSink):
                     "ZooKeeper keeps equal (a plain table's replicas each get what one write happens to reach)")
         return None
 
-    def insert_stage(self, day: dt.date, data) -> None:
+    def insert_stage(self, day: dt.date, data: pa.Table) -> None:
         # a fresh staging table: nothing to deduplicate against, and no block is sent twice
         self.insert_arrow(self.stage_read_table(day), data,
                           {"insert_deduplicate": 0} if self.capabilities.replica_copies else None)

@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlencode
 
+from .url import ServerURL
+
 # What tells two servers apart: the host name and version, the macros (shard and replica on a cluster),
 # where the server keeps its data, and how long it has been up (seconds, compared with some slack).
 IDENTITY = ("SELECT hostName() AS host, version() AS version, "
@@ -28,7 +30,7 @@ def tls_context(ca_certs: str | None, verify: bool) -> ssl.SSLContext:
     return context
 
 
-def query(url, port: int, sql: str, timeout: float) -> str:
+def query(url: ServerURL, port: int, sql: str, timeout: float) -> str:
     """One query over HTTP; the text of the answer. Raises OSError (urllib's errors) on failure."""
     scheme = "https" if url.secure else "http"
     request = urllib.request.Request(f"{scheme}://{url.host}:{port}/?{urlencode({'query': sql})}")
@@ -39,7 +41,7 @@ def query(url, port: int, sql: str, timeout: float) -> str:
         return answer.read().decode()
 
 
-def identity_over_http(url, port: int, timeout: float = PROBE_SECONDS) -> dict | None:
+def identity_over_http(url: ServerURL, port: int, timeout: float = PROBE_SECONDS) -> dict | None:
     """The identity the server on `port` reports, or None when nothing (usable) answers there."""
     try:
         text = query(url, port, IDENTITY + " FORMAT JSONEachRow", timeout)

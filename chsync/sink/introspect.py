@@ -8,6 +8,7 @@ import dataclasses
 import re
 
 from ..errors import BadInput
+from .base import ClickHouseSink
 from .canonical import time_type
 
 
@@ -36,7 +37,7 @@ class ChTable:
         return None if kind is None else (kind[1] or self.server_zone)
 
 
-def describe(sink, name: str) -> ChTable:
+def describe(sink: ClickHouseSink, name: str) -> ChTable:
     db, _, table = name.rpartition(".")
     if not db:
         raise BadInput(f"--sink-table {name!r}: give it as database.table")
@@ -58,7 +59,7 @@ def describe(sink, name: str) -> ChTable:
                    partition, zone)
 
 
-def _engine(sink, db: str, table: str) -> str:
+def _engine(sink: ClickHouseSink, db: str, table: str) -> str:
     found = sink.rows(f"SELECT engine_full FROM system.tables WHERE database = '{db}' AND name = '{table}'")
     if not found:
         raise BadInput(f"the sink has no table {db}.{table}")

@@ -13,6 +13,7 @@ the replicated tables, and the old tables are kept, renamed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from .base import ClickHouseSink, literal
 
@@ -68,7 +69,7 @@ class JournalStore:
                               f"ENGINE = MergeTree PARTITION BY {PARTITION[name]} ORDER BY {ORDER[name]}")
             self._add_columns(name)
 
-    def _add_columns(self, name: str, run=None) -> None:
+    def _add_columns(self, name: str, run: Callable[..., list[tuple]] | None = None) -> None:
         run = run or self.sink.rows
         have = {c for c, in run(f"SELECT name FROM system.columns WHERE database = '{self.sink.db}' "
                                 f"AND table = '{name}'")}

@@ -9,7 +9,8 @@ import datetime as dt
 import logging
 import re
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 import pyarrow as pa
@@ -21,6 +22,11 @@ from .base import ClickHouseSink
 from .capabilities import Capabilities
 from .chdb import time_precision
 from .url import ServerURL
+
+if TYPE_CHECKING:
+    from clickhouse_driver import Client
+
+T = TypeVar("T")
 
 # feature -> first (major, minor) version that has it
 FEATURES = {
@@ -75,7 +81,7 @@ class ServerSink(ClickHouseSink):
         return twin
 
     # -- transport -----------------------------------------------------------------------------
-    def _connect(self, host: str, port: int, timeout: float | None = None, *, listed: bool = False):
+    def _connect(self, host: str, port: int, timeout: float | None = None, *, listed: bool = False) -> Client:
         """A client of one node; `listed`: `port` is the native port system.clusters gives (see node_port)."""
         from clickhouse_driver import Client
         if listed:
@@ -94,7 +100,7 @@ class ServerSink(ClickHouseSink):
                                 "send_timeout": max(1, int(timeout * 0.8))})
 
     @property
-    def client(self):
+    def client(self) -> Client:
         if self._client is None:
             self._client = self._connect(self.url.host, self.url.port)
         return self._client
@@ -108,7 +114,7 @@ class ServerSink(ClickHouseSink):
                     pass
         self._client, self._node_clients = None, {}
 
-    def _call(self, fn, sql: str, where: str = ""):
+    def _call(self, fn: Callable[[], T], sql: str, where: str = "") -> T:
         """Runs fn(); transient ZooKeeper errors (a restarted ZooKeeper expires every session; tables are
         read-only until the server reconnects) are retried for up to RETRY_SECONDS. Every statement chsync
         sends is safe to repeat, and a repeated insert into staging would fail the staging check."""
@@ -123,7 +129,7 @@ class ServerSink(ClickHouseSink):
                 log.info(f"ClickHouse{where}: {e}; retrying")
                 time.sleep(1.0)
 
-    def _call_once(self, fn, where: str):
+    def _call_once(self, fn: Callable[[], T], where: str) -> T:
         from clickhouse_driver import errors
         at = where or f" at {self.display_url}"
         try:
@@ -171,7 +177,7 @@ class ServerSink(ClickHouseSink):
         return self._call(lambda: self.client.execute(sql), sql)
 
     def arrow(self, sql: str) -> pa.Table:
-        def run():
+        def run() -> pa.Table:
             data, types = self.client.execute(sql, with_column_types=True, columnar=True)
             return pa.table({name: list(col) for (name, _), col in zip(types, data)} if data else
                             {name: [] for name, _ in types})
@@ -188,7 +194,7 @@ class ServerSink(ClickHouseSink):
         sql = f"INSERT INTO {table} VALUES"
         self._call(lambda: self.client.execute(sql, rows, settings=settings or {}), sql)
 
-    def node_client(self, node: tuple[str, int]):
+    def node_client(self, node: tuple[str, int]) -> Client:
         if node not in self._node_clients:
             self._node_clients[node] = self._connect(*node, listed=True)
         return self._node_clients[node]
@@ -272,12 +278,12 @@ class ServerSink(ClickHouseSink):
         self.insert_arrow(self.read_table, data, settings)
 
 
-def _first_line(text) -> str:
+def _first_line(text: object) -> str:
     text = str(text or "").strip()
     return text.splitlines()[0] if text else ""
 
 
-def _server_reason(message) -> str:
+def _server_reason(message: object) -> str:
     """The server's own words, without its stack trace."""
     text = _first_line(message).split("Stack trace:")[0].strip().rstrip(".")
     return text.removeprefix("DB::Exception: ")

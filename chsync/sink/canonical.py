@@ -63,7 +63,7 @@ def accepts(col: Column, found: str) -> bool:
     inner = m.group(1) if m else found
     if col.type.element is not None:   # Array(Nullable(T)): T holds the element as a column would
         m = re.fullmatch(r"Array\(Nullable\((.*)\)\)", inner)
-        return bool(m) and accepts(Column(col.name, col.type.element), m.group(1))
+        return m is not None and accepts(Column(col.name, col.type.element), m.group(1))
     if col.type.is_time:
         kind = time_type(inner)
         return kind is not None and kind[0] in TIME_PRECISIONS

@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import struct
 from collections import Counter, defaultdict
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,7 +41,7 @@ def compare_day(source: pa.Table, sink: pa.Table) -> DayDiff:
     )
 
 
-def normal(column: Column, value):
+def normal(column: Column, value: Any) -> Any:
     """A value as both sides can be compared: arrays as sorted multisets, times as naive UTC, booleans as
     0/1, numbers as Decimals (ClickHouse hands Decimal and Float back as Python numbers of its own), doubles
     by their bits, as the fingerprint sees them (-0.0 is not 0.0 there)."""

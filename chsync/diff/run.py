@@ -13,6 +13,8 @@ import contextlib
 import datetime as dt
 import os
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +25,16 @@ from ..progress import StepProgress
 from .compare import HASH, KEY, agree, changed_columns, compare_day
 from .result import DayDiff, RangeDiff
 
+if TYPE_CHECKING:
+    from ..pull.insink import SinkSideDiff
+    from ..pull.mirror import Mirror
+    from ..pull.reader import Puller
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
+
+SinkT = TypeVar("SinkT")
+SourceT = TypeVar("SourceT")
+
 # The in-sink diff holds a window's source rows and sink rows in memory. Measured on the seed's 1.5M rows
 # with every row changed: one window of 2M rows peaked at 2.1 GB; windows of 250K rows at 0.7 GB; of
 # 150K rows at 0.57 GB, for about 0.5 s more (each window reads Postgres once more).
@@ -31,7 +43,7 @@ DIFF_WINDOW_ROWS = int(os.environ.get("CHSYNC_DIFF_WINDOW_ROWS", "150000"))
 MAX_LISTED_SAMPLES = 10_000
 
 
-def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "auto", *,
+def diff_with_mode(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date, mode: str = "auto", *,
                    explain: bool = True, keep: int | None = None,
                    breakdown: bool = False) -> tuple[RangeDiff, str, str]:
     """The diff with the source side hashed by Postgres (push) or inside the sink (pull); returns it
@@ -49,7 +61,7 @@ def diff_with_mode(source, sink, first: dt.date, last: dt.date, mode: str = "aut
     return result, transport.mode, transport.why
 
 
-def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = True,
+def diff_range(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date, *, explain: bool = True,
                breakdown: bool = False) -> RangeDiff:
     """Push: compare (rows, distinct, hash sum) per day; drill into a day by (key, hash) only when they
     differ. `breakdown`: count the breakdown on both sides too, Postgres's in its fingerprint's pass."""
@@ -73,7 +85,8 @@ def diff_range(source, sink, first: dt.date, last: dt.date, *, explain: bool = T
     return result
 
 
-def _at_once(sink, sink_side, source_side):
+def _at_once(sink: ClickHouseSink, sink_side: Callable[[ClickHouseSink], SinkT],
+             source_side: Callable[[], SourceT]) -> tuple[SourceT, SinkT]:
     """(source_side(), sink_side(twin)): each database works on its own side at the same time, the sink's
     in a thread with its own client."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool, contextlib.closing(sink.clone()) as twin:
@@ -81,14 +94,15 @@ def _at_once(sink, sink_side, source_side):
         return source_side(), sink_result.result()
 
 
-def day_fingerprints(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict]:
+def day_fingerprints(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date) -> tuple[dict, dict]:
     """(source, sink) per-day fingerprints of the range, both databases hashing their own side at once."""
     precision = sink.capabilities.time_precision
     return _at_once(sink, lambda twin: twin.day_stats(first, last),
                     lambda: source.day_fingerprints(first, last, precision))
 
 
-def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> tuple[dict, dict, dict]:
+def fingerprints_and_breakdown(source: PostgresSource, sink: ClickHouseSink, first: dt.date,
+                               last: dt.date) -> tuple[dict, dict, dict]:
     """`day_fingerprints`, and the source's breakdown counted in the same pass. The sink's breakdown is
     counted later, after the range totals (`build_scope`), which tell whether it must group by key; beside
     Postgres's pass it would take the cores Postgres's parallel workers need."""
@@ -99,13 +113,14 @@ def fingerprints_and_breakdown(source, sink, first: dt.date, last: dt.date) -> t
     return source_days, sink_days, source_counts
 
 
-def differing_days(source, sink, first: dt.date, last: dt.date) -> list[dt.date]:
+def differing_days(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date) -> list[dt.date]:
     """The days of the range whose fingerprints differ, or on which a shard's replicas differ from each other
     (what the Distributed table reads depends on which replica it picks): no row leaves either database."""
     return compare_days(source, sink, first, last)[0]
 
 
-def compare_days(source, sink, first: dt.date, last: dt.date) -> tuple[list[dt.date], dict[dt.date, tuple[int, int]]]:
+def compare_days(source: PostgresSource, sink: ClickHouseSink, first: dt.date,
+                 last: dt.date) -> tuple[list[dt.date], dict[dt.date, tuple[int, int]]]:
     """(`differing_days`, Postgres's (rows, hash sum) of every other day: the days found equal)."""
     days = day_range(first, last)
     source_days, sink_days = day_fingerprints(source, sink, first, last)
@@ -118,7 +133,7 @@ def _differing(days: list[dt.date], source_days: dict, sink_days: dict) -> list[
     return [day for day in days if not agree(source_days.get(day, (0, 0)), sink_days.get(day))]
 
 
-def drill_day(source, sink, day: dt.date, read: pa.Table | None = None) -> DayDiff:
+def drill_day(source: PostgresSource, sink: ClickHouseSink, day: dt.date, read: pa.Table | None = None) -> DayDiff:
     """One day's differences by (key, hash), explained: `diff_range`'s drill-down of a single day.
     `read`: the day's source set as a push read gave it (its rows and HASH), when one was just taken:
     Postgres then does not hash the day a second time."""
@@ -133,8 +148,8 @@ def drill_day(source, sink, day: dt.date, read: pa.Table | None = None) -> DayDi
     return result.days[day]
 
 
-def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool = True,
-                 mirror=None, keep: int | None = None) -> RangeDiff:
+def diff_in_sink(source: PostgresSource, puller: Puller, first: dt.date, last: dt.date, *, explain: bool = True,
+                 mirror: Mirror | None = None, keep: int | None = None) -> RangeDiff:
     """The same diff with the source side read, hashed and joined inside the sink (pull mode): only the
     differing keys come back. Same classes and reasons as `diff_range`. Window by window (about
     DIFF_WINDOW_ROWS source rows each), so memory is bounded by a window, not the range; Postgres explains
@@ -182,7 +197,7 @@ def diff_in_sink(source, puller, first: dt.date, last: dt.date, *, explain: bool
     return result
 
 
-def _explain_changed(result: RangeDiff, side, days: list[dt.date], keep: int | None) -> None:
+def _explain_changed(result: RangeDiff, side: SinkSideDiff, days: list[dt.date], keep: int | None) -> None:
     """The changed columns of the window's changed rows, counted in the sink; listed per key for every
     key, or with `keep` only for the keys the compacted days will keep."""
     samples = None if keep is None else [k for day in days for k in result.days[day].changed[:keep]]
@@ -231,7 +246,7 @@ def _classify(result: RangeDiff, keys: pa.Table) -> None:
             getattr(result.days[day], name).extend(ids)
 
 
-def _split_by_day(days: pa.ChunkedArray, ids: pa.ChunkedArray):
+def _split_by_day(days: pa.ChunkedArray, ids: pa.ChunkedArray) -> Iterator[tuple[dt.date, list]]:
     """(day, [ids]) runs of a table sorted by day."""
     start = 0
     for entry in pc.value_counts(days).to_pylist():  # in order of first appearance, so in day order
@@ -246,7 +261,7 @@ def _stale_pairs(keys: pa.Table) -> tuple[list[str], list[str]]:
     return pc.cast(stale.column("day"), pa.string()).to_pylist(), stale.column("id").to_pylist()
 
 
-def _explain_stale(source, result: RangeDiff, stale: tuple[list[str], list[str]] | None = None) -> None:
+def _explain_stale(source: PostgresSource, result: RangeDiff, stale: tuple[list[str], list[str]] | None = None) -> None:
     """The reason of every stale (day, key) (by default, of every stale row found), asked of Postgres."""
     if stale is None:
         pairs = [(day.isoformat(), k) for day, d in result.days.items() for k in d.stale]
@@ -255,7 +270,7 @@ def _explain_stale(source, result: RangeDiff, stale: tuple[list[str], list[str]]
         result.days[day].stale_reasons.update(dict.fromkeys(keys, reason))
 
 
-def _explain(source, sink, result: RangeDiff, precision: int) -> None:
+def _explain(source: PostgresSource, sink: ClickHouseSink, result: RangeDiff, precision: int) -> None:
     _explain_stale(source, result)
     key, compared = source.spec.key, source.spec.compared
     for day, d in result.days.items():

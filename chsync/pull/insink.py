@@ -172,5 +172,5 @@ def _column_hash(col: Column, source: bool) -> str:
     return part if col.type.is_array else f"cityHash64({part})"
 
 
-def _as_date(value) -> dt.date:
+def _as_date(value: object) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

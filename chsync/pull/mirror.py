@@ -17,6 +17,7 @@ import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ..errors import RuntimeFailure
@@ -25,6 +26,10 @@ from ..sink.chdb import ChdbSink, open_path
 from ..watchdog import guard
 from .transpile import sql_string
 
+if TYPE_CHECKING:
+    from ..sink.server import ServerSink
+    from ..sink.url import ServerURL
+
 DATABASE = "chsync_mirror"
 # chDB's url() retries a refused or silent port for minutes by default: a copy either starts at once or
 # fails, and a stalled transfer ends after HTTP_TIMEOUT seconds.
@@ -32,7 +37,7 @@ HTTP_SETTINGS = ("SETTINGS http_max_tries = 1, http_connection_timeout = {connec
                  "http_receive_timeout = {timeout}, http_send_timeout = {timeout}")
 
 
-def tls_config(folder: str, url) -> str:
+def tls_config(folder: str, url: ServerURL) -> str:
     """A configuration file for chDB's https client: trust the sink URL's CA bundle (ca_certs=), or check
     nothing (verify=0), as the native connection does."""
     client = (f"<caConfig>{escape(url.ca_certs)}</caConfig><loadDefaultCAFile>false</loadDefaultCAFile>"
@@ -55,7 +60,7 @@ class Mirror(ChdbSink):
     """An embedded sink whose table holds one window of a server sink's rows at a time. It uses the chDB
     directory this process already holds (chDB allows one), else a temporary one removed on close."""
 
-    def __init__(self, server, http_port: int):
+    def __init__(self, server: ServerSink, http_port: int) -> None:
         held = open_path()
         self._owned = None if held else tempfile.mkdtemp(prefix="chsync-mirror-")
         spec = server.spec.with_sink(database=DATABASE)

@@ -14,12 +14,29 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ..errors import RuntimeFailure
 from ..faults import fault_point
 from ..sink.canonical import ch_type
 from ..watchdog import guard
 from .transpile import DAY, PgLink, PulledSource
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
+
+    class SwapUnit(Protocol):
+        """What one swap replaces (strategies' Unit, a layer above): its first and last day."""
+        @property
+        def first(self) -> dt.date: ...
+        @property
+        def last(self) -> dt.date: ...
+
+T = TypeVar("T")
 
 # Child tables (array columns) are copied once per run into snapshots: postgresql() cannot push a join
 # or an IN (subquery) down, so reading them per window would scan the whole child table every time.
@@ -52,7 +69,7 @@ class Puller:
     """One run's pull mode on one sink: child snapshots, source-set reads, staging loads.
     Raises NotPullable when the spec's SQL cannot be carried into ClickHouse."""
 
-    def __init__(self, sink, source):
+    def __init__(self, sink: ClickHouseSink, source: PostgresSource) -> None:
         self.sink, self.source, self.link = sink, source, PgLink.from_dsn(source.dsn)
         self.spec = sink.spec
         self.precision = sink.capabilities.time_precision
@@ -64,7 +81,7 @@ class Puller:
         self._loaded: dict[tuple[dt.date, dt.date], str] = {}
         self._lock = threading.Lock()
 
-    def _run(self, fn, *args):
+    def _run(self, fn: Callable[..., T], *args: Any) -> T:
         """A statement in which the sink reads Postgres: postgresql() has no read timeout of its own."""
         # An in-process sink's connections to Postgres are this process's: past the timeout they are shut
         # and the statement fails; a server's are not, so the watchdog ends the process instead.
@@ -190,7 +207,7 @@ class Puller:
                 self._loaded[(lo, hi)] = table
             return self._loaded[(lo, hi)]
 
-    def stage_unit(self, unit, sink=None) -> str:
+    def stage_unit(self, unit: SwapUnit, sink: ClickHouseSink | None = None) -> str:
         """Fresh staging for the unit (a day or a month), filled from its pulled window; returns where to
         read it. `sink`: this thread's client of the same sink (day workers)."""
         window = self._window(unit.first)
@@ -211,10 +228,10 @@ class Puller:
                 self.sink.execute(f"DROP TABLE IF EXISTS {table}")
             self._ready = False
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import __version__, policy
 from ..diff.transport import not_pullable
@@ -16,6 +17,9 @@ from ..sink.base import ClickHouseSink
 from ..strategies import STRATEGIES, Strategy
 from ..strategies.partition import month_of
 from .model import DRIFT_KEYS, DayPlan, Plan
+
+if TYPE_CHECKING:
+    from ..source.postgres import PostgresSource
 
 DEFAULT_RATE = 20_000.0
 
@@ -92,7 +96,7 @@ def _read_window(strategy: Strategy, grain: str | None, first: dt.date, last: dt
     return strategy.read_window
 
 
-def make_plan(source, sink: ClickHouseSink, first: dt.date, last: dt.date, strategy: str = "auto",
+def make_plan(source: PostgresSource, sink: ClickHouseSink, first: dt.date, last: dt.date, strategy: str = "auto",
               mode: str = "push", rate_of: Callable[[str], float | None] | None = None) -> Plan:
     """Scope the range, pick the strategy, estimate from earlier runs of it (`rate_of`, from the journal)
     or from a one-day calibration. On a month-partitioned sink a swap replaces whole months, so the
@@ -110,7 +114,7 @@ def make_plan(source, sink: ClickHouseSink, first: dt.date, last: dt.date, strat
                       requested=requested if requested != (first, last) else None)
 
 
-def calibrate(source, sink: ClickHouseSink, scope: Scope) -> tuple[float, str]:
+def calibrate(source: PostgresSource, sink: ClickHouseSink, scope: Scope) -> tuple[float, str]:
     """Times one source read (the largest drifted day); writes are assumed to cost as much as reads."""
     drifted = [d for d in scope.days if not d.in_sync and d.source]
     if not drifted:

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pyarrow as pa
 
-from ..sink.base import ClickHouseSink
+from ..sink.base import ClickHouseSink, Statement
 from .partition import Unit
 
 if TYPE_CHECKING:
     from ..scope import DayRow
+    from ..source.postgres import PostgresSource
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Writer(Protocol):
 
     def state(self, unit: Unit, state: str, rows: int = 0, *, detail: str = "") -> None: ...
 
-    def mutate(self, statements) -> None: ...
+    def mutate(self, statements: list[Statement]) -> None: ...
 
     def insert(self, day: dt.date, data: pa.Table) -> None: ...
 
@@ -71,7 +72,7 @@ class Strategy:
     grains: ClassVar[tuple[str, ...] | None] = None   # the partition grains it needs, None for any
     mutations_per_day: ClassVar[int] = 0
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
             REGISTERED.append(cls)
@@ -103,7 +104,8 @@ class Strategy:
                 states: dict[dt.date, str]) -> None:
         """Before the first day (and again on resume)."""
 
-    def run_unit(self, run: Run, unit: Unit, action: str, source, sink: ClickHouseSink) -> tuple[int, str]:
+    def run_unit(self, run: Run, unit: Unit, action: str, source: PostgresSource,
+                 sink: ClickHouseSink) -> tuple[int, str]:
         """Change the unit's days in the sink, through this thread's `source` and `sink`; returns (rows
         written, what was done). The unit's live fingerprint has been checked against the source read
         when this returns."""

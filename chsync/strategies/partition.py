@@ -11,6 +11,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -20,6 +22,9 @@ from ..faults import fault_point
 from ..sink.base import ClickHouseSink
 from ..source.postgres import PostgresSource
 from ..source.sql import HASH
+
+if TYPE_CHECKING:
+    from ..pull.reader import Puller
 
 # Rows of a pushed day held in memory at once: a larger day is staged in several inserts into one staging
 # table, then checked and swapped as one partition. A seed day (at most ~60K rows) is one batch
@@ -80,7 +85,8 @@ def _noop(state: str, rows: int = 0, detail: str = "") -> None:
 
 
 def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow_shrink: bool = False,
-              on_state=_noop, puller=None, on_read=None, batch_rows: int = BATCH_ROWS) -> Swapped:
+              on_state: Callable[..., None] = _noop, puller: Puller | None = None,
+              on_read: Callable[[pa.Table], None] | None = None, batch_rows: int = BATCH_ROWS) -> Swapped:
     """`on_state(state, rows[, detail])` is told "staged", "verified", "swapping" (after each node, where the
     swap runs node by node) and "swapped" as they happen; the unit is checked when this returns. With a
     `puller` the sink copies the unit from Postgres itself (pull mode), and the copy must match Postgres's
@@ -141,7 +147,7 @@ def swap_unit(source: PostgresSource, sink: ClickHouseSink, unit: Unit, *, allow
 
 
 def _stage_pushed(source: PostgresSource, sink: ClickHouseSink, unit: Unit, precision: int, batch_rows: int,
-                  on_read) -> tuple[tuple[int, int], bool]:
+                  on_read: Callable[[pa.Table], None] | None) -> tuple[tuple[int, int], bool]:
     """Read the unit from Postgres batch by batch into one fresh staging table; returns (its fingerprint as
     Postgres computed it, whether a staging table was made). No rows: no staging."""
     rows, hashes, staged = 0, 0, False

@@ -3,12 +3,20 @@ its missing and changed rows. Readers see differing rows come and go, never the 
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..diff.compare import HASH, KEY, compare_day
 from .base import Run, Strategy, Writer
 from .partition import Unit
+
+if TYPE_CHECKING:
+    from ..scope import DayRow
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
 
 
 class Repair(Strategy):
@@ -19,23 +27,25 @@ class Repair(Strategy):
                    "changed rows are absent between their delete and re-insert")
     mutations_per_day = 1
 
-    def action(self, day, grain):
+    def action(self, day: DayRow, grain: str | None) -> str:
         return "skip" if day.in_sync else "repair"
 
-    def preview(self, sink, day, action, drift, insert):
+    def preview(self, sink: ClickHouseSink, day: dt.date, action: str, drift: DayRow, insert: str) -> list[str]:
         n_delete = drift.stale + drift.duplicates + drift.changed
         n_insert = drift.missing + drift.changed + drift.duplicates
         return [*(str(s) for s in sink.delete_keys_preview(day, n_delete)),
                 "-- the ids: the day's stale, duplicate and changed keys, diffed again when applied",
                 f"INSERT INTO {sink.table} ({n_insert:,} missing, changed and duplicated rows from Postgres)"]
 
-    def run_unit(self, run: Run, unit: Unit, action: str, source, sink):
+    def run_unit(self, run: Run, unit: Unit, action: str, source: PostgresSource,
+                 sink: ClickHouseSink) -> tuple[int, str]:
         day = unit.first
         data, expected, _ = run.read(day)
         return repair_day(run, unit, data, expected, sink)
 
 
-def repair_day(run: Writer, unit: Unit, data: pa.Table, expected: tuple[int, int], sink) -> tuple[int, str]:
+def repair_day(run: Writer, unit: Unit, data: pa.Table, expected: tuple[int, int],
+                sink: ClickHouseSink) -> tuple[int, str]:
     """Given the day's source read: delete what differs, insert what is missing or changed, check."""
     day = unit.first
     key = run.source.spec.key

@@ -21,9 +21,10 @@ from ..errors import BadInput, ChsyncError, RuntimeFailure
 from ..faults import fault_point
 from ..plan.model import Plan
 from ..schemas import tagged
-from ..sink.base import ClickHouseSink
+from ..sink.base import ClickHouseSink, Statement
 from ..source.postgres import PostgresSource
 from ..source.sql import HASH
+from ..strategies import Strategy
 from ..strategies import get as get_strategy
 from ..strategies.partition import BATCH_ROWS, Unit, check_guards, check_live, fingerprint_of
 from ..timeline import Timeline
@@ -190,7 +191,7 @@ class Backfill:
                 "rows_written": sum(r["rows_written"] for r in self.day_results),
                 "timeline": self.timeline.as_list()}
 
-    def _unit(self, strategy, action: str, unit: Unit, source: PostgresSource, sink: ClickHouseSink) -> dict:
+    def _unit(self, strategy: Strategy, action: str, unit: Unit, source: PostgresSource, sink: ClickHouseSink) -> dict:
         """One unit (a day, or a month), in this thread's (source, sink); returns its result row."""
         started = time.monotonic()
         if action == "skip":
@@ -230,7 +231,7 @@ class Backfill:
         self.sink.check_reachable()
         return data, fingerprint_of(data), (before["rows"], before["distinct"])
 
-    def mutate(self, statements) -> None:
+    def mutate(self, statements: list[Statement]) -> None:
         self.sink.run(statements)
         wait_for_mutations(self.sink, self.barrier_timeout)
 

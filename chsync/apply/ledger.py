@@ -10,9 +10,15 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..schemas import tagged
 from .journal import Journal
+
+if TYPE_CHECKING:
+    from ..scope import Scope
+    from ..sink.base import ClickHouseSink
+    from ..spec.model import TableSpec
 
 PROVEN, DRIFTED, HEALED = "proven", "drifted", "healed"
 
@@ -63,7 +69,7 @@ class Ledger:
         if not self.journal.sink.table_exists(self.journal.store.proofs):
             return {}
 
-        def seconds(ms) -> float | None:
+        def seconds(ms: int | None) -> float | None:
             return int(ms) / 1000 if ms else None
         return {dt.date.fromisoformat(day): DayProof(dt.date.fromisoformat(day), seconds(proven), int(rows or 0),
                                                      seconds(drifted), seconds(healed))
@@ -74,7 +80,7 @@ class Ledger:
 def least_recently_proven(proofs: dict[dt.date, DayProof], candidates: Iterable[dt.date], k: int) -> list[dt.date]:
     """The `k` candidate days proven longest ago: never proven first (earliest day first), then by the time
     of their last proof."""
-    def order(day: dt.date):
+    def order(day: dt.date) -> tuple[bool, float, dt.date]:
         proof = proofs.get(day, NEVER)
         return (proof.proven_at is not None, proof.proven_at or 0.0, day)
     return sorted(sorted(set(candidates), key=order)[:k])
@@ -98,7 +104,7 @@ def summarize(proofs: dict[dt.date, DayProof], days: list[dt.date], now: float |
     return ProofSummary(len(days), len(days) - len(ages), max(ages) if ages else None)
 
 
-def record_verify(sink, scope) -> None:
+def record_verify(sink: ClickHouseSink, scope: Scope) -> None:
     """A verify's outcome into the ledger: each day in sync proven (at Postgres's fingerprint, which the
     sink's equalled), each other day drifted. Nothing where chsync may not write at all."""
     if sink.unsafe_for_writes:
@@ -110,7 +116,7 @@ def record_verify(sink, scope) -> None:
     ledger.record(DRIFTED, [d.day for d in scope.days if not d.in_sync], "verify")
 
 
-def history_days(sink, spec, last: dt.date) -> list[dt.date]:
+def history_days(sink: ClickHouseSink, spec: TableSpec, last: dt.date) -> list[dt.date]:
     """Every day of the table's history up to `last`: from `[sync] history_from`, else the sink's first day."""
     span = sink.day_span()
     first = spec.history_from or (span[0] if span else None)
@@ -141,7 +147,7 @@ class History:
                                   **self.summary.to_json(), "days": days})
 
 
-def history(sink, spec, now: float | None = None) -> History:
+def history(sink: ClickHouseSink, spec: TableSpec, now: float | None = None) -> History:
     """The table's history: from `[sync] history_from` (else its first day) to the later of its last day
     and the last day with a record in the ledger."""
     now = time.time() if now is None else now

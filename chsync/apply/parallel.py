@@ -7,14 +7,18 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class Workers:
-    def __init__(self, source, sink, workers: int | None):
+    def __init__(self, source: PostgresSource, sink: ClickHouseSink, workers: int | None) -> None:
         """`workers` None: the sink's default (Capabilities.day_workers)."""
         self.source, self.sink = source, sink
         self.workers = max(1, sink.capabilities.day_workers if workers is None else workers)
@@ -22,7 +26,7 @@ class Workers:
         self._opened: list = []
         self._lock = threading.Lock()
 
-    def pair(self):
+    def pair(self) -> tuple[PostgresSource, ClickHouseSink]:
         """This thread's (source, sink): the run's own in the calling thread, clones in workers."""
         if self.workers == 1 or threading.current_thread() is threading.main_thread():
             return self.source, self.sink
@@ -40,7 +44,7 @@ class Workers:
             return
         stop = threading.Event()
 
-        def task(item):
+        def task(item: T) -> tuple[Any, bool]:   # (fn(item), True), or (None, False) once stopped
             if stop.is_set():
                 return None, False
             return fn(item), True

@@ -10,6 +10,7 @@ Content-Security-Policy forbids scripts and any network access, so the page open
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from html import escape
 
 from . import charts
@@ -61,7 +62,7 @@ footer{margin-top:3em;color:#8c959f;font-size:.8rem}
 """
 
 
-def escape_html(value) -> str:
+def escape_html(value: object) -> str:
     """Document text as HTML, in element text and in quoted attribute values alike: the page's one escaping
     rule (& < > " ' as character references)."""
     return escape(str(value))
@@ -71,7 +72,7 @@ class Raw(str):
     """Markup built here (already escaped)."""
 
 
-def _cell(v) -> str:
+def _cell(v: object) -> str:
     if isinstance(v, Raw):
         return v
     if v is None:
@@ -83,8 +84,8 @@ def _cell(v) -> str:
     return escape_html(v)
 
 
-def table(header: list[str], rows: list[list], align: str = "", *, id: str = "", row_class=None,
-          compact: bool = False) -> str:
+def table(header: list[str], rows: list[list], align: str = "", *, id: str = "",
+          row_class: Callable[[int], str] | None = None, compact: bool = False) -> str:
     """`align`: one letter per column, 'l' or 'r' (numbers); missing letters mean 'l'."""
     cls = [' class="num"' if (align[i:i + 1] == "r") else "" for i in range(len(header))]
     head = "".join(f"<th{cls[i]}>{escape_html(h)}</th>" for i, h in enumerate(header))
@@ -98,7 +99,7 @@ def table(header: list[str], rows: list[list], align: str = "", *, id: str = "",
     return f'<div class="wide">{t}</div>' if compact else t
 
 
-def _strong(v) -> Raw:
+def _strong(v: object) -> Raw:
     return Raw(f"<strong>{_cell(v)}</strong>")
 
 
@@ -294,7 +295,7 @@ def _timeline(steps: list[dict]) -> str:
 def _results(doc: dict) -> str:
     before, after, sync = doc["before"], doc["after"], doc.get("sync") or {}
 
-    def metrics(d):
+    def metrics(d: dict) -> list:
         return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_keys"],
                 _per_conversation(d["sink"]), d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]

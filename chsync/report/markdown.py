@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from .daily import DailyJob, DailyRun, RangeVerdict
 from .words import Words, words
@@ -18,7 +19,7 @@ class Markdown(str):
     """Markup made here (e.g. emphasis around escaped text), written as is."""
 
 
-def escape_markdown(value) -> str:
+def escape_markdown(value: object) -> str:
     """Document text as inert Markdown inline text: HTML is written as entities (& < >), inline syntax and
     pipes are backslash-escaped, line breaks become spaces (so the text can never start a line of its own)."""
     text = html.escape(str(value), quote=False)
@@ -26,13 +27,13 @@ def escape_markdown(value) -> str:
     return LINE_BREAK.sub(" ", text)
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if isinstance(value, Markdown):
         return value
     return f"{value:,}" if isinstance(value, int) else escape_markdown(value)
 
 
-def _bold(value) -> Markdown:
+def _bold(value: object) -> Markdown:
     return Markdown(f"**{_cell(value)}**")
 
 
@@ -63,7 +64,8 @@ def subject(doc: dict) -> str:
     return doc["customer"] or doc.get("table") or ""
 
 
-def volume_rows(doc: dict, strong=_bold, verdict=_yes_no) -> list:
+def volume_rows(doc: dict, strong: Callable[[object], str] = _bold,
+                verdict: Callable[[bool], str] = _yes_no) -> list:
     """The seed's Data Volume Summary rows; `strong` and `verdict` render emphasis for the format at hand."""
     src, snk, w = doc["source"], doc["sink"], words(doc)
     days = len(doc["days"])
@@ -137,7 +139,7 @@ def timeline_table(steps: list[dict]) -> str:
 
 
 def before_after(before: dict, after: dict) -> str:
-    def metrics(d):
+    def metrics(d: dict) -> list:
         return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_keys"],
                 d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]

@@ -27,7 +27,7 @@ KEEP_IN_TEXT = str.maketrans({"\r": "&#13;"})
 KEEP_IN_ATTRIBUTE = str.maketrans({"\r": "&#13;", "\n": "&#10;", "\t": "&#9;"})
 
 
-def escape_xml(value, *, attribute: bool = False) -> str:
+def escape_xml(value: object, *, attribute: bool = False) -> str:
     """Document text as SVG text content (or, with `attribute`, a quoted attribute value): & < > " ' as
     references, whitespace a parser would normalise as character references, what XML cannot carry as U+FFFD."""
     text = NOT_XML.sub("\ufffd", escape(str(value)))
@@ -116,15 +116,16 @@ class _Doc:
     def add(self, s: str) -> None:
         self.parts.append(s)
 
-    def text(self, x, y, s, *, anchor="start", size=11, color=MUTED, cls="", extra="") -> None:
+    def text(self, x: float, y: float, s: object, *, anchor: str = "start", size: float = 11, color: str = MUTED,
+             cls: str = "", extra: str = "") -> None:
         c = f' class="{cls}"' if cls else ""
         self.add(f'<text{c} x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{color}"'
                  f'{extra}>{escape_xml(s)}</text>')
 
-    def line(self, x1, y1, x2, y2, color=GRID, width=1) -> None:
+    def line(self, x1: float, y1: float, x2: float, y2: float, color: str = GRID, width: float = 1) -> None:
         self.add(f'<path d="M{x1:.1f} {y1:.1f}L{x2:.1f} {y2:.1f}" stroke="{color}" stroke-width="{width}"/>')
 
-    def bar(self, x, y, w, h, color, tooltip: str) -> None:
+    def bar(self, x: float, y: float, w: float, h: float, color: str, tooltip: str) -> None:
         self.add(f'<rect class="bar" x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" fill="{color}">'
                  f'<title>{escape_xml(tooltip)}</title></rect>')
 
@@ -135,7 +136,7 @@ class _Doc:
             self.text(x + 14, y, s.name, size=12, color=INK)
             x += 14 + _text_width(s.name, 12) + 18
 
-    def empty(self, cx, cy, text: str) -> None:
+    def empty(self, cx: float, cy: float, text: str) -> None:
         self.text(cx, cy, text, anchor="middle", size=14, cls="empty")
 
     def done(self) -> str:

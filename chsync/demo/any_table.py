@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -46,7 +47,7 @@ def is_seed(spec: TableSpec) -> bool:
 
 
 def generate(source_dsn: str, sink: ClickHouseSink, spec: TableSpec, *, scale: float = 0.05, seed: int = 1,
-             progress=None, truth_path: str | Path | None = None) -> dict:
+             progress: Callable[[str], None] | None = None, truth_path: str | Path | None = None) -> dict:
     """(Re)create the spec's source tables and a drifted sink; returns the ground truth (also written as
     JSON to `truth_path` when given). `progress(message)` receives log lines."""
     say = progress or (lambda message: None)

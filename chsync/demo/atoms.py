@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+from typing import Any
 
 from sqlglot import exp
 
@@ -31,7 +32,7 @@ class Atom:
     op: str
     value: object = None      # a literal, or a tuple of them for IN / NOT IN
 
-    def holds(self, v) -> bool:
+    def holds(self, v: Any) -> bool:
         """SQL's answer, with unknown (a comparison with NULL) as false, as a WHERE clause takes it."""
         if self.op == "is null":
             return v is None
@@ -113,7 +114,7 @@ def _list(node: exp.In) -> tuple:
     return values
 
 
-def literal(node: exp.Expr):
+def literal(node: exp.Expr) -> Any:
     """A string, number or boolean literal as a Python value."""
     if isinstance(node, exp.Boolean):
         return bool(node.this)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 MASK = (1 << 64) - 1
 
@@ -39,5 +43,5 @@ class Draws:
         """Uniform in [0, k)."""
         return int(self.u(n, what) * k)
 
-    def pick(self, n: int, what: int, choices):
+    def pick(self, n: int, what: int, choices: Sequence[T]) -> T:
         return choices[self.below(n, what, len(choices))]

@@ -39,7 +39,7 @@ class Segment:
     moved_to: dt.date | None = None
 
 
-def check_scale(scale) -> float:
+def check_scale(scale: object) -> float:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) \
             or not 0 < scale <= 10:
         raise BadInput(f"scale must be a number in (0, 10], got {scale!r}")

@@ -28,7 +28,9 @@ import datetime as dt
 import itertools
 import json
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -75,14 +77,15 @@ POSTGRES_STEPS = 3   # the progress bar's steps besides one per sink day (see ge
 
 
 class Generator:
-    def __init__(self, conn: psycopg.Connection, scale: float, seed: int, customer: str, progress):
+    def __init__(self, conn: psycopg.Connection, scale: float, seed: int, customer: str,
+                 progress: Callable[[str], None] | None) -> None:
         self.conn, self.scale, self.seed, self.customer = conn, scale, seed, customer
         self.say = progress or (lambda message: None)
         self.tick = lambda message: None   # advances the progress bar (set by generate())
         self.plan = shape.plan(scale)
         self.profile = profile_of(customer)
 
-    def sql(self, statement: str, params=None) -> None:
+    def sql(self, statement: str, params: Sequence[Any] | None = None) -> None:
         self.conn.execute(statement, params)
 
     # -- deterministic draws -------------------------------------------------------------------
@@ -372,8 +375,10 @@ class Generator:
 class _Background:
     """Run `fn` in a thread for the duration of a `with` block; `result()` re-raises its error.
     Leaving the block always waits for the thread (it uses the caller's sink)."""
+    _error: BaseException | None
+    _value: Any
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[[], Any]) -> None:
         self._fn, self._error, self._value = fn, None, None
         self._thread = threading.Thread(target=self._run, name="chsync-generate-sink", daemon=True)
 
@@ -387,16 +392,16 @@ class _Background:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._thread.join()
 
-    def result(self):
+    def result(self) -> Any:
         if self._error is not None:
             raise self._error
         return self._value
 
 
-def _refuse_real_data(conn) -> None:
+def _refuse_real_data(conn: Any) -> None:
     """The generator drops the source tables: only ever those it made itself."""
     found = conn.execute("SELECT to_regclass('conversations') IS NOT NULL, "
                          "coalesce(obj_description(to_regclass('conversations'), 'pg_class'), '')").fetchone()
@@ -406,7 +411,8 @@ def _refuse_real_data(conn) -> None:
 
 
 def generate(source_dsn: str, sink: ClickHouseSink, *, scale: float = 1.0, seed: int = 1,
-             customer: str = "alaska-air", progress=None, truth_path: str | Path | None = None) -> dict:
+             customer: str = "alaska-air", progress: Callable[[str], None] | None = None,
+             truth_path: str | Path | None = None) -> dict:
     """(Re)create the seed's source tables (schema.py) and a drifted sink; returns the ground truth
     (also written as JSON to `truth_path` when given). `progress(message)` receives log lines."""
     try:

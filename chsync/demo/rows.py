@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..spec.model import Column
@@ -54,24 +55,24 @@ class Rows:
             self.pools[join.alias] = self._pool(join)
 
     # -- values --------------------------------------------------------------------------------
-    def local_day(self, value) -> dt.date | None:
+    def local_day(self, value: Any) -> dt.date | None:
         """The day of a day-column value in the spec's time zone (None for NULL)."""
         if value is None or not isinstance(value, dt.datetime):
             return value
         return value.astimezone(self.tz).date()
 
-    def value(self, ref: Ref, n: int, failing: Atom | None, near: dt.datetime):
+    def value(self, ref: Ref, n: int, failing: Atom | None, near: dt.datetime) -> Any:
         t = self.m.types[ref]
         what = salt(ref)
 
-        def ordinary(k: int):
+        def ordinary(k: int) -> Any:
             return self.v.ordinary(t, k, what, nullable=ref in self.nullable, few=self.few.get(ref), near=near)
         if failing is not None and failing.ref == ref:
             return self.v.failing(failing, t, ordinary(n))
         atoms = self.m.atoms_on(ref)
         return self.v.passing(atoms, t, n, what, ordinary) if atoms else ordinary(n)
 
-    def day_time(self, n: int, day: dt.date):
+    def day_time(self, n: int, day: dt.date) -> dt.date | dt.datetime:
         """The row's day value: a moment of `day` in the spec's time zone (some exactly at its first or
         last millisecond), or the day itself for a date column."""
         if self.m.types[self.m.day].kind == "date":
@@ -81,7 +82,7 @@ class Rows:
         local = dt.datetime.combine(day, dt.time(), tzinfo=self.tz) + dt.timedelta(milliseconds=ms)
         return local.astimezone(dt.UTC)
 
-    def version_value(self, n: int, time):
+    def version_value(self, n: int, time: dt.date | dt.datetime) -> Any:
         t = self.m.types[self.version]
         if t.kind == "timestamptz" and isinstance(time, dt.datetime):
             return time + dt.timedelta(milliseconds=1000 + self.d.below(n, salt("version"), 7_199_000))
@@ -198,7 +199,7 @@ class Rows:
         value = values[self.spec.version]
         return {**values, self.spec.version: value - _step(value)}
 
-    def other(self, col: Column, value, n: int):
+    def other(self, col: Column, value: Any, n: int) -> Any:
         ref = self.m.refs.get(col.name)
         choices = ()
         if ref is not None:
@@ -225,7 +226,7 @@ class Rows:
 
 
 
-def _step(version):
+def _step(version: object) -> Any:
     """One step of a version: 1, a day (a date), an hour (a time)."""
     if isinstance(version, int):
         return 1

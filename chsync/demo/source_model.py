@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -50,7 +52,7 @@ class Filter:
     reason: str
     atoms: tuple[Atom, ...]
 
-    def holds(self, value_of) -> bool:
+    def holds(self, value_of: Callable[[Ref], Any]) -> bool:
         return all(a.holds(value_of(a.ref)) for a in self.atoms)
 
 
@@ -251,7 +253,7 @@ class _Reader:
         return Table(name, columns, key, nullable - set(key))
 
 
-def _conjuncts(node):
+def _conjuncts(node: exp.Expr | None) -> list[exp.Expr]:
     if node is None:
         raise NotSimple("no ON condition")
     if isinstance(node, exp.Paren):
@@ -261,7 +263,7 @@ def _conjuncts(node):
     return [node]
 
 
-def _kind_of(v) -> str:
+def _kind_of(v: object) -> str:
     if isinstance(v, bool):
         return "bool"
     if isinstance(v, int):
@@ -271,6 +273,6 @@ def _kind_of(v) -> str:
     return "str"
 
 
-def _fits(t: ColumnType, v) -> bool:
+def _fits(t: ColumnType, v: object) -> bool:
     return t.kind in {"bool": ("boolean",), "str": ("text",), "int": ("bigint", "int", "numeric", "double"),
                       "decimal": ("numeric", "double")}[_kind_of(v)]

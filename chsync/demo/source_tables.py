@@ -5,10 +5,15 @@ never dropped: that is refused (exit 3) before anything changes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..errors import Refused
 from ..spec.types import ColumnType
 from .generate import MARK
 from .source_model import Table
+
+if TYPE_CHECKING:
+    import psycopg
 
 PG_TYPES = {"uuid": "uuid", "bigint": "bigint", "int": "integer", "text": "text", "boolean": "boolean",
             "date": "date", "timestamptz": "timestamptz", "double": "double precision", "text[]": "text[]"}
@@ -22,7 +27,7 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def refuse_foreign(conn, tables: list[Table]) -> None:
+def refuse_foreign(conn: Any, tables: list[Table]) -> None:
     for table in tables:
         exists, note = conn.execute("SELECT to_regclass(%s) IS NOT NULL, "
                                     "coalesce(obj_description(to_regclass(%s), 'pg_class'), '')",
@@ -32,7 +37,7 @@ def refuse_foreign(conn, tables: list[Table]) -> None:
                           "replace it (use an empty database, e.g. `chsync embedded up`)")
 
 
-def create(conn, tables: list[Table]) -> None:
+def create(conn: psycopg.Connection, tables: list[Table]) -> None:
     """Drop and recreate the tables (refuse_foreign first: only the generator's own are dropped)."""
     conn.execute(f"DROP TABLE IF EXISTS {', '.join(t.name for t in tables)} CASCADE")
     for table in tables:
@@ -48,7 +53,7 @@ def create(conn, tables: list[Table]) -> None:
             conn.execute(f"CREATE INDEX ON {table.name} ({quote(table.index)})")
 
 
-def fill(conn, table: Table, rows: list[dict]) -> None:
+def fill(conn: psycopg.Connection, table: Table, rows: list[dict]) -> None:
     columns = list(table.columns)
     with conn.cursor() as cur, \
             cur.copy(f"COPY {table.name} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:

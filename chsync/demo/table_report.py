@@ -69,7 +69,7 @@ def _breakdown(before: dict, after: dict) -> str:
 
 
 def _results(before: dict, after: dict, many: str) -> str:
-    def metrics(d):
+    def metrics(d: dict) -> list:
         return [d["sink"]["rows"], d["sink"]["distinct"], d["sink"]["duplicate_keys"],
                 d["totals"]["missing"], d["totals"]["stale"], d["totals"]["changed"],
                 sum(1 for x in d["days"] if not x["in_sync"])]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from ..spec.model import Column
 from ..spec.types import ColumnType
@@ -32,7 +34,7 @@ class Values:
 
     # -- ordinary values -----------------------------------------------------------------------
     def ordinary(self, t: ColumnType, n: int, what: int, *, nullable: bool = False, few: str | None = None,
-                 near: dt.datetime | None = None):
+                 near: dt.datetime | None = None) -> Any:
         """A drawn value of type `t` for row `n`; `few`: a low-cardinality text's prefix (a handful of
         values); `near`: the row's time, which time and date columns stay close to (times after it)."""
         d = self.d
@@ -80,7 +82,7 @@ class Values:
         count = next((i for i, p in enumerate(ELEMENT_COUNT_P) if r < p), 3)
         return [self.d.pick(n, what + 10 + i, ELEMENTS) for i in range(count)]
 
-    def key(self, t: ColumnType, n: int, what: int, prefix: str):
+    def key(self, t: ColumnType, n: int, what: int, prefix: str) -> Any:
         """The n-th unique key of a table (n from 0)."""
         if t.kind in ("bigint", "int"):
             return n + 1
@@ -89,7 +91,7 @@ class Values:
         return f"{prefix}-{n + 1:04d}"
 
     # -- the filter ----------------------------------------------------------------------------
-    def passing(self, atoms: list[Atom], t: ColumnType, n: int, what: int, ordinary):
+    def passing(self, atoms: list[Atom], t: ColumnType, n: int, what: int, ordinary: Any) -> Any:
         """A value every atom on the column accepts: the literal of an `=`, one of an IN list, NULL for
         IS NULL, else the ordinary value (or a few more draws of it)."""
         eq = [a.value for a in atoms if a.op == "="]
@@ -108,7 +110,7 @@ class Values:
                 return c
         raise NoValue
 
-    def failing(self, atom: Atom, t: ColumnType, ordinary_value):
+    def failing(self, atom: Atom, t: ColumnType, ordinary_value: Any) -> Any:
         """A value `atom` rejects."""
         op, v = atom.op, atom.value
         if op == "is not null":
@@ -127,14 +129,15 @@ class Values:
                         if f"other{'' if i == 0 else f'-{i}'}" not in excluded)
         return max(excluded) + 1
 
-    def some(self, t: ColumnType):
+    def some(self, t: ColumnType) -> Any:
         """A fixed non-NULL value of the type."""
         return {"text": "set", "bigint": 1, "int": 1, "boolean": True, "double": 1.0, "numeric": decimal.Decimal(1),
                 "uuid": uuid.UUID(int=1), "date": dt.date(2026, 1, 1),
                 "timestamptz": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "text[]": []}[t.kind]
 
     # -- an older copy -------------------------------------------------------------------------
-    def other(self, col: Column, v, n: int, *, choices: tuple = (), keep_day=None):
+    def other(self, col: Column, v: Any, n: int, *, choices: tuple = (),
+              keep_day: Callable[[Any], dt.date | None] | None = None) -> Any:
         """Another value of the column than `v` (the sink's older copy; NULL for every other non-NULL
         value of a nullable column); NoValue when none keeps the row where it is. `choices`: values the
         filter accepts (an IN list), tried first; `keep_day(value) -> day` for the day column, whose value
@@ -173,7 +176,7 @@ class Values:
         raise AssertionError(k)
 
 
-def stored(col: Column, v, precision: int):
+def stored(col: Column, v: Any, precision: int) -> Any:
     """`v` as the sink stores it (PostgresSource.read_day's expressions): a NULL in a non-nullable column
     as its type's zero, times truncated to the sink's precision, numeric at its scale, arrays in byte
     order."""

@@ -101,7 +101,7 @@ def _make_one(world: World, seg: drift.Segment, n: int, stale_atoms: dict) -> No
     world.intents.append(Intent(key, day, kind, seg.detail, seg.moved_to))
 
 
-def _to_postgres(world: World, version: Version, n: int, key) -> None:
+def _to_postgres(world: World, version: Version, n: int, key: object) -> None:
     rows = world.rows
     m = rows.m
     world.postgres[m.tables[m.base].name].append(version.row)

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
 
 from ..errors import RuntimeFailure
 from . import drift
 from .values import stored
 from .world import World
+
+if TYPE_CHECKING:
+    from ..spec.model import TableSpec
 
 DAY_FIELDS = ("source", "sink_rows", "sink_distinct", "duplicates", "missing", "stale", "changed")
 
@@ -76,7 +80,7 @@ def ground_truth(world: World, precision: int) -> dict:
     }
 
 
-def _reason(world: World, key, day: dt.date) -> str:
+def _reason(world: World, key: object, day: dt.date) -> str:
     if key not in world.current:
         return "deleted"
     view, values = world.current[key]
@@ -86,7 +90,7 @@ def _reason(world: World, key, day: dt.date) -> str:
     return "day_moved" if world.rows.local_day(values[world.rows.spec.day]) != day else "unknown"
 
 
-def _closest(source: tuple, copies: list[tuple], spec) -> list[str]:
+def _closest(source: tuple, copies: list[tuple], spec: TableSpec) -> list[str]:
     """The columns in which the sink row closest to the source row differs from it."""
     names = spec.names
     best = min(([names[i] for i, (a, b) in enumerate(zip(source, copy)) if a != b] for copy in copies), key=len)

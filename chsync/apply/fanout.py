@@ -7,12 +7,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import log
 from ..errors import EXIT_CHECKS_FAILED, BadInput, ChsyncError
 from ..sink import open_sink, sink_spec
 from ..source import open_source
 from ..spec.model import TableSpec
+
+if TYPE_CHECKING:
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
 
 
 @dataclasses.dataclass
@@ -55,7 +60,7 @@ def check_layout(specs: list[TableSpec], sink_url: str) -> list[str]:
 
 
 def run_targets(specs: list[TableSpec], source_dsn: str | None, sink_url: str | None,
-                job: Callable[[object, object], tuple[dict, int]]) -> list[Outcome]:
+                job: Callable[[PostgresSource, ClickHouseSink], tuple[dict, int]]) -> list[Outcome]:
     """job(source, sink) -> (its JSON document, its exit code), once per target."""
     for missing, opener in ((source_dsn, open_source), (sink_url, open_sink)):
         if not missing:

@@ -4,17 +4,21 @@ first use (and closed at the end)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput
 from ..spec import load_specs, pick
 from ..spec.model import TableSpec
 from ..spec.params import parse_cli
 
+if TYPE_CHECKING:
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
+
 
 class Context:
     def __init__(self, source: str | None, sink: str | None, customer: str | None, config: str | None,
-                 all_customers: bool = False, table: str | None = None, params: tuple[str, ...] = ()):
+                 all_customers: bool = False, table: str | None = None, params: tuple[str, ...] = ()) -> None:
         names = [c.strip() for c in customer.split(",") if c.strip()] if customer else []
         self.customer = names[0] if len(names) == 1 else None
         self.customer_list = names if len(names) > 1 else None
@@ -76,7 +80,7 @@ class Context:
 
     # -- databases -----------------------------------------------------------------------------
     @property
-    def source(self):
+    def source(self) -> PostgresSource:
         """The Postgres source of the one table, with the customer and the spec checked against it."""
         if self._source is None:
             from ..source import open_source
@@ -90,13 +94,13 @@ class Context:
             if spec.unsafe_for_swaps:
                 raise BadInput(spec.unsafe_for_swaps)
 
-    def checked_source(self):
+    def checked_source(self) -> PostgresSource:
         """The source, its customer and the spec checked against it (once: the api does not check it again)."""
         from ..api import check_source
         return check_source(self.source)
 
     @property
-    def sink(self):
+    def sink(self) -> ClickHouseSink:
         if self._sink is None:
             from ..sink import open_sink
             self._sink = open_sink(self.sink_url, self.spec)

@@ -7,6 +7,8 @@ import functools
 import json
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
@@ -15,18 +17,24 @@ from ..errors import ChsyncError
 from ..schemas import tagged
 from .context import Context
 
+if TYPE_CHECKING:
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 def emit(doc: dict) -> None:
     click.echo(json.dumps(doc, indent=2, default=str))
 
 
-def command(fn):
+def command(fn: Callable[..., int | None]) -> Callable[..., NoReturn]:
     """Adds --json, sets quiet mode for it, and turns ChsyncError into one line + exit code. A command with
     metrics options (metrics_options) publishes its run's metrics after it ended, however it ended."""
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout; logs go to stderr.")
     @click.pass_obj
     @functools.wraps(fn)
-    def wrapper(ctx: Context, as_json: bool, **kwargs):
+    def wrapper(ctx: Context, as_json: bool, **kwargs: Any) -> NoReturn:
         log.set_quiet(as_json or log.is_quiet())
         metrics_file, metrics_push = kwargs.pop("metrics_file", None), kwargs.pop("metrics_push", None)
         started = time.time()
@@ -47,7 +55,7 @@ def command(fn):
     return wrapper
 
 
-def metrics_options(fn):
+def metrics_options(fn: F) -> F:
     fn = click.option("--metrics-push", metavar="URL",
                       help="Also push the run's metrics to this Prometheus Pushgateway (job chsync). A failed "
                            "push is reported on stderr and never changes the exit code.")(fn)
@@ -57,7 +65,8 @@ def metrics_options(fn):
                              "means.")(fn)
 
 
-def fan_out(ctx: Context, as_json: bool, what: str, job) -> int:
+def fan_out(ctx: Context, as_json: bool, what: str,
+            job: Callable[[PostgresSource, ClickHouseSink], tuple[dict, int]]) -> int:
     """Run job(source, sink) -> (doc, exit code) once per (table, customer); print one summary table."""
     from ..apply.fanout import run_targets, worst_exit_code
     outcomes = run_targets(ctx.targets(), ctx.source_dsn, ctx.sink_url, job)
@@ -76,23 +85,23 @@ def fan_out(ctx: Context, as_json: bool, what: str, job) -> int:
     return worst_exit_code(outcomes)
 
 
-def range_options(fn):
+def range_options(fn: F) -> F:
     fn = click.option("--to", "to", metavar="YYYY-MM-DD", required=True, help="Last day (inclusive, UTC).")(fn)
     return click.option("--from", "from_", metavar="YYYY-MM-DD", required=True, help="First day (UTC).")(fn)
 
 
-def config_option(fn):
+def config_option(fn: F) -> F:
     """`--config FILE` also after the command (`chsync demo --config FILE`), the same as before it."""
-    def use(click_ctx, param, value):
+    def use(click_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value:
-            click_ctx.find_object(Context).use_config(value)
+            cast(Context, click_ctx.find_object(Context)).use_config(value)   # main set it
         return value
     return click.option("--config", "config_here", metavar="FILE", type=click.Path(dir_okay=False),
                         expose_value=False, callback=use, is_eager=True,
                         help="TOML table spec (the same as the global --config).")(fn)
 
 
-def workers_option(fn):
+def workers_option(fn: F) -> F:
     return click.option("--workers", type=click.IntRange(1, 16),
                         help="Days processed at once (default 2: while Postgres reads one day, the sink writes "
                              "another; 1 on a cluster, whose DDL runs ON CLUSTER). Swap only: "
@@ -100,7 +109,7 @@ def workers_option(fn):
                              "grows. Each worker has its own connections; 1 runs the days in order.")(fn)
 
 
-def batch_option(fn):
+def batch_option(fn: F) -> F:
     from ..strategies.partition import BATCH_ROWS
     return click.option("--batch-rows", type=click.IntRange(1000, None), default=BATCH_ROWS, show_default=True,
                         metavar="N",
@@ -109,7 +118,7 @@ def batch_option(fn):
                              "grows with N, not with the size of a day.")(fn)
 
 
-def mode_option(default: str):
+def mode_option(default: str) -> Callable[[F], F]:
     return click.option(
         "--mode", type=click.Choice(["push", "pull", "auto"]), default=default, show_default=True,
         help="push: chsync reads Postgres and writes the rows. pull: the sink reads Postgres itself through "
@@ -138,7 +147,8 @@ def mode_option(default: str):
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.version_option(package_name="chsync")
 @click.pass_context
-def main(click_ctx, source, sink, customer, all_customers, config, table, params, quiet):
+def main(click_ctx: click.Context, source: str | None, sink: str | None, customer: str | None, all_customers: bool,
+         config: str | None, table: str | None, params: tuple[str, ...], quiet: bool) -> None:
     """chsync keeps a ClickHouse copy of a Postgres table in sync: it measures the drift (scope, diff),
     repairs it day by day without readers ever seeing an empty or doubled day (sync, backfill), and
     proves the result (verify). What the table is comes from a spec file (--config); without one, the

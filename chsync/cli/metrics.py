@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import log
 from .context import Context
+
+if TYPE_CHECKING:
+    from ..spec.model import TableSpec
 
 
 def publish(ctx: Context, command: str, started: float, code: int, path: str | None, url: str | None) -> None:
@@ -38,13 +42,13 @@ def _specs(ctx: Context) -> list:
         return []
 
 
-def _per_target(path: Path, spec) -> Path:
+def _per_target(path: Path, spec: TableSpec) -> Path:
     """chsync.prom → chsync.<table>.<customer>.prom when one run covers several targets."""
     parts = [spec.name] + ([spec.customer] if spec.customer else [])
     return path.with_name(f"{path.stem}.{'.'.join(parts)}{path.suffix}")
 
 
-def _last_in_sync(ctx: Context, spec) -> float | None:
+def _last_in_sync(ctx: Context, spec: TableSpec) -> float | None:
     """The last time a run of this table ended in sync, from its journal (None when unknown)."""
     if not ctx.sink_url:
         return None

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .. import api, log
 from ..dates import parse_range
 from .context import Context
 from .main import command, emit, fan_out, main, metrics_options, mode_option, range_options
+
+if TYPE_CHECKING:
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
 
 
 @main.command()
@@ -18,7 +24,7 @@ from .main import command, emit, fan_out, main, metrics_options, mode_option, ra
 @mode_option("auto")
 @metrics_options
 @command
-def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
+def scope(ctx: Context, as_json: bool, from_: str, to: str, out: str | None, samples: int, mode: str) -> int:
     """Analysis of the range: totals, distinct, duplicates, missing/stale/changed per day and per
     breakdown value (usecase for the seed's table), stale reasons and changed columns, laid out like the
     seed's report. --out DIR also writes scope.md (charts as SVG files in DIR/charts/), scope.html (one
@@ -44,7 +50,7 @@ def scope(ctx: Context, as_json: bool, from_, to, out, samples, mode):
 @click.option("--limit", default=10, show_default=True, help="Sample keys per class.")
 @mode_option("auto")
 @command
-def diff(ctx: Context, as_json: bool, from_, to, limit, mode):
+def diff(ctx: Context, as_json: bool, from_: str, to: str, limit: int, mode: str) -> int:
     """Row-level differences, classified: missing, stale (with the reason: the first predicate of the
     spec's filter the row now fails, `deleted` when Postgres has no such row, `day_moved` when it passes
     on another day), changed (with the columns), duplicates. Only days whose fingerprints differ are
@@ -90,7 +96,7 @@ def _print_diff(doc: dict) -> None:
 @mode_option("push")
 @metrics_options
 @command
-def verify(ctx: Context, as_json: bool, from_, to, mode):
+def verify(ctx: Context, as_json: bool, from_: str, to: str, mode: str) -> int:
     """Proof that the sink equals the source for the range: per day, counts and row fingerprints agree,
     no duplicates. Exit 0 only when every day is in sync, 1 otherwise. The default --mode push has
     Postgres hash its own rows, so the proof does not depend on how the rows got there.
@@ -104,7 +110,7 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
     """
     first, last = parse_range(from_, to)
     if ctx.many():
-        def one(source, sink):
+        def one(source: PostgresSource, sink: ClickHouseSink) -> tuple[dict, int]:
             result = api.verify(source=source, sink=sink, first=first, last=last, mode=mode)
             return dict(result.document), result.exit_code
         return fan_out(ctx, as_json, "verify", one)
@@ -134,7 +140,7 @@ def verify(ctx: Context, as_json: bool, from_, to, mode):
 @click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write the calendar heatmap as one self-contained HTML page.")
 @command
-def history(ctx: Context, as_json: bool, html_file):
+def history(ctx: Context, as_json: bool, html_file: str | None) -> int:
     """Every day of the table's history (from the spec's [sync] history_from, else the sink's first day,
     to its last day) with what the ledger knows of it: when it was last proven equal to Postgres (by
     verify, the daily job's check or sweep, a swap, a backfill), when drift was last found, when it was

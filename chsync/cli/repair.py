@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,11 @@ from .main import (
     range_options,
     workers_option,
 )
+
+if TYPE_CHECKING:
+    from ..plan.model import Plan
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
 
 STRATEGY_CHOICES = ["auto", *STRATEGIES]
 
@@ -53,8 +59,9 @@ STRATEGY_CHOICES = ["auto", *STRATEGIES]
 @batch_option
 @metrics_options
 @command
-def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, sweep, max_heal_days, dry_run, wait,
-         allow_shrink, mode, workers, batch_rows):
+def sync(ctx: Context, as_json: bool, day: str | None, from_: str | None, to: str | None, lookback: int | None,
+         only_drifted: bool, sweep: int, max_heal_days: int | None, dry_run: bool, wait: float, allow_shrink: bool,
+         mode: str, workers: int | None, batch_rows: int) -> int:
     """The daily job, idempotent: each day's source set REPLACES that day in the sink (staged, checked
     against the source, swapped in as one partition; on a month-partitioned table the day's differing
     keys are repaired instead), so re-running a day never duplicates. With --lookback N it also heals:
@@ -77,7 +84,7 @@ def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, sw
     if not dry_run:
         ctx.writable()
 
-    def one(source, sink) -> tuple[dict, int]:
+    def one(source: PostgresSource, sink: ClickHouseSink) -> tuple[dict, int]:
         done = api.sync_on(source, sink, request)
         return dict(done.document), done.exit_code
 
@@ -95,8 +102,9 @@ def sync(ctx: Context, as_json: bool, day, from_, to, lookback, only_drifted, sw
     return code
 
 
-def _sync_request(ctx: Context, day, from_, to, lookback, only_drifted, max_heal, dry_run, wait, allow_shrink,
-                  mode, workers, sweep=0, batch_rows=None):
+def _sync_request(ctx: Context, day: str | None, from_: str | None, to: str | None, lookback: int | None,
+                  only_drifted: bool, max_heal: int | None, dry_run: bool, wait: float, allow_shrink: bool,
+                  mode: str, workers: int | None, sweep: int = 0, batch_rows: int | None = None) -> api.SyncRequest:
     """The request in the options' own words: a mistake names the flag (api.sync_request then builds it)."""
     resolve_days(day, from_, to)
     if only_drifted and day:
@@ -112,7 +120,8 @@ def _sync_request(ctx: Context, day, from_, to, lookback, only_drifted, max_heal
                             wait=wait, allow_shrink=allow_shrink, mode=mode, workers=workers, batch_rows=batch_rows)
 
 
-def _plan_for(ctx: Context, source, sink, from_, to, strategy: str, mode: str):
+def _plan_for(ctx: Context, source: PostgresSource, sink: ClickHouseSink, from_: str, to: str, strategy: str,
+              mode: str) -> Plan:
     from ..apply.journal import Journal
     from ..plan.build import make_plan
     first, last = parse_range(from_, to)
@@ -151,7 +160,7 @@ def _print_plan(plan: dict) -> None:
 @click.option("--out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan as JSON.")
 @mode_option("push")
 @command
-def plan(ctx: Context, as_json: bool, from_, to, strategy, out, mode):
+def plan(ctx: Context, as_json: bool, from_: str, to: str, strategy: str, out: str | None, mode: str) -> int:
     """What a backfill would do: per day the drift, the action, the exact SQL, the expected row delta and
     an ETA, plus the read window the strategy implies (how long readers may see missing rows).
 
@@ -197,8 +206,9 @@ def _confirm(plan: dict, yes: bool) -> None:
 @batch_option
 @metrics_options
 @command
-def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume, yes, allow_shrink, take_over,
-             barrier_timeout, mode, workers, batch_rows):
+def backfill(ctx: Context, as_json: bool, from_: str | None, to: str | None, strategy: str, plan_file: str | None,
+             resume: str | None, yes: bool, allow_shrink: bool, take_over: bool, barrier_timeout: float, mode: str,
+             workers: int | None, batch_rows: int) -> int:
     """Repair the range in the sink with a plan (see `chsync plan`), then verify it.
 
     Destructive: deletes and rewrites the planned days in the sink (bulk and per-day leave them empty
@@ -214,7 +224,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
     from ..apply.backfill import Backfill, run_and_verify
     from ..source.catalog import require
 
-    def job(source, sink) -> Backfill:
+    def job(source: PostgresSource, sink: ClickHouseSink) -> Backfill:
         return Backfill(source, sink, allow_shrink=allow_shrink, barrier_timeout=barrier_timeout, workers=workers,
                         batch_rows=batch_rows)
 
@@ -230,7 +240,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
                           "plan ...`, then pass --yes")
         parse_range(from_, to)
 
-        def one(source, sink):
+        def one(source: PostgresSource, sink: ClickHouseSink) -> tuple[dict, int]:
             source.check_customer()
             require(source, source.spec)
             result = run_and_verify(job(source, sink), _plan_for(ctx, source, sink, from_, to, strategy, mode))
@@ -260,7 +270,7 @@ def backfill(ctx: Context, as_json: bool, from_, to, strategy, plan_file, resume
 
 @main.command()
 @command
-def runs(ctx: Context, as_json: bool):
+def runs(ctx: Context, as_json: bool) -> int:
     """Backfill runs of the table in the journal, newest first: state, range, strategy, days done.
 
     Read-only for your data (it creates chsync's empty journal tables in the sink when missing).

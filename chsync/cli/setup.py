@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,7 +11,11 @@ from .. import log
 from ..errors import EXIT_CHECKS_FAILED, BadInput
 from ..schemas import tagged
 from .context import Context
-from .main import command, config_option, emit, fan_out, main
+from .main import F, command, config_option, emit, fan_out, main
+
+if TYPE_CHECKING:
+    from ..sink.base import ClickHouseSink
+    from ..source.postgres import PostgresSource
 
 
 @main.command()
@@ -22,7 +27,7 @@ from .main import command, config_option, emit, fan_out, main
 @click.option("--seed", default=1, show_default=True, help="Random seed of the generated data.")
 @config_option
 @command
-def demo(ctx: Context, as_json: bool, scale, workdir, seed):
+def demo(ctx: Context, as_json: bool, scale: float | None, workdir: str, seed: int) -> int:
     """The seed's story on this machine: start Postgres + chDB, generate seed-shaped drifted data, scope,
     sync every day, verify; then act 2, a week of the daily job (each day new rows arrive and Postgres
     changes rows of earlier days; `sync --day D --lookback 7` heals exactly the days that changed), and a
@@ -70,7 +75,7 @@ def demo(ctx: Context, as_json: bool, scale, workdir, seed):
 @click.option("--truth", metavar="FILE", type=click.Path(dir_okay=False), help="Write the ground truth JSON here.")
 @config_option
 @command
-def generate(ctx: Context, as_json: bool, scale, seed, truth):
+def generate(ctx: Context, as_json: bool, scale: float, seed: int, truth: str | None) -> None:
     """Drifted data for trying chsync: (re)creates the source tables in --source and fills the sink table
     in --sink (stale rows, changed rows, duplicates, missing rows). Seed-shaped for the shipped spec; for
     another --config spec, 14 days of its own table (its filter must be simple comparisons: col =
@@ -119,7 +124,7 @@ def _source_dsn(ctx: Context) -> str:
 
 
 @main.group()
-def embedded():
+def embedded() -> None:
     """A throwaway Postgres and chDB directory for trying chsync (up / down / status).
 
     Writes only inside WORKDIR (the Postgres data directory, the chDB directory, a state file).
@@ -130,7 +135,7 @@ def embedded():
     """
 
 
-def _workdir_option(fn):
+def _workdir_option(fn: F) -> F:
     return click.option("--workdir", default="chsync-demo", show_default=True,
                         type=click.Path(file_okay=False), help="Directory of the embedded instance.")(fn)
 
@@ -138,7 +143,7 @@ def _workdir_option(fn):
 @embedded.command("up")
 @_workdir_option
 @command
-def embedded_up(ctx: Context, as_json: bool, workdir):
+def embedded_up(ctx: Context, as_json: bool, workdir: str) -> None:
     """Start (or reuse) Postgres and prepare the chDB dir; prints the --source and --sink to use as
     `export` lines.
 
@@ -162,7 +167,7 @@ def embedded_up(ctx: Context, as_json: bool, workdir):
 @_workdir_option
 @click.option("--purge", is_flag=True, help="Also delete the embedded Postgres's data and the chDB directory.")
 @command
-def embedded_down(ctx: Context, as_json: bool, workdir, purge):
+def embedded_down(ctx: Context, as_json: bool, workdir: str, purge: bool) -> None:
     """Stop the Postgres that `up` started in WORKDIR (nothing else). Its data is kept: the next `up`
     starts it again with everything in it. (Run as root, Postgres keeps its data in a directory of its
     own under the system's temp directory, which the `postgres` user owns.)
@@ -185,7 +190,7 @@ def embedded_down(ctx: Context, as_json: bool, workdir, purge):
 @embedded.command("status")
 @_workdir_option
 @command
-def embedded_status(ctx: Context, as_json: bool, workdir):
+def embedded_status(ctx: Context, as_json: bool, workdir: str) -> None:
     """Is the embedded Postgres of WORKDIR running? Prints its --source when it is.
 
     Read-only.
@@ -202,7 +207,7 @@ def embedded_status(ctx: Context, as_json: bool, workdir):
 
 @main.command()
 @command
-def init(ctx: Context, as_json: bool):
+def init(ctx: Context, as_json: bool) -> int | None:
     """Create the sink database, the table and (on a cluster) the Distributed table when missing,
     ON CLUSTER when --sink names a cluster, with the columns the spec declares. The spec is checked against
     Postgres first (as `chsync spec check` does): a spec that does not match it creates nothing.
@@ -218,7 +223,7 @@ def init(ctx: Context, as_json: bool):
     check_url(ctx.sink_url)  # a mistyped sink is bad input, whatever the source says
     ctx.writable()
     if ctx.many():
-        def one(source, sink):
+        def one(source: PostgresSource, sink: ClickHouseSink) -> tuple[dict, int]:
             source.check_customer()
             require(source, source.spec)
             return tagged("init", {"table": sink.table, "statements": sink.init()}), 0
@@ -229,3 +234,4 @@ def init(ctx: Context, as_json: bool):
         emit(tagged("init", {"table": ctx.sink.table, "statements": statements}))
     else:
         click.echo(f"ready: {ctx.sink.table}")
+    return None

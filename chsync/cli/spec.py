@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import BadInput
 from ..schemas import tagged
-from ..spec.model import TableSpec
+from ..spec.model import Column, TableSpec
 from .context import Context
 from .main import command, emit, main
 
+if TYPE_CHECKING:
+    from ..sink.capabilities import Capabilities
 
-def preview_capabilities(spec: TableSpec, cluster: str | None):
+
+def preview_capabilities(spec: TableSpec, cluster: str | None) -> Capabilities:
     from ..sink.capabilities import Capabilities
     return Capabilities(backend="preview", version="", time_precision=3, partition_key="",
                         partition_grain=spec.sink.partition, cluster=cluster, replicated=bool(cluster),
@@ -42,7 +46,7 @@ def _one_or_all(command: str, docs: list[dict]) -> dict:
 
 
 def _describe(spec: TableSpec) -> list[str]:
-    def col(c):
+    def col(c: Column) -> str:
         extra = [x for x, on in (("nullable", c.nullable), ("low cardinality", c.low_cardinality)) if on]
         source = f"{c.child.table}.{c.child.value} by {c.child.key}" if c.child else c.sql
         return f"  {c.name}: {c.type}{' (' + ', '.join(extra) + ')' if extra else ''} ← {source}"
@@ -60,7 +64,7 @@ def _describe(spec: TableSpec) -> list[str]:
 
 
 @main.group()
-def spec():
+def spec() -> None:
     """The table spec: what chsync keeps in sync (show it, check it against the live databases).
 
     Read-only.
@@ -75,7 +79,7 @@ def spec():
 @click.option("--day", metavar="YYYY-MM-DD", help="The day whose Postgres SQL to show (default: today, UTC).")
 @click.option("--cluster", metavar="NAME", help="Show the DDL for this cluster (Replicated + Distributed).")
 @command
-def spec_show(ctx: Context, as_json: bool, day, cluster):
+def spec_show(ctx: Context, as_json: bool, day: str | None, cluster: str | None) -> int:
     """The resolved spec (parameters applied), the Postgres SQL that reads one day, and the sink DDL that
     `chsync init` would run. Reads only the spec file: no database is contacted.
 
@@ -113,7 +117,7 @@ def spec_show(ctx: Context, as_json: bool, day, cluster):
 
 @spec.command("check")
 @command
-def spec_check(ctx: Context, as_json: bool):
+def spec_check(ctx: Context, as_json: bool) -> int:
     """Check the spec against the live Postgres (tables, columns, types, unique joins, nullable columns) and
     the sink (its table's columns and partitions). Exit 2 when anything must be fixed first.
 
@@ -183,7 +187,7 @@ def _sink_findings(ctx: Context, spec: TableSpec) -> list:
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Print the statements without running them.")
 @command
-def migrate(ctx: Context, as_json: bool, dry_run):
+def migrate(ctx: Context, as_json: bool, dry_run: bool) -> int:
     """Add to the sink table the columns the spec gained (on a cluster: the local table ON CLUSTER, the
     Distributed table on each node). Every day then differs from Postgres until it is backfilled (`chsync plan` shows
     it). A column dropped, renamed or retyped in the spec is refused, with the steps to do by hand.
@@ -237,7 +241,8 @@ def migrate(ctx: Context, as_json: bool, dry_run):
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the spec here (default: stdout). An "
                                                                      "existing file is never overwritten.")
 @command
-def spec_new(ctx: Context, as_json: bool, source_table, day, version_column, sink_table, children, output):
+def spec_new(ctx: Context, as_json: bool, source_table: str, day: str | None, version_column: str | None,
+             sink_table: str | None, children: tuple[str, ...], output: str | None) -> int:
     """Write a starting spec from the catalogs: every column of a Postgres table with its type, the key from
     its primary key, the day and version columns, and with --sink-table the ClickHouse table an old job made
     (its names, ORDER BY, partitioning, Distributed table and the zone its days are cut in). A column chsync

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import re
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ..errors import BadInput
 from ..spec import load_specs
 from ..spec.draft import Child, DraftColumn, pick, render, spec_type
 from ..spec.types import DAY_KINDS, KEY_KINDS, VERSION_KINDS, parse_type
 from .context import Context
+
+if TYPE_CHECKING:
+    from ..sink.introspect import ChTable
+    from ..source.postgres import PostgresSource
 
 _CHILD = re.compile(r"^(\w+)=([\w.]+)\.(\w+)$")
 
@@ -65,7 +71,7 @@ def write_spec(ctx: Context, source_table: str, day: str | None, version: str | 
     return text, [c.name for c in columns if c.spec_type is None]
 
 
-def _child(source, pg_catalog, text: str, parent: str) -> Child:
+def _child(source: PostgresSource, pg_catalog: ModuleType, text: str, parent: str) -> Child:
     m = _CHILD.match(text)
     if not m:
         raise BadInput(f"--child {text!r}: write it as NAME=TABLE.COLUMN, e.g. labels=public.order_labels.label")
@@ -74,7 +80,7 @@ def _child(source, pg_catalog, text: str, parent: str) -> Child:
     return Child(name, table, pg_catalog.child_key(source, table, parent), value)
 
 
-def _adopt(columns: list[DraftColumn], ch) -> list[DraftColumn]:
+def _adopt(columns: list[DraftColumn], ch: ChTable) -> list[DraftColumn]:
     """The Postgres columns the sink table has (by name); the others, and the sink's own columns Postgres
     lacks, commented out."""
     in_sink = dict(ch.columns)

@@ -114,8 +114,8 @@ REFUSED = [
      "column name is in the sink table but not in the spec (dropped or renamed)"),
     ("renamed", lambda c: {("title" if k == "name" else k): v for k, v in c.items()},
      "column name is in the sink table but not in the spec (dropped or renamed)"),
-    ("retyped", lambda c: {**c, "n": 'sql = "i.n", type = "int"'},
-     "column n is declared int but the sink table has Int64"),
+    ("retyped", lambda c: {**c, "n": 'sql = "i.n::text", type = "text"'},   # (a narrower int: Int64 holds it)
+     "column n is declared text but the sink table has Int64"),
 ]
 
 

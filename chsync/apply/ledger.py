@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ class DayProof:
     rows: int                      # the rows it was proven at
     drifted_at: float | None       # last time drift was found on it
     healed_at: float | None        # last time chsync rewrote it because it had drifted
+    proven_in: float | None = None  # when the run of its last proof started (days one run proved: equally old)
 
     @property
     def state(self) -> str:
@@ -72,17 +74,25 @@ class Ledger:
         def seconds(ms: int | None) -> float | None:
             return int(ms) / 1000 if ms else None
         return {dt.date.fromisoformat(day): DayProof(dt.date.fromisoformat(day), seconds(proven), int(rows or 0),
-                                                     seconds(drifted), seconds(healed))
-                for day, proven, rows, drifted, healed in self.journal.store.proofs_of(self.journal.table,
-                                                                                     self.customer)}
+                                                     seconds(drifted), seconds(healed),
+                                                     run_started(run) or seconds(proven))
+                for day, proven, rows, drifted, healed, run in self.journal.store.proofs_of(self.journal.table,
+                                                                                          self.customer)}
+
+
+def run_started(run: str | None) -> float | None:
+    """When a run started, from its id (…20261207T215040Z-ab12); None without one."""
+    m = re.search(r"(\d{8}T\d{6})Z", run or "")
+    return dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC).timestamp() if m else None
 
 
 def least_recently_proven(proofs: dict[dt.date, DayProof], candidates: Iterable[dt.date], k: int) -> list[dt.date]:
-    """The `k` candidate days proven longest ago: never proven first (earliest day first), then by the time
-    of their last proof."""
+    """The `k` candidate days proven longest ago: never proven first (earliest day first), then by when the
+    run of their last proof started, earliest day first among days one run proved (its workers finish them
+    in any order: the choice must not depend on that)."""
     def order(day: dt.date) -> tuple[bool, float, dt.date]:
         proof = proofs.get(day, NEVER)
-        return (proof.proven_at is not None, proof.proven_at or 0.0, day)
+        return (proof.proven_at is not None, proof.proven_in or proof.proven_at or 0.0, day)
     return sorted(sorted(set(candidates), key=order)[:k])
 
 

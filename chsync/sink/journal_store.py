@@ -196,11 +196,12 @@ class JournalStore:
         return at / 1000 if at else None
 
     def proofs_of(self, sink_table: str, customer: str) -> list[tuple]:
-        """(day, last proven at, its rows, last drifted at, last healed at) per day with any proof; 0 for
-        never."""
+        """(day, last proven at, its rows, last drifted at, last healed at, the run of the last proof) per day
+        with any proof; 0 for never."""
         return self.sink.rows(
             f"SELECT day, maxIf(at, outcome = 'proven'), argMaxIf(rows, at, outcome = 'proven'), "
-            f"maxIf(at, outcome = 'drifted'), maxIf(at, outcome = 'healed') FROM {self.proofs} "
+            f"maxIf(at, outcome = 'drifted'), maxIf(at, outcome = 'healed'), "
+            f"argMaxIf(run, at, outcome = 'proven') FROM {self.proofs} "
             f"WHERE sink_table = {literal(sink_table)} AND customer = {literal(customer)} GROUP BY day")
 
     def lock_rows(self, sink_table: str) -> list[dict]:

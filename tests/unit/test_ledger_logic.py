@@ -9,7 +9,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chsync.apply.ledger import DayProof, least_recently_proven, summarize
+from chsync.apply.ledger import DayProof, least_recently_proven, run_started, summarize
 from chsync.apply.sync import _runs_of
 
 D0 = dt.date(2026, 1, 1)
@@ -62,3 +62,15 @@ def test_scattered_days_are_compared_as_runs_of_consecutive_days():
     assert _runs_of([day(0), day(1), day(2), day(5), day(7), day(8)]) == [
         (day(0), day(2)), (day(5), day(5)), (day(7), day(8))]
     assert _runs_of([]) == []
+
+
+def test_days_one_run_proved_are_equally_old_whatever_order_its_workers_finished():
+    """A run's workers prove its days in any order: the sweep takes the earliest days among them, so two
+    runs of the same history choose the same days."""
+    started = run_started("backfill-20260301T020000Z-ab12")
+    assert started == dt.datetime(2026, 3, 1, 2, tzinfo=dt.UTC).timestamp()
+    finished = {day(i): started + 60 - i for i in range(6)}     # the last day finished first
+    proofs = {d: DayProof(d, at, 1, None, None, started) for d, at in finished.items()}
+    assert least_recently_proven(proofs, proofs, 3) == [day(0), day(1), day(2)]
+    later = {**proofs, day(0): DayProof(day(0), started + 3600, 1, None, None, started + 3500)}
+    assert least_recently_proven(later, later, 3) == [day(1), day(2), day(3)]

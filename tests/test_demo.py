@@ -81,7 +81,9 @@ def test_act2_each_night_heals_exactly_the_days_postgres_changed(demo_run):
         sync = r["sync"]
         day = r["day"]
         assert sync["days"][0]["day"] <= day and day in [d["day"] for d in sync["days"]]   # the new day synced
-        assert len(sync["checked"]) == daily.LOOKBACK and sync["checked"][-1] < day
+        # the week before the day, and the SWEEP days of the history proven longest ago
+        assert len(sync["checked"]) == daily.LOOKBACK + daily.SWEEP and sync["checked"][-1] < day
+        assert len(sync["swept"]) == daily.SWEEP and set(sync["swept"]) <= set(sync["checked"])
         assert all(c["day"] in sync["checked"] and c["rows"] > 0 for c in r["changes"])
         # the drifted days, and the healed ones, are exactly the days Postgres changed before the run
         assert sync["drifted"] == r["changed_days"], day
@@ -92,11 +94,14 @@ def test_act2_each_night_heals_exactly_the_days_postgres_changed(demo_run):
             changes = [c for c in r["changes"] if c["day"] == h["day"]]
             assert h["stale"] + h["changed"] == sum(c["rows"] for c in changes), (day, h, changes)
             assert h["changed"] == sum(c["rows"] for c in changes if c["kind"] == "labels")
-        line = (f"  day {r['run']} ({day}): checked {daily.LOOKBACK} days, {len(sync['drifted'])} drifted, "
-                f"healed {len(sync['healed'])} ")
+        line = (f"  day {r['run']} ({day}): checked {daily.LOOKBACK + daily.SWEEP} days ({daily.SWEEP} swept), "
+                f"{len(sync['drifted'])} drifted, healed {len(sync['healed'])} ")
         assert line in out
     assert kinds == {"dev_user", "ended_at_reset", "labels", "deleted"}
     assert [r["changed_days"] for r in runs].count([]) == 1           # one quiet night
+    # night 2: a day weeks before the lookback changed, found by that night's sweep and healed
+    old = [c for c in runs[1]["changes"] if c["day"] not in runs[1]["sync"]["checked"][-daily.LOOKBACK:]]
+    assert len(old) == 1 and old[0]["day"] in runs[1]["sync"]["swept"] and "for the sweep to find" in old[0]["what"]
     verify = act2["verify"]
     assert verify["in_sync"] and act2["as_expected"]
     assert (verify["from"], verify["to"], len(verify["days"])) == ("2026-01-01", "2026-02-25", 56)

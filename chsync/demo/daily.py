@@ -8,10 +8,10 @@ Postgres, one day at a time:
    which on each day): an agent who started earlier in the week is flagged as a dev user (their
    conversations no longer pass the filter), conversations are re-opened (ended_at back to NULL), get a
    label (their updated_at does not move: a job that copies rows by updated_at never sees it), or are
-   deleted. Only days inside the job's lookback change, so each is the job's to find.
-3. The daily job runs as cron would run it: `chsync sync --day D --lookback 7` (run_sync with D to sync
-   and the week before it to check: every change of the act falls inside it, and at scale 1 a night
-   costs 1.4-3 s where 14 days cost 2.3-5 s).
+   deleted. Besides one old day, only days inside the job's lookback change, so each is the job's to find.
+3. The daily job runs as cron would run it: `chsync sync --day D --lookback 7 --sweep 7` (run_sync with D
+   to sync, the week before it to check, and the 7 days of the history proven longest ago). One change
+   (`old_labels`, night 2) falls weeks before the lookback, on the day the sweep checks first that night.
 
 Each run must find drifted exactly the days changed before it, and heal them (a run's `as_expected`); a
 verify of the whole range, the generated days and the new ones, ends the act. The days to change are
@@ -36,11 +36,12 @@ from ..timeline import Timeline
 from . import shape
 
 LOOKBACK = 7
+SWEEP = 7      # and the 7 days of the history proven longest ago: every generated day proven within the week
 TEMPLATE = dt.timedelta(days=7)          # a new day is a copy of the same weekday a week before
 # The drift of each simulated day, in order (one day with none: a quiet night costs only the check).
 SCRIPT: tuple[tuple[str, ...], ...] = (
     ("ended_at_reset", "labels"),
-    ("dev_user", "deleted"),
+    ("dev_user", "deleted", "old_labels"),
     (),
     ("labels", "ended_at_reset", "deleted"),
     ("dev_user", "labels"),
@@ -129,8 +130,9 @@ class Week:
         self.agents[agent] = day
         return arrived, agent, len(takes)
 
-    def change(self, run: int, kinds: tuple[str, ...]) -> list[Change]:
-        """Postgres changes conversations of earlier days, one day per kind, inside the job's lookback."""
+    def change(self, run: int, kinds: tuple[str, ...], old_day: dt.date | None = None) -> list[Change]:
+        """Postgres changes conversations of earlier days, one day per kind, inside the job's lookback;
+        `old_labels` labels conversations of `old_day`, weeks before it."""
         today = self.day(run)
         rng = random.Random(f"chsync demo act 2: seed {self.seed}, day {run}")
         window = [today - dt.timedelta(days=n) for n in range(LOOKBACK, 0, -1)]
@@ -143,6 +145,12 @@ class Week:
                     agent = rng.choice(sorted(a for a, day in self.agents.items()
                                               if a not in self.flagged and day in window))
                     changes.append(self._flag(agent))
+                elif kind == "old_labels":
+                    assert old_day is not None
+                    old = self._rows("labels", old_day, run, now)
+                    back = (today - old_day).days
+                    changes.append(dataclasses.replace(old, what=f"{old.what}, {back} days back: outside the "
+                                                                 "lookback, for the sweep to find"))
                 else:
                     day = rng.choice([d for d in window if d not in used])
                     changes.append(self._rows(kind, day, run, now))
@@ -189,24 +197,35 @@ def run_week(source_dsn: str, source: PostgresSource, sink: ClickHouseSink, *, s
             today = week.day(run)
             with timeline.step(f"Day {run} ({today}): Postgres changes") as step:
                 arrived, agent, theirs = week.arrive(run)
-                changes = week.change(run, kinds)
+                old_day = first_swept(sink, customer, today) if "old_labels" in kinds else None
+                changes = week.change(run, kinds, old_day)
                 step.rows = arrived + sum(c.rows for c in changes)
             log.info(f"act 2, day {run} of {DAYS} ({today}): {arrived:,} new conversations ({agent} started: "
                      f"{theirs:,} of them); " + ("; ".join(f"{c.day}: {c.what}" for c in changes)
                                                  or "nothing else changed"))
             window = [today - dt.timedelta(days=n) for n in range(LOOKBACK, 0, -1)]
             with timeline.step(f"Day {run} ({today}): the daily job") as step:
-                synced = run_sync(source, sink, SyncRequest(days=[today], check=window))
+                synced = run_sync(source, sink, SyncRequest(days=[today], check=window, sweep=SWEEP))
                 step.rows = synced.rows_written
             runs.append(_run_doc(run, today, arrived, agent, theirs, changes, synced, step.seconds))
     last = week.day(DAYS)
     with timeline.step(f"Verify {first} – {last}") as step:
         verify = build_scope(source, sink, first, last, mode="push").to_json("verify")
         step.rows = verify["source"]["rows"]
-    doc = {"lookback": LOOKBACK, "from": week.day(1).isoformat(), "to": last.isoformat(), "runs": runs,
+    doc = {"lookback": LOOKBACK, "sweep": SWEEP, "from": week.day(1).isoformat(), "to": last.isoformat(), "runs": runs,
            "verify": verify, "as_expected": all(r["as_expected"] for r in runs),
            "timeline": timeline.as_list(), "seconds": round(sum(s.seconds for s in timeline.steps), 3)}
     return doc
+
+
+def first_swept(sink: ClickHouseSink, customer: str, today: dt.date) -> dt.date:
+    """The first day tonight's sweep will check (the one proven longest ago): where the old change goes, so
+    that this very night finds it, as the ledger promises within ⌈days / SWEEP⌉ nights."""
+    from ..apply.journal import Journal
+    from ..apply.ledger import Ledger, history_days, least_recently_proven
+    before = today - dt.timedelta(days=LOOKBACK + 1)
+    return least_recently_proven(Ledger(Journal(sink), customer).proofs(), history_days(sink, sink.spec, before),
+                                 SWEEP)[0]
 
 
 def _run_doc(run: int, today: dt.date, arrived: int, agent: str, theirs: int, changes: list[Change],
@@ -241,12 +260,12 @@ def daily_job(act2: dict) -> DailyJob:
     v = act2["verify"]
     verdict = RangeVerdict(date(v["from"]), date(v["to"]), len(v["days"]), v["source"]["rows"], v["in_sync"],
                            sum(not d["in_sync"] for d in v["days"]))
-    return DailyJob(act2["lookback"], tuple(runs), verdict)
+    return DailyJob(act2["lookback"], tuple(runs), verdict, act2.get("sweep", 0))
 
 
 def summary_lines(act2: dict) -> list[str]:
     """The act in a few lines: each day's run, then the verify."""
-    lines = [f"Act 2: a week of the daily job (chsync sync --day D --lookback {act2['lookback']}), "
+    lines = [f"Act 2: a week of the daily job (chsync sync --day D --lookback {act2['lookback']} --sweep {SWEEP}), "
              "Postgres changing rows of earlier days before each run:"]
     for r in act2["runs"]:
         sync = r["sync"]
@@ -255,7 +274,9 @@ def summary_lines(act2: dict) -> list[str]:
             for kind in ("stale", "changed", "missing", "duplicates"):
                 fixed[kind] = fixed.get(kind, 0) + h[kind]
         what = ", ".join(f"{n:,} {kind}" for kind, n in fixed.items() if n)
-        line = (f"  day {r['run']} ({r['day']}): checked {len(sync['checked'])} days, {len(sync['drifted'])} drifted, "
+        swept = f" ({len(sync['swept'])} swept)" if sync["swept"] else ""
+        line = (f"  day {r['run']} ({r['day']}): checked {len(sync['checked'])} days{swept}, "
+                f"{len(sync['drifted'])} drifted, "
                 f"healed {len(sync['healed'])} (" + (f"fixed {what}; " if what else "")
                 + f"{sync['rows_written']:,} rows written)")
         if not r["as_expected"]:

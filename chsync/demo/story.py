@@ -37,9 +37,11 @@ ACT2_INTRO = (
     "After the repair a week passes. Every day new conversations arrive, and Postgres keeps changing a few "
     "of earlier days, the ways the drift began: an agent who started that week is flagged as a dev user, "
     "conversations are re-opened (ended_at back to NULL), get a label without their updated_at moving, or "
-    f"are deleted. Every night the daily job runs, `chsync sync --day D --lookback {daily.LOOKBACK}`: it "
-    f"syncs the day and compares the {daily.LOOKBACK} days before it with Postgres, each database "
-    "fingerprinting its own rows, and replaces exactly the days that differ.")
+    f"are deleted; once, a day weeks older changes too. Every night the daily job runs, `chsync sync --day D "
+    f"--lookback {daily.LOOKBACK} --sweep {daily.SWEEP}`: it syncs the day and compares with Postgres the "
+    f"{daily.LOOKBACK} days before it and the {daily.SWEEP} days of the history proven longest ago (so every "
+    "day is proven within the week), each database fingerprinting its own rows, and replaces exactly the "
+    "days that differ.")
 
 
 def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, customer: str = "alaska-air") -> dict:

@@ -49,6 +49,7 @@ class DailyJob:
     lookback: int
     runs: tuple[DailyRun, ...]
     verified: RangeVerdict | None = None
+    sweep: int = 0        # days of the history each run also checked, those proven longest ago
 
     @property
     def calendar(self) -> list[dt.date]:

@@ -40,7 +40,7 @@ ACT2_INTRO = (
     f"are deleted; once, a day weeks older changes too. Every night the daily job runs, `chsync sync --day D "
     f"--lookback {daily.LOOKBACK} --sweep {daily.SWEEP}`: it syncs the day and compares with Postgres the "
     f"{daily.LOOKBACK} days before it and the {daily.SWEEP} days of the history proven longest ago (so every "
-    "day is proven within the week), each database fingerprinting its own rows, and replaces exactly the "
+    "day is proven again within weeks), each database fingerprinting its own rows, and replaces exactly the "
     "days that differ.")
 
 

@@ -9,7 +9,7 @@ Postgres, one day at a time:
    conversations no longer pass the filter), conversations are re-opened (ended_at back to NULL), get a
    label (their updated_at does not move: a job that copies rows by updated_at never sees it), or are
    deleted. Besides one old day, only days inside the job's lookback change, so each is the job's to find.
-3. The daily job runs as cron would run it: `chsync sync --day D --lookback 7 --sweep 2` (run_sync with D
+3. The daily job runs as cron would run it: `chsync sync --day D --lookback 7 --sweep 1` (run_sync with D
    to sync, the week before it to check, and the SWEEP days of the history proven longest ago). One change
    (`old_labels`, night 2) falls weeks before the lookback, on the day the sweep checks first that night.
 
@@ -36,9 +36,9 @@ from ..timeline import Timeline
 from . import shape
 
 LOOKBACK = 7
-# and the days of the history proven longest ago: few, since act 2 has a budget (bench/bench_demo_acts.py);
+# and the day of the history proven longest ago: one, since act 2 has a budget (bench/bench_demo_acts.py);
 # every one of the 56 days is still proven again within ⌈56 / SWEEP⌉ nights
-SWEEP = 2
+SWEEP = 1
 TEMPLATE = dt.timedelta(days=7)          # a new day is a copy of the same weekday a week before
 # The drift of each simulated day, in order (one day with none: a quiet night costs only the check).
 SCRIPT: tuple[tuple[str, ...], ...] = (

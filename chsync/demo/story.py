@@ -39,9 +39,8 @@ ACT2_INTRO = (
     "conversations are re-opened (ended_at back to NULL), get a label without their updated_at moving, or "
     f"are deleted; once, a day weeks older changes too. Every night the daily job runs, `chsync sync --day D "
     f"--lookback {daily.LOOKBACK} --sweep {daily.SWEEP}`: it syncs the day and compares with Postgres the "
-    f"{daily.LOOKBACK} days before it and the {daily.SWEEP} days of the history proven longest ago (so every "
-    "day is proven again within weeks), each database fingerprinting its own rows, and replaces exactly the "
-    "days that differ.")
+    f"{daily.LOOKBACK} days before it and the day of the history proven longest ago (so every day is proven "
+    "again in turn), each database fingerprinting its own rows, and replaces exactly the days that differ.")
 
 
 def run_demo(workdir: str, *, scale: float | None = None, seed: int = 1, customer: str = "alaska-air") -> dict:

@@ -192,7 +192,8 @@ def daily_job_summary(job: DailyJob) -> str:
     drifted = sum(len(r.drifted) for r in job.runs)
     healed = sum(len(r.healed) for r in job.runs)
     left = sum(len(r.left) for r in job.runs)
-    swept = f" and the {job.sweep} days of its history proven longest ago" if job.sweep else ""
+    days = "the day" if job.sweep == 1 else f"the {job.sweep} days"
+    swept = f" and {days} of its history proven longest ago" if job.sweep else ""
     return (f"{len(job.runs)} runs, each syncing its day and checking the {job.lookback} days before it{swept}: "
             f"{drifted} drifted days found, {healed} healed" + (f", {left} left." if left else ", none left."))
 

@@ -32,4 +32,4 @@ fi
 # The house rules a reviewer would otherwise check by hand: lint and types, then the suite.
 python3 -m ruff check chsync tests bench
 python3 -m mypy chsync
-exec python3 -m pytest -q --ignore=tests/unit "$@"
+exec python3 -m pytest -q --durations=25 --ignore=tests/unit "$@"   # the slowest, to keep the suite in its budget

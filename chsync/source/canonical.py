@@ -12,9 +12,10 @@ and rows. The rules, shared by both sides (docs/ARCHITECTURE.md, "Fingerprints")
   `::text` of a json, jsonb, inet, time, interval or enum; a bytea its length (4 bytes) and its raw bytes;
   a numeric its canonical text ended by `;`. A nullable column's value is preceded by 0x01, and its NULL
   is the one byte 0x00;
-- each element of an array column adds 44 bits of md5 over (key, column name, element), name and element
-  as texts: arrays are multisets, so order never matters and no collation is involved; up to 2^18
-  elements per row keep the sum inside a bigint;
+- each element of a text[] column adds 44 bits of md5 over (key, column name, element), name and element
+  as texts: text[] is a multiset, so order never matters and no collation is involved; an element of any
+  other array adds 44 bits over (key, column name, its position, its bytes as its type's above, NULL
+  kept), so order counts; up to 2^18 elements per row keep the sum inside a bigint;
 - a day's fingerprint is (rows, sum of row hashes mod 2^64).
 
 Formatting was what a row hash cost Postgres most: beyond the scan, bytes cost a quarter less than the

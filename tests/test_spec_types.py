@@ -17,7 +17,7 @@ from spec_roundtrip import assert_one_change, check_spec, opened, sync_and_compa
 
 from chsync.errors import RuntimeFailure
 
-EXAMPLES = int(os.environ.get("CHSYNC_TYPE_EXAMPLES", "50"))   # about a second each
+EXAMPLES = int(os.environ.get("CHSYNC_TYPE_EXAMPLES", "30"))   # a few seconds each: the suite has a budget
 _db = itertools.count()
 
 

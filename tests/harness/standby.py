@@ -113,8 +113,11 @@ class HotStandby:
 
     def caught_up(self, timeout: float = 30.0) -> None:
         """Wait until the standby has replayed everything the primary has written so far."""
+        # the insert position, not pg_current_wal_lsn (the write position): the embedded primary commits
+        # asynchronously, so a commit just made may not be written yet, and the standby would look caught up
+        # before it replays it
         with psycopg.connect(f"{self.primary_base}/postgres", autocommit=True, connect_timeout=10) as primary:
-            target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            target = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
         with self.connect() as conn:
             deadline = time.monotonic() + timeout
             while not conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()[0]:

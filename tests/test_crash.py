@@ -104,6 +104,8 @@ def _running_run(env) -> str:
     return "whatever-run"   # the directory is held, so any run id is refused the same way
 
 
+# A Postgres failure is handled before the sink's replicas play any part: chDB and one replica per shard.
+@pytest.mark.parametrize("backend", ["chdb", pytest.param("cluster", marks=pytest.mark.cluster)], indirect=True)
 @pytest.mark.parametrize("command", ["backfill", "sync"])
 def test_postgres_backend_killed_mid_read(drifted, tmp_path, command):
     with drifted.sink() as sink:

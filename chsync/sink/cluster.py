@@ -215,10 +215,10 @@ class ClusterSink(ServerSink):
         """The live table's column types, partition key and ORDER BY (an adopted table's may be wider than
         the spec's own), or None before it exists (a plan of a table `init` has yet to create)."""
         engine, partition_key, types = self.table_info(self.spec.sink.table)
-        m = re.search(r"ORDER BY (.+?)(?: PARTITION BY| PRIMARY KEY| SAMPLE BY| SETTINGS| TTL|$)", engine)
-        if not m or not partition_key or not all(c.name in types for c in self.spec.columns):
+        order_by = ddl.engine_clause(engine, "ORDER BY")
+        if not order_by or not partition_key or not all(c.name in types for c in self.spec.columns):
             return None
-        return ddl.Shape(types, partition_key, m.group(1).strip())
+        return ddl.Shape(types, partition_key, order_by)
 
     def drop_stage_statements(self, day: dt.date) -> list[Statement]:
         return [Statement(f"DROP TABLE IF EXISTS {t}{self.on_cluster}")

@@ -5,6 +5,7 @@ version column, Replicated on a cluster) and its partitions (by day or month of 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from ..spec.model import Column, TableSpec
 from .canonical import accepts, ch_type
@@ -49,6 +50,13 @@ def local_table(spec: TableSpec, name: str, caps: Capabilities, *, on_cluster: s
         partition, order_by = like.partition_key, like.order_by
     return (f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{name}{on_cluster} (\n  {cols}\n) "
             f"ENGINE = {engine(spec, name, replicated)} PARTITION BY {partition} ORDER BY {order_by}")
+
+
+def engine_clause(engine_full: str, name: str) -> str:
+    """One clause ("PARTITION BY", "ORDER BY") of a table's system.tables.engine_full, or ''. engine_full, not
+    system.tables' partition_key / sorting_key: ClickHouse 18.16 has neither."""
+    m = re.search(rf"{name} (.+?)(?: ORDER BY| PARTITION BY| PRIMARY KEY| SAMPLE BY| SETTINGS| TTL|$)", engine_full)
+    return m.group(1).strip() if m else ""
 
 
 def distributed_table(name: str, local: str, cluster: str, sharding_key: str) -> str:

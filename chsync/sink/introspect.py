@@ -10,6 +10,7 @@ import re
 from ..errors import BadInput
 from .base import ClickHouseSink
 from .canonical import time_type
+from .ddl import engine_clause
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +53,8 @@ def describe(sink: ClickHouseSink, name: str) -> ChTable:
         engine = _engine(sink, db, table)
     rows = sink.rows(f"SELECT name, type FROM system.columns WHERE database = '{db}' AND table = '{table}'")
     # engine_full, not system.tables' partition_key and sorting_key: ClickHouse 18.16 has neither
-    partition = _clause(engine, "PARTITION BY")
-    order_by = tuple(c.strip() for c in _clause(engine, "ORDER BY").strip("()").split(",") if c.strip())
+    partition = engine_clause(engine, "PARTITION BY")
+    order_by = tuple(c.strip() for c in engine_clause(engine, "ORDER BY").strip("()").split(",") if c.strip())
     zone = str(sink.rows("SELECT timezone()")[0][0])
     return ChTable(db, table, distributed, sharding, tuple((str(n), str(t)) for n, t in rows), order_by,
                    partition, zone)
@@ -64,8 +65,3 @@ def _engine(sink: ClickHouseSink, db: str, table: str) -> str:
     if not found:
         raise BadInput(f"the sink has no table {db}.{table}")
     return str(found[0][0])
-
-
-def _clause(engine_full: str, name: str) -> str:
-    m = re.search(rf"{name} (.+?)(?: ORDER BY| PARTITION BY| PRIMARY KEY| SAMPLE BY| SETTINGS| TTL|$)", engine_full)
-    return m.group(1).strip() if m else ""

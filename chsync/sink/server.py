@@ -21,6 +21,7 @@ from ..spec.model import TableSpec
 from .base import ClickHouseSink
 from .capabilities import Capabilities
 from .chdb import time_precision
+from .ddl import engine_clause
 from .url import ServerURL
 
 if TYPE_CHECKING:
@@ -237,10 +238,9 @@ class ServerSink(ClickHouseSink):
         if not found:
             return "", "", {}
         engine_full = found[0][0]
-        m = re.search(r"PARTITION BY (.+?)(?: ORDER BY| PRIMARY KEY| SAMPLE BY| SETTINGS| TTL|$)", engine_full)
         types = dict(self.rows(f"SELECT name, type FROM system.columns WHERE database = '{self.db}' "
                                f"AND table = '{name}'"))
-        return engine_full, (m.group(1).strip() if m else ""), types
+        return engine_full, engine_clause(engine_full, "PARTITION BY"), types
 
     def base_capabilities(self, version: str) -> dict:
         engine, partition_key, types = self.table_info(self.spec.sink.table)

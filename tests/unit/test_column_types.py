@@ -67,3 +67,12 @@ def test_the_types_chsync_creates_are_the_narrowest_exact_ones():
         ["Array(Nullable(Int32))", "Array(Nullable(Decimal(12, 2)))", "Array(Nullable(DateTime('UTC')))",
          "Array(String)"]
     assert str(parse_type("numeric(12,2)[]", "c")) == "numeric(12,2)[]"
+
+
+def test_a_tables_clauses_are_read_from_its_engine_full():
+    from chsync.sink.ddl import engine_clause
+    engine = ("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/t', '{replica}', v) "
+              "PARTITION BY toYYYYMMDD(at) ORDER BY (id, at) SETTINGS index_granularity = 8192")
+    assert engine_clause(engine, "PARTITION BY") == "toYYYYMMDD(at)"
+    assert engine_clause(engine, "ORDER BY") == "(id, at)"
+    assert engine_clause("Distributed(c, db, t, rand())", "ORDER BY") == ""
